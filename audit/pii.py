@@ -272,12 +272,30 @@ class PiiEngine:
         # presidio probes for a GPU by importing torch (seconds, when the finetune extra is
         # installed) unless told the device; curate's recognizers run on the CPU.
         os.environ.setdefault("PRESIDIO_DEVICE", "cpu")
-        self._analyzer, self._nlp = self._build()
+        self._built: tuple[AnalyzerEngine, NlpEngine] | None = None
+        self._custom_recognizers: list[Any] = []
         self._thresholds = {e: params.thresholds.get(e, params.score_threshold) for e in chosen}
         self._fast: FastDetector | None = None
         self._settings = f"{params.model_dump_json()}|{seed}|{base_dir}"
 
     # --- construction ----------------------------------------------------------------------
+
+    @property
+    def _analyzer(self) -> AnalyzerEngine:
+        return self._engines()[0]
+
+    @property
+    def _nlp(self) -> NlpEngine:
+        return self._engines()[1]
+
+    def _engines(self) -> tuple[AnalyzerEngine, NlpEngine]:
+        """presidio's engines, built on first use (seconds: a process that only reads scans
+        other processes made never builds them)."""
+        if self._built is None:
+            if self.mode == "pattern" and _in_worker():
+                _block_unused_imports()  # presidio's transformers import: unused here
+            self._built = self._build()
+        return self._built
 
     def _model_location(self, base_dir: str | None) -> str:
         name = self.params.spacy_model or DEFAULT_NER_MODEL
@@ -366,6 +384,8 @@ class PiiEngine:
 
     @property
     def regex_timeouts_here(self) -> int:
+        if self._built is None:
+            return 0
         return sum(r.timeouts for r in self._custom_recognizers)
 
     @property
@@ -379,6 +399,8 @@ class PiiEngine:
         """Helper processes the fast path may start (the processes asked for, minus this one)."""
         from audit.pii_fast import default_processes
 
+        if _in_worker():  # the run already uses every core through its worker processes
+            return 0
         return max(0, (self.params.workers or default_processes()) - 1)
 
     @property
@@ -563,12 +585,22 @@ _HELPER_ENGINE: PiiEngine | None = None
 HELPER_BLOCKED_MODULES = ("torch", "transformers")
 
 
+def _block_unused_imports() -> None:
+    for name in HELPER_BLOCKED_MODULES:
+        sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # import fails cleanly
+
+
+def _in_worker() -> bool:
+    from curate.parallel import in_worker
+
+    return in_worker()
+
+
 def start_helper(params: dict[str, Any], seed: int, base_dir: str | None) -> None:
     global _HELPER_ENGINE
     settings = PiiParams(**{**params, "workers": 1})
     if resolve_mode(settings) == "pattern":
-        for name in HELPER_BLOCKED_MODULES:
-            sys.modules.setdefault(name, None)  # type: ignore[arg-type]  # import fails cleanly
+        _block_unused_imports()
     engine = PiiEngine(settings, seed=seed, base_dir=base_dir)
     engine.fast_detector  # noqa: B018  # built now, so that ready means ready
     _HELPER_ENGINE = engine

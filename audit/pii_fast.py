@@ -42,7 +42,6 @@ from __future__ import annotations
 import bisect
 import functools
 import multiprocessing
-import os
 import re
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -53,7 +52,7 @@ from typing import TYPE_CHECKING, Any
 
 import phonenumbers
 import polars as pl
-from phonenumbers import PhoneMetadata
+from phonenumbers import PhoneMetadata, PhoneNumberMatch
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
 from audit.pii_recognizers import GroupedPhoneRecognizer
@@ -328,6 +327,9 @@ def _blank_between(line: str, low: int, high: int) -> int:
 
 
 INTERNATIONAL = re.compile(r"[^\d+\uff0b]*[+\uff0b]")
+#: How many phone-number answers a recognizer keeps before starting afresh.
+SHARED_PARSES = 200_000
+_UNSEEN = object()
 
 
 class PrunedMatcher(phonenumbers.PhoneNumberMatcher):
@@ -337,10 +339,12 @@ class PrunedMatcher(phonenumbers.PhoneNumberMatcher):
     A candidate with fewer digits than ``national`` (or than ``anywhere`` when it holds a plus
     sign or a 0, the start of an international number or call prefix) would fail the VALID
     check after a full parse; its answer (None) and the matcher's try count stay the same.
-    A candidate opening with a plus sign and a country calling code parses alike whatever the
-    default region (only an unknown code makes python-phonenumbers retry with the region's
-    call prefix), and the VALID check reads only the parsed number and the text around the
-    candidate: ``shared`` maps (offset, candidate) to the first matcher's answer.
+    The answer for a candidate depends only on the region, the candidate and the characters
+    just before and after it (the VALID check reads the parsed number and those two), so
+    ``shared`` keeps answers across texts: years, page ranges and order numbers recur in a
+    corpus and are parsed once per region. A candidate opening with a plus sign and a country
+    calling code parses alike whatever the default region (only an unknown code makes
+    python-phonenumbers retry with the region's call prefix): it is parsed once for all.
     """
 
     def __init__(
@@ -372,12 +376,21 @@ class PrunedMatcher(phonenumbers.PhoneNumberMatcher):
     def _parse_and_verify(self, candidate: str, offset: int) -> Any:
         if self._too_short(candidate):
             return None
-        if self._shared is None or not _international(candidate):
+        if self._shared is None:
             return super()._parse_and_verify(candidate, offset)
-        key = (offset, candidate)
-        if key not in self._shared:
-            self._shared[key] = super()._parse_and_verify(candidate, offset)
-        return self._shared[key]
+        end = offset + len(candidate)
+        before = self.text[offset - 1] if offset > 0 else ""
+        after = self.text[end] if end < len(self.text) else ""
+        region = "+" if _international(candidate) else self.preferred_region
+        key = (region, candidate, before, after)
+        number = self._shared.get(key, _UNSEEN)
+        if number is _UNSEEN:
+            match = super()._parse_and_verify(candidate, offset)
+            number = None if match is None else match.number
+            if len(self._shared) >= SHARED_PARSES:
+                self._shared.clear()  # bounded memory; answers never depend on the cache
+            self._shared[key] = number
+        return None if number is None else PhoneNumberMatch(offset, candidate, number)
 
 
 def _international(candidate: str) -> bool:
@@ -406,7 +419,7 @@ class SegmentedPhoneRecognizer(GroupedPhoneRecognizer):
     def __init__(self, regions: Sequence[str], context: list[str] | None = None) -> None:
         super().__init__(regions, context)
         self.min_digits = {region: phone_min_digits(region) for region in self.regions}
-        self._shared: dict[tuple[Any, ...], Any] = {}
+        self._shared: dict[tuple[str, str, str, str], Any] = {}
 
     def matcher(self, text: str, region: str) -> phonenumbers.PhoneNumberMatcher:
         if not CAN_PRUNE:
@@ -416,7 +429,6 @@ class SegmentedPhoneRecognizer(GroupedPhoneRecognizer):
     def match_into(
         self, best: dict[tuple[int, int], float], text: str, offset: int, regions: Iterable[str]
     ) -> None:
-        self._shared: dict[tuple[Any, ...], Any] = {}  # parses shared by this text's regions
         super().match_into(best, text, offset, regions)
 
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
@@ -802,7 +814,6 @@ class _Helpers:
 
 def default_processes() -> int:
     """Processes to use when the rules say 0: the cores this process may run on."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    from curate.parallel import default_workers
+
+    return default_workers()

@@ -30,6 +30,7 @@ from curate.cleaning import count_read, provenance, require_records
 from curate.errors import EXIT_GATE_FAILED, CurateError, InputError
 from curate.ledger import Ledger
 from curate.outdir import claim
+from curate.parallel import split_for_workers
 from curate.pipeline import StepRunner, build_checks, build_steps, chain, finish_summaries
 from curate.rules import Rules, load_rules
 from curate.sources import Source, open_source
@@ -117,6 +118,7 @@ def run_audit(
     baseline: str | Path | None = None,
     resume: bool = False,
     checkpoint_every: float = DEFAULT_EVERY,
+    workers: int | None = None,
 ) -> AuditResult:
     """Audit one input; writes audit.json, findings.jsonl and the rendered reports.
 
@@ -126,6 +128,8 @@ def run_audit(
     With ``baseline`` (an earlier audit.json or its folder), regressions against it are added
     to the gate checks. With ``resume`` (a file input only), the run checkpoints every
     ``checkpoint_every`` seconds and continues from the last checkpoint a killed run left.
+    ``workers`` processes (default: one per core; 1 with ``resume``) share the per-record
+    work; the results do not depend on how many.
     """
     report_dir = Path(report_dir)
     if not isinstance(rules, Rules):
@@ -135,7 +139,7 @@ def run_audit(
     report_dir.mkdir(parents=True, exist_ok=True)
     with claim(report_dir, REPORT_FILES):  # one run per folder; sweeps what killed runs left
         ckpt = for_run(report_dir, "audit", rules, data, checkpoint_every) if resume else None
-        return _run_audit(data, report_dir, rules, progress, baseline, old, ckpt)
+        return _run_audit(data, report_dir, rules, progress, baseline, old, ckpt, workers)
 
 
 def _run_audit(
@@ -146,6 +150,7 @@ def _run_audit(
     baseline: str | Path | None,
     old: dict[str, Any] | None,
     ckpt: Checkpointer | None,
+    workers: int | None = None,
 ) -> AuditResult:
     from audit.report import render_all
 
@@ -202,7 +207,8 @@ def _run_audit(
                         progress(read.frame.height + len(read.quarantined), done)
                     yield read.frame
 
-            for frame in chain(frames(), runners, Path(work), ckpt):
+            head = split_for_workers(rules, runners, checks, workers, ckpt)
+            for frame in chain(head(frames()), runners[len(head.runners) :], Path(work), ckpt):
                 ledger.kept += frame.height
                 stats.update(frame)
                 for check in checks:

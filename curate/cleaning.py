@@ -28,6 +28,7 @@ from curate.checkpoint import DEFAULT_EVERY, Checkpointer, Position, discard, fo
 from curate.errors import InputError
 from curate.ledger import Ledger, StepCount
 from curate.outdir import claim
+from curate.parallel import split_for_workers
 from curate.pipeline import StepRunner, build_steps, chain, finish_summaries
 from curate.reader import ReadBatch
 from curate.rules import Rules, load_rules
@@ -106,6 +107,7 @@ def clean(
     progress: Progress | None = None,
     resume: bool = False,
     checkpoint_every: float = DEFAULT_EVERY,
+    workers: int | None = None,
 ) -> CleanResult:
     """Clean one input with the given rules (a ``Rules``, a path, a bundled name or default).
 
@@ -113,6 +115,8 @@ def clean(
     ``datasets`` folder, a ``datasets.Dataset``, a polars or pandas DataFrame, a list of dicts).
     With ``resume`` (a file input only), the run checkpoints every ``checkpoint_every``
     seconds and continues from the last checkpoint a killed run left (see curate.checkpoint).
+    ``workers`` processes (default: one per core; 1 with ``resume``) share the per-record
+    work of the leading steps; the outputs do not depend on how many.
     """
     out_dir = Path(out_dir)
     if not isinstance(rules, Rules):
@@ -121,11 +125,16 @@ def clean(
     out_dir.mkdir(parents=True, exist_ok=True)
     with claim(out_dir, [*OUTPUT_FILES, "manifest.json"]):  # one run per folder
         ckpt = for_run(out_dir, "clean", rules, data, checkpoint_every) if resume else None
-        return _clean(data, out_dir, rules, progress, ckpt)
+        return _clean(data, out_dir, rules, progress, ckpt, workers)
 
 
 def _clean(
-    data: Source, out_dir: Path, rules: Rules, progress: Progress | None, ckpt: Checkpointer | None
+    data: Source,
+    out_dir: Path,
+    rules: Rules,
+    progress: Progress | None,
+    ckpt: Checkpointer | None,
+    workers: int | None = None,
 ) -> CleanResult:
     source = data.label
     ledger = Ledger()
@@ -162,7 +171,8 @@ def _clean(
                         progress(read.frame.height + len(read.quarantined), done)
                     yield read.frame
 
-            for frame in chain(frames(), runners, Path(work), ckpt):
+            head = split_for_workers(rules, runners, [], workers, ckpt)
+            for frame in chain(head(frames()), runners[len(head.runners) :], Path(work), ckpt):
                 for line in kept_lines(frame):
                     writers["clean.jsonl"].write_line(line)
                 upsampled = int(frame[B.UPSAMPLED].sum()) if B.UPSAMPLED in frame.columns else 0

@@ -113,6 +113,17 @@ def _add_resume_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_workers_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="processes sharing the per-record work (default 0: one per core); "
+        "outputs do not depend on it",
+    )
+
+
 def _add_engine_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--engine",
@@ -141,7 +152,7 @@ def _engine(args: argparse.Namespace, local: Callable[..., Any], command: str) -
         from audit.engine_ray import run_audit_ray as run
 
     def on_ray(data: Any, out: Any, rules: Any, **options: Any) -> Any:
-        for local_only in ("progress", "resume", "checkpoint_every"):
+        for local_only in ("progress", "resume", "checkpoint_every", "workers"):
             options.pop(local_only, None)
         return run(data, out, rules, address=args.address, **options)
 
@@ -159,6 +170,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
             progress=progress,
             resume=args.resume,
             checkpoint_every=args.checkpoint_every,
+            workers=args.workers,
         )
     _note_resumed(args, result.resumed_from)
     counts = result.manifest["counts"]
@@ -224,6 +236,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             baseline=args.baseline,
             resume=args.resume,
             checkpoint_every=args.checkpoint_every,
+            workers=args.workers,
         )
     _note_resumed(args, audit.resumed_from)
     result = audit.data
@@ -437,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rules", help="rules file or bundled name (default: default)")
     p.add_argument("--out", required=True, help="output folder")
     _add_resume_options(p)
+    _add_workers_option(p)
     _add_engine_options(p)
     p.set_defaults(func=cmd_clean)
 
@@ -452,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="github: print GitHub Actions annotations for failing checks and findings",
     )
     _add_resume_options(p)
+    _add_workers_option(p)
     _add_engine_options(p)
     p.set_defaults(func=cmd_audit)
 

@@ -28,7 +28,36 @@ class Params(BaseModel):
 P = TypeVar("P", bound=Params)
 
 
-class Step(Generic[P]):
+class RunningTotals:
+    """Totals an object keeps across batches that another process may keep part of."""
+
+    #: attribute -> how two processes' values combine: "sum" (numbers, Counters), "min", "max".
+    running: ClassVar[dict[str, str]] = {}
+
+    def take_running(self) -> dict[str, Any]:
+        """The ``running`` totals since the last call, which start again from nothing."""
+        taken = {name: getattr(self, name) for name in self.running}
+        for name, how in self.running.items():
+            value = taken[name]
+            fresh = None if how != "sum" or value is None else type(value)()
+            setattr(self, name, fresh)  # 0, an empty Counter, or None for a min / max
+        return taken
+
+    def add_running(self, totals: dict[str, Any]) -> None:
+        """Adds totals another process took with ``take_running``."""
+        for name, value in totals.items():
+            mine = getattr(self, name)
+            if value is None or mine is None:
+                setattr(self, name, mine if value is None else value)
+            elif self.running[name] == "min":
+                setattr(self, name, min(mine, value))
+            elif self.running[name] == "max":
+                setattr(self, name, max(mine, value))
+            else:
+                setattr(self, name, mine + value)
+
+
+class Step(RunningTotals, Generic[P]):
     """A cleaner. Subclasses set ``name``, ``Params`` and implement ``apply``.
 
     ``apply`` returns the batch with a ``_reason`` column (null = keep) and optionally
@@ -41,6 +70,9 @@ class Step(Generic[P]):
     Params: ClassVar[type[Params]]
     needs_fit: ClassVar[bool] = False
     changes_text: ClassVar[bool] = False
+    #: ``apply`` depends on nothing but the batch, so batches may run in other processes
+    #: (``curate.parallel``); the totals it keeps for ``summary`` are listed in ``running``.
+    parallel_safe: ClassVar[bool] = False
 
     def __init__(self, params: P, *, seed: int = 0, base_dir: str | None = None) -> None:
         self.params = params
@@ -63,7 +95,7 @@ class Step(Generic[P]):
         return []
 
 
-class Check:
+class Check(RunningTotals):
     """An auditor. ``update`` sees every batch of valid records (and may return finding dicts,
     one per line of ``findings.jsonl``, never holding a detected value in clear); ``result``
     returns the flat metrics ``{name: number}`` declared in ``metrics``, which the gate may
@@ -78,6 +110,14 @@ class Check:
         self.params = params
         self.seed = seed
         self.base_dir = base_dir
+
+    #: Set by a check whose costly per-record work is ``scan``: a column ``update`` reads
+    #: instead of scanning, so that other processes can scan batches (``curate.parallel``).
+    scan_column: ClassVar[str | None] = None
+
+    def scan(self, batch: pl.DataFrame) -> pl.Series:
+        """This check's per-record work on a batch (one value per row, named ``scan_column``)."""
+        raise NotImplementedError
 
     def update(self, batch: pl.DataFrame) -> Iterable[dict[str, Any]] | None:
         raise NotImplementedError

@@ -6,6 +6,8 @@ import importlib.util
 import json
 import logging
 import socket
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -334,10 +336,29 @@ def test_params_reject_bad_entity_names_and_thresholds() -> None:
 
 
 def test_an_entity_no_recognizer_knows_is_a_rules_error() -> None:
+    # presidio's engines are built on first use (a process that only reads scans made by
+    # worker processes never imports presidio): the error comes with the first scan.
     with pytest.raises(RulesError, match="PASSPORT_OF_MARS"):
-        PiiEngine(PiiParams(entities=["PASSPORT_OF_MARS"]))
+        PiiEngine(PiiParams(entities=["PASSPORT_OF_MARS"])).detect_many(["call 555-0100"])
     with pytest.raises(RulesError, match="PERSON"):
-        PiiEngine(PiiParams(mode="pattern", entities=["PERSON"]))
+        PiiEngine(PiiParams(mode="pattern", entities=["PERSON"])).detect_many(["Ann"])
+
+
+def test_an_unknown_entity_fails_an_audit_with_exit_2(tmp_path: Path) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"text": "hello"}\n{"text": "mail a@b.org"}\n', encoding="utf-8")
+    rules = tmp_path / "r.yaml"
+    rules.write_text(
+        "version: 1\nchecks:\n  - check: pii\n    entities: [PASSPORT_OF_MARS]\n",
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "curate.cli", "audit", str(data), "--rules", str(rules),
+         "--report", str(tmp_path / "r")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "PASSPORT_OF_MARS" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_ner_mode_with_a_missing_model_says_so_without_downloading() -> None:

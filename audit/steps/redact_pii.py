@@ -9,7 +9,7 @@ record whose PII could not be removed is dropped rather than shipped.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, ClassVar
 
 import polars as pl
 
@@ -27,6 +27,13 @@ class RedactPii(Step[PiiParams]):
     #: the run then withholds record text from dropped.jsonl and quarantine.jsonl
     redacts = True
     Params = PiiParams
+    parallel_safe = True
+    running: ClassVar[dict[str, str]] = {
+        "records": "sum",
+        "records_redacted": "sum",
+        "residual_records": "sum",
+        "redacted": "sum",
+    }
     changes_text = True
 
     def __init__(self, params: PiiParams, *, seed: int = 0, base_dir: str | None = None) -> None:

@@ -14,7 +14,7 @@ contamination of such text when a whole run matches.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import orjson
@@ -178,6 +178,8 @@ class Decontaminate(Step[DecontaminateParams]):
 
     name = "decontaminate"
     Params = DecontaminateParams
+    parallel_safe = True
+    running: ClassVar[dict[str, str]] = {"checked": "sum", "overlapping": "sum"}
 
     def __init__(self, params: DecontaminateParams, **kw: Any) -> None:
         super().__init__(params, **kw)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import polars as pl
 from pydantic import Field, model_validator
@@ -97,6 +97,13 @@ class Length(Step[LengthParams]):
 
     name = "length"
     Params = LengthParams
+    parallel_safe = True
+    running: ClassVar[dict[str, str]] = {
+        "_measured": "sum",
+        "_total": "sum",
+        "_smallest": "min",
+        "_largest": "max",
+    }
 
     def __init__(self, params: LengthParams, **kw: Any) -> None:
         super().__init__(params, **kw)

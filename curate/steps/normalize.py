@@ -12,7 +12,7 @@ import html
 from collections import Counter
 from collections.abc import Callable
 from functools import cache
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import polars as pl
 from pydantic import Field
@@ -149,6 +149,8 @@ class Normalize(Step[NormalizeParams]):
     name = "normalize"
     Params = NormalizeParams
     changes_text = True
+    parallel_safe = True
+    running: ClassVar[dict[str, str]] = {"_changed": "sum", "_mojibake_candidates": "sum"}
 
     def __init__(self, params: NormalizeParams, **kw: Any) -> None:
         super().__init__(params, **kw)

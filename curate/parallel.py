@@ -1,0 +1,252 @@
+"""Both cores for the per-record work: the leading steps that need nothing but their batch
+(``Step.parallel_safe``), and the scans of the checks, run in worker processes.
+
+The main process reads, keeps the order, runs what needs the whole dataset (deduplication) and
+adds up what the workers counted. Each batch goes to one worker, which runs the same step
+runners on it with a ledger of its own, then returns the batch with what each runner counted,
+the totals each step keeps for its summary (``Step.running``), the rows a step dropped, and,
+when no later step changes the text, each check's scan as a column (``Check.scan_column``).
+Results come back in input order, so outputs are byte-identical to a run in one process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from curate.errors import EXIT_INTERNAL, CurateError
+from curate.ledger import Ledger, StepCount
+from curate.pipeline import StepRunner, build_checks, build_steps
+from curate.registry import Check, load_plugins
+from curate.rules import Rules
+
+#: Set in worker processes, so that a worker does not start helper processes of its own.
+WORKER_ENV = "CURATE_WORKER"
+#: Batches handed to each worker ahead of the one the main process waits for.
+AHEAD = 2
+
+
+def in_worker() -> bool:
+    """True inside a ``curate.parallel`` worker process."""
+    return os.environ.get(WORKER_ENV) == "1"
+
+
+def default_workers() -> int:
+    """One worker per core this process may use (1 inside a worker)."""
+    if in_worker():
+        return 1
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def parallel_prefix(runners: list[StepRunner]) -> int:
+    """How many of the leading runners may run in workers."""
+    count = 0
+    for runner in runners:
+        if not runner.step.parallel_safe:
+            break
+        count += 1
+    return count
+
+
+@dataclass
+class BatchResult:
+    """What a worker sends back for one batch."""
+
+    frame: pl.DataFrame
+    counts: list[StepCount]
+    running: list[dict[str, Any]]
+    scan_running: list[dict[str, Any]]
+    dropped: list[tuple[int, pl.DataFrame]] = field(default_factory=list)
+
+
+class ParallelRunner:
+    """Runs ``runners`` (a parallel-safe prefix of a run's steps) and the scans of ``checks``
+    over a stream of batches in ``workers`` processes, yielding the batches in order.
+
+    A stream of a single batch is run here, without starting any process.
+    """
+
+    def __init__(
+        self,
+        rules: Rules,
+        runners: list[StepRunner],
+        checks: list[Check],
+        workers: int,
+    ) -> None:
+        self.rules = rules
+        self.runners = runners
+        self.scans = [c for c in checks if c.scan_column]
+        self.workers = max(1, workers)
+
+    def __call__(self, frames: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+        stream = iter(frames)
+        if self.workers < 2:
+            # No read-ahead: a checkpoint (--resume) is taken between two reads and must see
+            # the batch before fully counted.
+            for frame in stream:
+                yield self._here(frame)
+            return
+        first = next(stream, None)
+        if first is None:
+            return
+        second = next(stream, None)
+        if second is None:
+            yield self._here(first)
+            return
+        yield from self._pooled(_chain_items(first, second, stream))
+
+    def _here(self, frame: pl.DataFrame) -> pl.DataFrame:
+        for runner in self.runners:
+            frame = runner(frame)
+        return frame
+
+    def _pooled(self, frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
+        setup = WorkerSetup(
+            rules=self.rules,
+            steps=len(self.runners),
+            actions=[r.action for r in self.runners],
+            scans=bool(self.scans),
+        )
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(setup,),
+        )
+        pending: deque[Future[BatchResult]] = deque()
+        try:
+            for frame in frames:
+                pending.append(pool.submit(_run_batch, frame))
+                while len(pending) > AHEAD * self.workers:
+                    yield self._merge(_result(pending.popleft()))
+            while pending:
+                yield self._merge(_result(pending.popleft()))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _merge(self, result: BatchResult) -> pl.DataFrame:
+        for runner, count, running in zip(self.runners, result.counts, result.running, strict=True):
+            mine = runner.count
+            mine.seen += count.seen
+            mine.changed += count.changed
+            mine.added += count.added
+            mine.dropped_copies += count.dropped_copies
+            mine.dropped.update(count.dropped)
+            mine.flagged.update(count.flagged)
+            runner.step.add_running(running)
+        for check, running in zip(self.scans, result.scan_running, strict=True):
+            check.add_running(running)
+        for index, dropped in result.dropped:
+            runner = self.runners[index]
+            runner.on_drop(dropped, runner.count)
+        return result.frame
+
+
+def _chain_items(
+    first: pl.DataFrame, second: pl.DataFrame, rest: Iterator[pl.DataFrame]
+) -> Iterator[pl.DataFrame]:
+    yield first
+    yield second
+    yield from rest
+
+
+class WorkerDied(CurateError):
+    """A worker process ended without an answer (killed, out of memory)."""
+
+    exit_code = EXIT_INTERNAL
+
+
+def _result(future: Future[BatchResult]) -> BatchResult:
+    try:
+        return future.result()
+    except BrokenProcessPool as exc:
+        raise WorkerDied(f"a worker process died: {exc}") from None
+
+
+# --- in the worker -----------------------------------------------------------------------
+
+
+@dataclass
+class WorkerSetup:
+    """What a worker builds its steps and checks from (sent once, when it starts)."""
+
+    rules: Rules
+    steps: int
+    actions: list[str]
+    scans: bool
+
+
+_STEPS: list[Any] = []
+_CHECKS: list[Check] = []
+_SETUP: WorkerSetup | None = None
+
+
+def _start_worker(setup: WorkerSetup) -> None:
+    global _SETUP, _STEPS, _CHECKS
+    os.environ[WORKER_ENV] = "1"
+    load_plugins()
+    _SETUP = setup
+    _STEPS = build_steps(setup.rules)[: setup.steps]
+    _CHECKS = [c for c in build_checks(setup.rules) if c.scan_column] if setup.scans else []
+
+
+def _run_batch(frame: pl.DataFrame) -> BatchResult:
+    assert _SETUP is not None
+    ledger = Ledger()
+    dropped: list[tuple[int, pl.DataFrame]] = []
+    runners = []
+    for index, ((spec, step), action) in enumerate(zip(_STEPS, _SETUP.actions, strict=True)):
+        runners.append(
+            StepRunner(
+                spec,
+                step,
+                ledger,
+                on_drop=lambda rows, _count, i=index: dropped.append((i, rows)),
+                action=action,
+            )
+        )
+    for runner in runners:
+        frame = runner(frame)
+    if frame.height:
+        frame = frame.with_columns(
+            check.scan(frame).alias(str(check.scan_column)) for check in _CHECKS
+        )
+    return BatchResult(
+        frame=frame,
+        counts=[r.count for r in runners],
+        running=[step.take_running() for _, step in _STEPS],
+        scan_running=[check.take_running() for check in _CHECKS],
+        dropped=dropped,
+    )
+
+
+def split_for_workers(
+    rules: Rules,
+    runners: list[StepRunner],
+    checks: list[Check],
+    workers: int | None,
+    checkpoint: object | None = None,
+) -> ParallelRunner:
+    """The head of a run that worker processes share: the leading parallel-safe runners, and
+    the checks' scans when no later step changes the text. With one worker, or a checkpoint
+    (``--resume`` saves state between batches, so none may be in flight), it runs here."""
+    if workers is not None and workers < 0:
+        raise CurateError(f"workers must be 0 (one per core) or more, not {workers}")
+    count = parallel_prefix(runners)
+    later_changes_text = any(r.step.changes_text for r in runners[count:])
+    scans = [] if later_changes_text else [c for c in checks if c.scan_column]
+    processes = workers or default_workers()
+    if checkpoint is not None or not (count or scans):
+        processes = 1
+    return ParallelRunner(rules, runners[:count], scans, processes)

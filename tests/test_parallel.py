@@ -1,0 +1,170 @@
+"""Worker processes share the per-record work; the outputs must not depend on how many."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from audit.run import run_audit
+from curate import batch as B
+from curate import parallel
+from curate.cleaning import clean
+from curate.registry import STEPS, load_plugins
+from curate.rules import load_rules
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "support_tickets.jsonl"
+
+RULES = """\
+version: 1
+extends: default
+seed: 3
+fields: {text: text, id: id, label: label}
+read: {batch_size: 40}
+steps:
+  - step: normalize
+  - step: length
+    min_length: 60
+  - step: language
+  - step: quality
+    preset: gopher
+    action: flag
+  - step: redact_pii
+    action: flag
+  - step: dedupe_exact
+  - step: dedupe_near
+    threshold: 0.8
+"""
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    root = tmp_path_factory.mktemp("parallel")
+    lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
+    # Personal data in a few records (found by the pii check and the redact step), a
+    # malformed line (quarantined), and enough records for a dozen batches.
+    extra = [
+        '{"id": "P1", "label": "billing", "text": "Customer: mail me at jane.roe@example.org '
+        'or call (212) 555-0199 about card 4111 1111 1111 1111.\\nAgent: Noted."}',
+        '{"id": "P2", "label": "billing", "text": "Customer: my IBAN is '
+        'DE89 3704 0044 0532 0130 00, thanks.\\nAgent: Received."}',
+        "{not json",
+    ]
+    data = root / "tickets.jsonl"
+    data.write_text("\n".join(lines[:200] + extra + lines[200:]) + "\n", encoding="utf-8")
+    rules = root / "rules.yaml"
+    rules.write_text(RULES, encoding="utf-8")
+    return data, rules
+
+
+class CountingPool(parallel.ProcessPoolExecutor):
+    submitted = 0
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:
+        CountingPool.submitted += 1
+        return super().submit(*args, **kwargs)
+
+
+@pytest.fixture
+def pool(monkeypatch: pytest.MonkeyPatch) -> type[CountingPool]:
+    """Counts the batches sent to worker processes (so a test knows they ran)."""
+    CountingPool.submitted = 0
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", CountingPool)
+    return CountingPool
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_audit_reports_are_byte_identical_with_two_workers(
+    inputs: tuple[Path, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    pool: type[CountingPool],
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    data, rules = inputs
+    one = run_audit(data, tmp_path / "one", load_rules(rules), workers=1)
+    assert pool.submitted == 0
+    two = run_audit(data, tmp_path / "two", load_rules(rules), workers=2)
+    assert pool.submitted == 13  # every batch of 40 records went to a worker
+    assert one.data["counts"]["records"] == 484
+    metrics = one.data["metrics"]
+    assert metrics["steps.redact_pii.changed_rate"] * 483 >= 2  # the planted records
+    assert metrics["pii.records_with_pii"] == 0  # the check reads the redacted text
+    assert _files(tmp_path / "one") == _files(tmp_path / "two")
+    assert two.data["details"]["steps"] == one.data["details"]["steps"]
+
+
+def test_clean_outputs_are_byte_identical_with_two_workers(
+    inputs: tuple[Path, Path], tmp_path: Path, pool: type[CountingPool]
+) -> None:
+    data, rules = inputs
+    one = clean(data, tmp_path / "one", load_rules(rules), workers=1)
+    two = clean(data, tmp_path / "two", load_rules(rules), workers=2)
+    assert pool.submitted == 13
+    counts = one.manifest["counts"]
+    assert counts["records"] == counts["kept"] + counts["dropped"] + counts["quarantined"]
+    assert counts["dropped"] > 0 and counts["quarantined"] == 2
+    # Every step's summary (running totals added up over the workers) is the same.
+    assert one.manifest["steps"] == two.manifest["steps"]
+    assert _files(tmp_path / "one") == _files(tmp_path / "two")
+
+
+def test_running_totals_of_two_processes_add_up_to_one_process() -> None:
+    load_plugins()
+    params = STEPS["length"].Params(unit="chars")
+    whole, part_a, part_b = (STEPS["length"](params) for _ in range(3))
+    first = B.from_texts(["a", "bbbbbb", "cc"])
+    second = B.from_texts(["dddddddddd", "eee"])
+    whole.apply(first)
+    whole.apply(second)
+    part_a.apply(first)
+    part_b.apply(second)
+    merged = STEPS["length"](params)
+    merged.add_running(part_a.take_running())
+    merged.add_running(part_b.take_running())
+    assert (
+        merged.summary() == whole.summary() == {"unit": "chars", "min": 1, "max": 10, "mean": 4.4}
+    )
+    assert part_a.take_running() == {
+        "_measured": 0,
+        "_total": 0,
+        "_smallest": None,
+        "_largest": None,
+    }  # taken totals start again from nothing
+
+
+def test_every_parallel_safe_step_declares_how_its_totals_combine() -> None:
+    load_plugins()
+    for name, cls in STEPS.items():
+        if cls.parallel_safe:
+            assert not cls.needs_fit, name
+            assert set(cls.running.values()) <= {"sum", "min", "max"}, name
+
+
+def test_pii_scan_column_gives_the_same_findings_as_scanning(
+    inputs: tuple[Path, Path],
+) -> None:
+    from curate.pipeline import build_checks
+
+    rules = load_rules(inputs[1])
+    texts = [
+        "Customer: write to a.b@example.com or +44 20 7946 0958.\nAgent: ok",
+        "nothing here",
+        "",
+        "card 4111 1111 1111 1111, ip 10.0.0.1 and 10.0.0.2",
+    ]
+    batch = B.from_texts(texts)
+    scanning, reading = (next(c for c in build_checks(rules) if c.name == "pii") for _ in "ab")
+    direct = scanning.update(batch)
+    column = reading.scan(batch)
+    assert column.len() == batch.height and column.dtype == pl.List(column.dtype.inner)
+    from_column = reading.update(batch.with_columns(column.alias(reading.scan_column)))
+    assert direct == from_column and len(direct) >= 4
+    assert scanning.result() == reading.result()
+    assert Counter(f["entity"] for f in direct)["IP_ADDRESS"] == 2
