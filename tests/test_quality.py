@@ -11,9 +11,13 @@ from typing import Any
 import polars as pl
 import pydantic
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from quality_reference import ReferenceQuality
 
 from curate.batch import from_texts
 from curate.cleaning import clean
+from curate.steps import quality_metrics
 from curate.steps.quality import REASON_CODES, Quality, QualityParams
 
 ENGLISH = "\n\n".join(
@@ -495,3 +499,254 @@ def test_clean_drops_with_the_reason(tmp_path: Path) -> None:
         "gopher_short_doc": 1,
         "fineweb_dup_line_char_frac": 1,
     }
+
+
+# --- identical to the reference implementation -------------------------------------------
+# quality_reference.py keeps the implementation the step had before it was vectorised over
+# characters; every figure and every (reason, score) must stay the same.
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+VOCABULARY = [
+    "the", "of", "and", "to", "in", "a", "is", "that", "for", "it", "as", "was", "with", "be",
+    "by", "on", "not", "he", "this", "are", "or", "his", "from", "at", "which", "but", "have",
+    "an", "they", "you", "were", "their", "one", "all", "we", "can", "her", "has", "there",
+    "been", "if", "more", "when", "will", "would", "who", "so", "no", "people", "time", "year",
+    "world", "government", "market", "company", "policy", "school", "history", "Paris",
+    "London", "COVID-19", "e-mail", "U.S.", "don't", "it's", "2024", "3.5%", "$100", "#1",
+    "café", "naïve", "résumé", "Straße", "ΟΔΟΣ", "οδος", "İstanbul", "i\u0307stanbul", "ſtraße",
+    "\u212aelvin", "東京", "中文", "😀", "—", "–", "“quoted”", "‘single’", "«guillemets»",
+]  # fmt: skip
+BOILERPLATE = [
+    "Privacy Policy | Terms of Use | Cookie Policy",
+    "Please enable JavaScript to view the comments.",
+    "This site uses cookies. By continuing you agree to our use of cookies.",
+    "• Home",
+    "- Contact us",
+    "* Share on social media",
+    "Read more...",
+    "Loading\u2026",
+    "Lorem ipsum dolor sit amet, consectetur adipiscing elit.",
+    "var config = {debug: true};",
+    "It was first described in 1901.[1] Later work confirmed it.[citation needed]",
+    "Main article [edit]",
+    "#tags #news #today",
+    "Copyright 2024",
+]
+
+
+def web_like_texts(count: int, seed: int) -> list[str]:
+    """Seeded web-like documents: prose, boilerplate, repeated lines and paragraphs, odd
+    punctuation and scripts, Windows newlines, now and then."""
+    import random
+
+    rng = random.Random(seed)
+    weights = [1 / (rank + 1) for rank in range(len(VOCABULARY))]
+
+    def sentence() -> str:
+        words = rng.choices(VOCABULARY, weights, k=rng.randint(3, 18))
+        words[0] = words[0].capitalize()
+        return " ".join(words) + rng.choice([".", ".", ".", "!", "?", "", "...", '."', ".)"])
+
+    texts = []
+    for _ in range(count):
+        paragraphs = []
+        for _ in range(rng.randint(1, 8)):
+            lines = []
+            for _ in range(rng.randint(1, 6)):
+                roll = rng.random()
+                if roll < 0.15:
+                    lines.append(rng.choice(BOILERPLATE))
+                elif roll < 0.25 and lines:
+                    lines.append(rng.choice(lines))  # a repeated line
+                else:
+                    lines.append(" ".join(sentence() for _ in range(rng.randint(1, 5))))
+            paragraphs.append("\n".join(lines))
+        if rng.random() < 0.2:
+            paragraphs.append(rng.choice(paragraphs))  # a repeated paragraph
+        if rng.random() < 0.1:
+            paragraphs.append(" ".join(paragraphs[0].split()[:12]) * 3)  # repeated n-grams
+        text = rng.choice(["\n\n", "\n\n\n", "\n \n"]).join(paragraphs)
+        texts.append(text.replace("\n", "\r\n") if rng.random() < 0.05 else text)
+    return texts
+
+
+ADVERSARIAL = [
+    "",
+    " ",
+    "\n\n\n",
+    "word",
+    "a b",
+    "!!! ??? ... --- |",
+    "12345 67890 3.14",
+    "这是一个测试。这是第二句。没有空格的文本！",
+    "• a\n• b\n• c\n● d\n– e",
+    "...\n...\n\u2026\nfine.",
+    "the " * 300,
+    "abab " * 60,
+    "ab ab ab cd ef cd ef gh",  # top 2-grams tie on count and length, not on coverage
+    " ".join(["one two three four five six seven eight nine ten"] * 8),
+    "word " * 60_000,  # one huge line
+    "x" * 5_000 + " tail.",  # a token longer than C4's 1000 characters
+    '{"a": 1, "b": [1, 2, {"c": null}]}\n{"d": "e"}',
+    "Lorem Ipsum dolor.\nLOREM IPSUM again. lorem ipſum too. lorem  ipsum no.",
+    "Please enable JavaScript.\nJAVASCRIPT required.\njava script is fine.",
+    "Terms of Use apply.\nPRIVACY POLICY here.\nWe use cookies.\nCookie Policy.",
+    "It is true.[1]\nClaim [citation needed]\nSee [edit]\n[1] [2] [3]\nOdd [x].",
+    'He said "no." Then he left.\nReally?!) yes\nWait...) no\nDone.\u201d Yes.\u00bb',
+    "line one\r\nline two\r\rline three\r\n\r\nnew paragraph.",
+    "a\n\x00\nb\n\x00 lead\ntrail \x00\n\x00",
+    "ΟΔΟΣ ΟΔΟΣ οδος οδοσ. ΣΑΣ σας.",
+    "İstanbul i\u0307stanbul ISTANBUL istanbul. İ i\u0307.",
+    "\u212aelvin kelvin KELVIN. ﬁne fine.",
+    "😀 😀 😀 emoji 😀 text 😀.",
+    "nbsp\u00a0joined\u2028line\u3000ideographic\x0bvt\x0cff\x85nel end.",
+    "--hello-- ((world)) ...dots... 'quoted' #hash# {brace}",
+    "https://example.com/a?b=c&d=e http://x.y/z.",
+    "#1 #2 #3 #4 #5 #6",
+    "\u2026\u2026 \u2026 ...... .....",
+    "Σ",
+    "\x00",
+]
+
+
+def real_prose() -> list[str]:
+    path = FIXTURES / "xsum_near_dup_sample.jsonl"
+    return [json.loads(line)["text"] for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[str]:
+    return web_like_texts(1500, seed=1) + real_prose() + ADVERSARIAL
+
+
+OVERRIDES: list[dict[str, Any]] = [
+    {"preset": "gopher"},
+    {"preset": "dolma"},
+    {"preset": "fineweb"},
+    {  # relaxed page rules, so that most documents reach the later rules
+        "preset": "fineweb",
+        "gopher_min_words": 5,
+        "gopher_min_stop_words": 0,
+        "gopher_min_alpha_words_frac": 0.3,
+        "c4_min_sentences": 0,
+        "fineweb_min_line_punct_frac": 0.0,
+        "fineweb_max_short_lines_frac": 1.0,
+        "max_dup_line_frac": 1.0,
+        "max_dup_para_frac": 1.0,
+        "max_dup_line_char_frac": 1.0,
+        "fineweb_max_dup_line_char_frac": 1.0,
+        "max_dup_para_char_frac": 1.0,
+        "max_top_2gram_char_frac": 0.05,
+        "max_dup_7gram_char_frac": 0.02,
+    },
+    {  # only repetition, strict
+        "gopher_quality": False,
+        "c4": False,
+        "fineweb": False,
+        "max_top_3gram_char_frac": 0.03,
+        "max_dup_5gram_char_frac": 0.01,
+        "disable": ["top_2gram_char_frac"],
+    },
+    {  # other word lists, bullets and phrases; C4 lines as FineWeb with 2-word lines
+        "preset": "gopher",
+        "gopher_min_words": 3,
+        "gopher_stop_words": ["THE", "und", "οδος", "i\u0307stanbul", "don't"],
+        "gopher_bullets": ["•", "-", "Read", "", "東"],
+        "c4_policy_phrases": ["Privacy", "cookies", "ΣΑΣ", "東京"],
+        "c4_require_terminal_punct": True,
+        "c4_min_words_per_line": 2,
+        "c4_max_word_length": 12,
+        "fineweb_short_line_chars": 10,
+        "disable": ["gopher_stop_words", "gopher_alpha_words", "gopher_mean_word_length"],
+    },
+]
+
+
+def marks_of(texts: list[str], params: QualityParams) -> pl.DataFrame:
+    batch = from_texts(texts)
+    return Quality(params).apply(batch).select("_reason", "_score")
+
+
+def assert_same_marks(new: pl.DataFrame, old: pl.DataFrame, texts: list[str]) -> None:
+    same = new["_reason"].eq_missing(old["_reason"]) & new["_score"].eq_missing(old["_score"])
+    differ = [(i, texts[i][:60], new.row(i), old.row(i)) for i in range(len(texts)) if not same[i]]
+    assert differ == []
+
+
+@pytest.mark.parametrize("overrides", OVERRIDES, ids=lambda o: o.get("preset", "custom"))
+def test_reasons_and_scores_match_the_reference(
+    corpus: list[str], overrides: dict[str, Any]
+) -> None:
+    params = QualityParams(**overrides)
+    new = marks_of(corpus, params)
+    assert_same_marks(new, ReferenceQuality(params).marks(corpus), corpus)
+    assert new["_reason"].null_count() < len(corpus)  # the comparison saw some failures
+
+
+def test_every_figure_matches_the_reference(corpus: list[str]) -> None:
+    """All figures for all documents: nothing fails, so every n-gram figure is measured."""
+    limits = {f"max_top_{n}gram_char_frac": 1.0 for n in (2, 3, 4)}
+    limits |= {f"max_dup_{n}gram_char_frac": 1.0 for n in range(5, 11)}
+    params = QualityParams(gopher_max_words=10**9, **limits)
+    texts = pl.Series(corpus)
+    new = Quality(params).measure(texts)
+    old = ReferenceQuality(params).measure(texts)
+    assert new.columns == old.columns
+    for name in new.columns:
+        if name.endswith("gram_char_frac"):  # measured where every page rule passed
+            measured = old[name].is_not_null()
+            assert new[name].filter(measured).to_list() == old[name].filter(measured).to_list()
+        else:
+            assert new[name].eq_missing(old[name]).all(), name
+    assert old["top_2gram_char_frac"].drop_nulls().gt(0).sum() > 10
+
+
+def test_real_prose_matches_the_reference() -> None:
+    texts = real_prose()
+    for params in (QualityParams(), QualityParams(preset="fineweb")):
+        assert_same_marks(marks_of(texts, params), ReferenceQuality(params).marks(texts), texts)
+
+
+SNIPPETS = [
+    "the", "The", "THE", "and", "word", "words", "ab", "cd", "x", "ΟΔΟΣ", "ς", "İ", "東京",
+    "café", "ſ", "\u212a", "😀", "#", "{", "}", "[1]", "[edit]", "...", "\u2026", ".", "!", "?",
+    '"', ")", "\u201d", "-", "•", "--", "javascript", "Privacy Policy", "use cookies",
+    "lorem ipsum", "12", "3.5", "a.b", "'s",
+]  # fmt: skip
+SEPARATORS = [" ", " ", " ", "  ", "\n", "\n\n", "\n \n", "\r\n", "\t", "\u00a0", "\x00", ""]
+
+
+@st.composite
+def snippet_texts(draw: st.DrawFn) -> str:
+    parts = draw(st.lists(st.sampled_from(SNIPPETS), max_size=60))
+    seps = draw(st.lists(st.sampled_from(SEPARATORS), min_size=len(parts), max_size=len(parts)))
+    return "".join(p + s for p, s in zip(parts, seps, strict=True))
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(snippet_texts() | st.text(max_size=40), min_size=1, max_size=12))
+def test_random_texts_match_the_reference(texts: list[str]) -> None:
+    for params in (
+        QualityParams(gopher_min_words=1, gopher_min_stop_words=0, c4_min_sentences=0),
+        QualityParams(gopher_quality=False, c4=False, fineweb=False, max_top_2gram_char_frac=0.1),
+    ):
+        assert_same_marks(marks_of(texts, params), ReferenceQuality(params).marks(texts), texts)
+
+
+def test_many_small_chunks_give_the_same_marks(
+    corpus: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of a few documents, ASCII ones apart, are put back in the batch's order."""
+    params = QualityParams(preset="fineweb", gopher_min_words=5, gopher_min_stop_words=0)
+    whole = marks_of(corpus, params)
+    monkeypatch.setattr(quality_metrics, "_CHUNK_CHARS", 20_000)
+    assert len(quality_metrics.chunks(pl.Series(corpus))) > 50
+    assert marks_of(corpus, params).equals(whole)
+
+
+def test_token_spaces_are_the_spaces_lines_are_stripped_of() -> None:
+    """Tokens end at ``\\s``, lines are stripped by ``strip_chars``: the arrays assume both
+    mean the same characters (Unicode White_Space)."""
+    code_points = [c for c in range(0x30000) if not 0xD800 <= c < 0xE000]
+    chars = pl.Series([chr(c) for c in code_points])
+    assert chars.str.contains(r"^\s$").equals(chars.str.strip_chars() == "", check_names=False)

@@ -50,7 +50,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import polars as pl
@@ -231,7 +231,7 @@ REASON_CODES: tuple[str, ...] = tuple(dict.fromkeys(rule.code for rule in RULES)
 NGRAM_METRICS = frozenset(rule.metric for rule in _n_gram_rules())
 
 # Which measurement block each (non n-gram) metric needs, and how it is derived.
-_DOC, _LINES, _PARAS, _WORDS = "doc", "lines", "paragraphs", "words"
+_DOC, _LINES, _PARAS, _WORDS = M.DOC, M.LINES, M.PARAGRAPHS, M.WORDS
 _METRICS: dict[str, tuple[frozenset[str], pl.Expr]] = {
     "words": (frozenset({_WORDS}), pl.col("words")),
     "mean_word_length": (frozenset({_WORDS}), M.fraction("word_chars", "words")),
@@ -433,6 +433,8 @@ class Quality(Step[QualityParams]):
 
     name = "quality"
     Params = QualityParams
+    parallel_safe = True
+    running: ClassVar[dict[str, str]] = {"_seen": "sum", "_reasons": "sum"}
 
     def __init__(self, params: QualityParams, **kw: Any) -> None:
         super().__init__(params, **kw)
@@ -465,27 +467,18 @@ class Quality(Step[QualityParams]):
         return value < limit if rule.bound == "min" else value > limit
 
     def measure(self, texts: pl.Series) -> pl.DataFrame:
-        """Every figure the active rules read, one row per text. N-gram figures are computed
-        only for the texts that pass every other rule (null elsewhere): they cost the most."""
-        texts = M.prepared(texts)
+        """Every figure the active rules read, one row per text. An n-gram figure is computed
+        only for the texts that pass every rule before its own (null elsewhere): they cost the
+        most, and cannot change the reason of a text that failed earlier."""
         plain = [r for r in self.rules if not r.n]
         ngram_rules = [r for r in self.rules if r.n]
         metrics = list(dict.fromkeys(r.metric for r in plain))
         blocks: set[str] = set().union(*(_METRICS[m][0] for m in metrics))
-        parts: list[pl.DataFrame] = []
-        words: M.Words | None = None
-        if _DOC in blocks:
-            parts.append(M.document_counts(texts))
-        if _LINES in blocks:
-            parts.append(M.line_stats(texts, self.line_options))
-        if _PARAS in blocks:
-            parts.append(M.paragraph_stats(texts))
-        if _WORDS in blocks or ngram_rules:
-            word_table, words = M.word_stats(texts, self.params.gopher_stop_words)
-            parts.append(word_table)
+        if ngram_rules:
+            blocks.add(_WORDS)
+        raw, words = M.measure(texts, blocks, self.line_options, self.params.gopher_stop_words)
         frame = pl.DataFrame()
         if metrics:
-            raw = pl.concat(parts, how="horizontal")
             frame = raw.select([_METRICS[m][1].alias(m) for m in metrics])
         if ngram_rules and words is not None:
             passed = np.ones(texts.len(), dtype=bool)
@@ -499,15 +492,18 @@ class Quality(Step[QualityParams]):
     def _ngram_metrics(
         self, words: M.Words, passed: np.ndarray, rules: list[Rule]
     ) -> list[pl.Series]:
-        repetition = M.NgramRepetition(words.subset(passed))
+        repetition = M.NgramRepetition(words, passed)
         columns = []
         for rule in rules:  # RULES lists n rising, as NgramRepetition requires
             if rule.metric.startswith("top_"):
                 values = repetition.top_char_frac(rule.n)
             else:
                 values = repetition.dup_char_frac(rule.n)
-            column = pl.Series(rule.metric, np.where(passed, values, np.nan)).fill_nan(None)
-            columns.append(column)
+            values = np.where(repetition.measured, values, np.nan)
+            columns.append(pl.Series(rule.metric, values).fill_nan(None))
+            limit = self._threshold(rule)
+            failed = values < limit if rule.bound == "min" else values > limit  # NaN: False
+            repetition.drop(failed)  # the first failing rule gives the reason
         return columns
 
     def apply(self, batch: pl.DataFrame) -> pl.DataFrame:

@@ -12,19 +12,38 @@ Units (shared by every rule, so that the figures agree with each other):
 - a *duplicate* line, paragraph or n-gram is a copy of an earlier one in the same document (the
   first occurrence is not a duplicate, as in Gopher and datatrove).
 
-Per-document counts are polars string expressions; line and paragraph figures come from one
-exploded table each, aggregated per document; n-gram figures use numpy over one flat array of
-word hashes for the batch (rolling n-gram hashes, duplicates found with a hash table). Nothing
-loops over documents in Python.
+The regular expressions below define the units; running them token by token over every text
+is what made the step slow, so the figures come from arrays instead. A batch is cut into chunks
+of whole documents (ASCII documents apart: they are measured as bytes); a chunk's texts are
+joined by ``\\n`` into one numpy array of characters, and a table gives each character its
+classes (``\\s``, ``\\p{P}``, ``\\p{S}``, ``\\p{L}``, ...). Polars' own regex engine fills
+that table for each code point met, so the classes are exactly those of the expressions. Every
+figure is a few numpy passes over the characters, or over the sparse positions those passes
+find (token edges, punctuation runs, line ends, sentence ends), counted per document with
+``searchsorted``.
+Words, lines and paragraphs are compared through 64-bit hashes of their characters.
+
+What a per-character view cannot reproduce exactly goes through the expressions in polars, for
+the few spans concerned: lines holding a ``[`` (C4 deletes citation marks before it looks at a
+line), words and lines holding a character whose lower case is not one fixed character (``İ``,
+and ``Σ``, which lowers by context), and ``lorem ipsum`` (case-insensitive: ``ſ`` is an ``s``).
+
+N-gram figures work on one flat array of word hashes per batch: repeated n-grams are found level
+by level, n = 2, 3, ..., each level only among the starts of repeated (n-1)-grams (an n-gram
+repeats only where both of its (n-1)-grams do), so few candidates remain after n = 2; documents
+that already failed a rule are dropped between levels.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
+import xxhash
 
 # A word: from its first to its last character that is neither punctuation, symbol nor space.
 WORD = r"[^\s\p{P}\p{S}](?:\S*[^\s\p{P}\p{S}])?"
@@ -38,23 +57,22 @@ ELLIPSIS = r"\.\.\.|\u2026"
 CITATION = r"\[\d*\]|\[edit\]|\[citation needed\]"
 # What a word tokenizer (NLTK-style) would count: runs of word characters, runs of punctuation.
 TOKENIZER_WORD = r"[\p{L}\p{N}_]+|[^\p{L}\p{N}_\s]+"
-BLANK_LINE_RUN = r"\n[^\S\n]*\n\s*"
-PARAGRAPH_SEP = "\x00"
+LOREM_IPSUM = r"(?i)lorem ipsum"
+JAVASCRIPT = "javascript"
 
 _NGRAM_PRIME = np.uint64(0x100000001B3)
 _DOC_MIX = np.uint64(0x9E3779B97F4A7C15)
+_ENCODINGS = {1: "latin-1", 2: "utf-16-le", 4: "utf-32-le"}  # code units of a chunk, by width
+_CHUNK_CHARS = 1 << 20  # characters per chunk: its arrays stay in cache, its overhead is small
+_LONG_SPAN = 256  # bytes: longer spans are hashed one call each (they are few, being long)
 
 
 def prepared(texts: pl.Series) -> pl.Series:
     """Null as empty text, and one newline convention."""
-    return texts.fill_null("").str.replace_all(r"\r\n?", "\n")
-
-
-def _per_doc(stats: pl.DataFrame, n_docs: int) -> pl.DataFrame:
-    """Aggregates keyed by ``doc`` -> one row per document (0..n_docs-1), missing counts 0."""
-    base = pl.DataFrame({"doc": pl.Series(range(n_docs), dtype=pl.UInt32)})
-    joined = base.join(stats.with_columns(pl.col("doc").cast(pl.UInt32)), on="doc", how="left")
-    return joined.fill_null(0).drop("doc")
+    texts = texts.fill_null("")
+    if texts.str.contains("\r", literal=True).any():
+        texts = texts.str.replace_all(r"\r\n?", "\n")
+    return texts
 
 
 def fraction(part: str, whole: str) -> pl.Expr:
@@ -62,19 +80,325 @@ def fraction(part: str, whole: str) -> pl.Expr:
     return pl.when(pl.col(whole) > 0).then(pl.col(part) / pl.col(whole))
 
 
-def document_counts(texts: pl.Series) -> pl.DataFrame:
+# --- character classes -------------------------------------------------------------------
+
+SPACE, PUNCT_SYMBOL, LETTER, WORD_CHAR, TERMINAL, CLOSER, SPECIAL_CASE = 1, 2, 4, 8, 16, 32, 64
+# The rare characters figures look at one by one; one pass finds them all.
+MARKED = 128
+_MARKED_CHARS = "#{.\n[\x00\u2026"
+_CLASS_PATTERNS = {
+    SPACE: r"\s",
+    PUNCT_SYMBOL: r"[\p{P}\p{S}]",
+    LETTER: r"\p{L}",
+    WORD_CHAR: r"[\p{L}\p{N}_]",
+    TERMINAL: r"\p{Sentence_Terminal}",
+    CLOSER: rf"[{CLOSERS}]",
+}
+# Rust's str::to_lowercase (what polars runs) lowers Σ to ς or σ depending on its neighbours.
+_CONTEXT_LOWERED = "\u03a3"
+_CODE_POINTS = 0x110000
+
+
+class CharTable:
+    """Class bits and lower case of every code point met so far. Polars' regex engine and
+    lower-casing fill it, so the classes are exactly those of the regular expressions.
+    ``SPECIAL_CASE`` marks characters whose lower case is not one fixed character."""
+
+    def __init__(self) -> None:
+        self.flags = np.zeros(_CODE_POINTS, dtype=np.uint8)
+        self.lower = np.arange(_CODE_POINTS, dtype=np.uint32)
+        self.known = np.zeros(_CODE_POINTS, dtype=bool)
+        self._learn(np.arange(128))
+        # bytes.translate tables for ASCII text (bytes >= 128 never occur in it)
+        self.ascii_flags = self.flags[:128].tobytes() + bytes(128)
+        self.ascii_lower = self.lower[:128].astype(np.uint8).tobytes() + bytes(range(128, 256))
+
+    def learn(self, code_points: np.ndarray) -> None:
+        """Classify the code points not seen before."""
+        if self.known[code_points].all():
+            return
+        with _TABLE_LOCK:  # steps in several threads share the table
+            self._learn(np.unique(code_points[~self.known[code_points]]))
+
+    def _learn(self, new: np.ndarray) -> None:
+        if new.size == 0:  # another thread was first
+            return
+        chars = pl.Series(list(new.astype("<u4").tobytes().decode("utf-32-le")), dtype=pl.String)
+        flags = np.zeros(new.size, dtype=np.uint8)
+        for bit, pattern in _CLASS_PATTERNS.items():
+            flags |= chars.str.contains(f"^(?:{pattern})$").to_numpy().astype(np.uint8) * bit
+        lowered = chars.str.to_lowercase()
+        simple = (lowered.str.len_chars() == 1) & (chars != _CONTEXT_LOWERED)
+        simple_np = simple.to_numpy()
+        single = "".join(lowered.filter(simple).to_list()).encode("utf-32-le")
+        self.lower[new[simple_np]] = np.frombuffer(single, dtype="<u4")
+        flags[~simple_np] |= SPECIAL_CASE | MARKED
+        flags[chars.is_in(list(_MARKED_CHARS)).to_numpy()] |= MARKED
+        self.flags[new] = flags
+        self.known[new] = True
+
+
+_TABLE: CharTable | None = None
+_TABLE_LOCK = threading.Lock()
+
+
+def char_table() -> CharTable:
+    """The process's table (classes do not depend on any setting)."""
+    global _TABLE
+    with _TABLE_LOCK:
+        if _TABLE is None:
+            _TABLE = CharTable()
+        return _TABLE
+
+
+# --- numpy helpers -----------------------------------------------------------------------
+
+
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Starts and (exclusive) ends of the runs of True in ``mask``."""
+    edges = np.flatnonzero(mask[1:] != mask[:-1]) + 1
+    if len(mask) and mask[0]:
+        edges = np.concatenate(([0], edges))
+    if len(mask) and mask[-1]:
+        edges = np.append(edges, len(mask))
+    return edges[0::2], edges[1::2]
+
+
+def _run_edge(
+    run_starts: np.ndarray, run_ends: np.ndarray, at: np.ndarray, end: bool
+) -> np.ndarray:
+    """For positions inside runs: the end (or start) of the run holding each."""
+    k = np.searchsorted(run_starts, at, side="right") - 1
+    return run_ends[k] if end else run_starts[k]
+
+
+def _count_between(events: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """How many of the sorted ``events`` fall in each [lo, hi)."""
+    return np.searchsorted(events, hi) - np.searchsorted(events, lo)
+
+
+def _fmix(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser: every input bit reaches every output bit."""
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xFF51AFD7ED558CCD)
+    h ^= h >> np.uint64(33)
+    h *= np.uint64(0xC4CEB9FE1A85EC53)
+    h ^= h >> np.uint64(33)
+    return h
+
+
+_LOW_BYTES = np.array([(1 << (8 * r)) - 1 for r in range(8)] + [2**64 - 1], dtype=np.uint64)
+
+
+def _mix_block(h: np.ndarray) -> np.ndarray:
+    """One round of hashing: a bijection of the state, so that two spans that differ in one
+    block of 8 bytes (and agree elsewhere) never collide."""
+    h *= np.uint64(0x9FB21C651E98DF25)
+    h ^= h >> np.uint64(31)
+    return h
+
+
+def span_hashes(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """64-bit hash of each byte span ``buffer[start:end]``; ``buffer`` (uint8) must be followed
+    by 8 spare bytes. Equal spans hash equal. Short spans are hashed together, 8 bytes a round
+    read through an unaligned uint64 view (most words take one round); long ones with xxh3,
+    one call each (few spans are long)."""
+    lengths = (ends - starts).astype(np.int64)
+    windows = np.ndarray((len(buffer) - 7,), dtype="<u8", buffer=buffer, strides=(1,))
+    first = windows[starts] & _LOW_BYTES[np.minimum(lengths, 8)]
+    h = _mix_block(first ^ (lengths.astype(np.uint64) * np.uint64(0x27D4EB2F165667C5)))
+    more = np.flatnonzero((lengths > 8) & (lengths <= _LONG_SPAN))
+    offset = 8
+    while more.size:
+        left = lengths[more] - offset
+        block = windows[starts[more] + offset] & _LOW_BYTES[np.minimum(left, 8)]
+        h[more] = _mix_block(h[more] ^ block)
+        more = more[left > 8]
+        offset += 8
+    h = _fmix(h)
+    data = memoryview(buffer)
+    for i in np.flatnonzero(lengths > _LONG_SPAN).tolist():
+        h[i] = xxhash.xxh3_64_intdigest(data[starts[i] : ends[i]])
+    return h
+
+
+def _doc_of(doc_starts: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    return np.searchsorted(doc_starts, positions, side="right") - 1
+
+
+def _per_doc_sum(doc: np.ndarray, values: np.ndarray, n_docs: int) -> np.ndarray:
+    return np.bincount(doc, weights=values, minlength=n_docs).astype(np.int64)
+
+
+# --- one chunk of documents as characters ------------------------------------------------
+
+
+class Chunk:
+    """Documents joined by ``\\n`` (and one after the last) as one array of characters; tokens
+    and lines never cross documents. Figures are cached as they are first asked for."""
+
+    def __init__(self, texts: pl.Series, table: CharTable) -> None:
+        self.texts = texts
+        self.table = table
+        self.text = "\n".join(texts.to_list()) + "\n"
+        lengths = texts.str.len_chars().to_numpy().astype(np.int64)
+        self.doc_starts = np.concatenate(([0], np.cumsum(lengths + 1)[:-1])).astype(np.int64)
+        self.doc_ends = self.doc_starts + lengths
+        self.n_docs = len(lengths)
+        self.ascii = self.text.isascii()
+        self._classes: dict[int, np.ndarray] = {}
+        # chars: the code units (uint8 for ASCII, else uint16, or uint32 beyond the BMP);
+        # raw: their bytes followed by 8 spare ones, for span_hashes
+        if self.ascii:
+            self._encoded = self.text.encode("ascii")
+            self.raw = np.frombuffer(self._encoded + bytes(8), dtype=np.uint8)
+            self.chars = self.raw[:-8]
+            self.flags = np.frombuffer(self._encoded.translate(table.ascii_flags), np.uint8)
+        else:
+            code_points = np.frombuffer(self.text.encode("utf-32-le"), dtype="<u4")
+            beyond_ascii = code_points[code_points >= 128]
+            table.learn(beyond_ascii)
+            wide = beyond_ascii.max() > 0xFFFF or table.lower[beyond_ascii].max() > 0xFFFF
+            self.chars, self.raw = _padded(code_points, np.uint32 if wide else np.uint16)
+            self.flags = table.flags[self.chars]
+
+    @cached_property
+    def space(self) -> np.ndarray:
+        return (self.flags & SPACE).view(bool)
+
+    def has(self, bit: int) -> np.ndarray:
+        """Characters of a class (cached: most classes serve several figures)."""
+        if bit not in self._classes:
+            self._classes[bit] = (self.flags & bit) != 0
+        return self._classes[bit]
+
+    @cached_property
+    def lowered_units(self) -> np.ndarray:
+        """The characters lower-cased one by one (``SPECIAL_CASE`` ones are left as they are)."""
+        if self.ascii:
+            text = self._encoded.translate(self.table.ascii_lower)
+            return np.frombuffer(text, dtype=np.uint8)
+        return self.table.lower[self.chars].astype(self.chars.dtype)
+
+    @cached_property
+    def lowered(self) -> np.ndarray:
+        """The lower-cased code units as uint8, followed by 8 spare bytes."""
+        return np.frombuffer(self.lowered_units.tobytes() + bytes(8), dtype=np.uint8)
+
+    @cached_property
+    def _lowered_latin1(self) -> bytes:
+        """The lower-cased text with one byte per character, 255 standing for every character
+        from 255 up: a phrase without such characters matches it exactly where it matches the
+        text, and bytes.find scans one byte per character at memchr speed."""
+        if self.ascii:
+            return self.lowered_units.tobytes()
+        return np.minimum(self.lowered_units, 255).astype(np.uint8).tobytes()
+
+    def find_lowered(self, phrase: str) -> np.ndarray:
+        """Every position where ``phrase`` (lower case) starts in the lower-cased text; the
+        loop runs once per match, and phrases are rare."""
+        if not phrase or max(map(ord, phrase)) > np.iinfo(self.chars.dtype).max:
+            return np.zeros(0, dtype=np.int64)
+        if max(map(ord, phrase)) < 255:
+            text, needle, width = self._lowered_latin1, phrase.encode("latin-1"), 1
+        else:
+            width = self.chars.dtype.itemsize
+            text, needle = self.lowered_units.tobytes(), phrase.encode(_ENCODINGS[width])
+        found = []
+        at = text.find(needle)
+        while at >= 0:
+            if at % width == 0:  # a match straddling code units is no match
+                found.append(at // width)
+            at = text.find(needle, at + 1)
+        return np.array(found, dtype=np.int64)
+
+    @cached_property
+    def _marked(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the MARKED characters, and the characters."""
+        positions = np.flatnonzero(self.flags >= MARKED)
+        return positions, self.chars[positions]
+
+    def positions_of(self, char: str) -> np.ndarray:
+        """Where a character of ``_MARKED_CHARS`` occurs, ascending."""
+        positions, chars = self._marked
+        return positions[chars == ord(char)]
+
+    def special_case_positions(self) -> np.ndarray:
+        """Where a character whose lower case is not one fixed character occurs."""
+        positions = self._marked[0]
+        return positions[(self.flags[positions] & SPECIAL_CASE) != 0]
+
+    @cached_property
+    def tokens(self) -> tuple[np.ndarray, np.ndarray]:
+        """[start, end) of every token."""
+        return _runs(~self.space)
+
+    def events_per_doc(self, events: np.ndarray) -> np.ndarray:
+        """How many of the (ascending) positions fall in each document."""
+        return _count_between(events, self.doc_starts, self.doc_ends)
+
+    @cached_property
+    def lines(self) -> Lines:
+        return Lines.of(self)
+
+    def substrings(self, starts: np.ndarray, ends: np.ndarray) -> list[str]:
+        """The text of a few spans (a loop: only for the spans the arrays cannot measure)."""
+        return [self.text[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+
+    def byte_spans(self, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Character spans as spans of ``raw`` (or ``lowered``)."""
+        width = self.chars.dtype.itemsize
+        return starts * width, ends * width
+
+
+def _padded(units: np.ndarray, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """``units`` as ``dtype`` in a buffer with 8 spare bytes: (the units, the bytes)."""
+    width = np.dtype(dtype).itemsize
+    raw = np.zeros(len(units) * width + 8, dtype=np.uint8)
+    chars = raw[:-8].view(dtype)
+    chars[:] = units
+    return chars, raw
+
+
+# --- document counts ---------------------------------------------------------------------
+
+
+def document_counts(chunk: Chunk) -> dict[str, np.ndarray]:
     """Counts over the whole text: tokens, symbols, newlines, C4's page-level markers."""
-    t = pl.col("t")
-    return pl.DataFrame({"t": texts}).select(
-        t.str.count_matches(TOKEN).alias("tokens"),
-        t.str.count_matches(r"\S*\p{L}\S*").alias("alpha_tokens"),
-        t.str.count_matches("#", literal=True).alias("hashes"),
-        t.str.count_matches(ELLIPSIS).alias("ellipses"),
-        t.str.count_matches("\n", literal=True).alias("newlines"),
-        t.str.count_matches(TOKENIZER_WORD).alias("tokenizer_words"),
-        t.str.count_matches(r"(?i)lorem ipsum").alias("lorem_ipsum"),
-        t.str.count_matches("{", literal=True).alias("curly_brackets"),
+    starts = chunk.tokens[0]
+    # a token without a letter is a run of non-letters with a space on either side
+    bare_starts, bare_ends = _runs(~chunk.space & ~chunk.has(LETTER))
+    whole = chunk.space[bare_starts - 1] & chunk.space[bare_ends]  # chars[-1] is "\n"
+    # a tokenizer word starts where the class (space, word character, other) changes to a
+    # class other than space
+    kind = chunk.flags & (SPACE | WORD_CHAR)
+    changes = np.flatnonzero((kind[1:] != kind[:-1]) & (kind[1:] != SPACE)) + 1
+    if kind[0] != SPACE:
+        changes = np.concatenate(([0], changes))
+    dots = chunk.positions_of(".")
+    # runs of dots: breaks where the next dot is not the next character
+    breaks = np.flatnonzero(np.diff(dots) != 1) + 1
+    dot_starts = dots[np.concatenate(([0], breaks))] if dots.size else dots
+    dot_ends = dots[np.append(breaks, dots.size) - 1] + 1 if dots.size else dots
+    ellipses = _per_doc_sum(
+        _doc_of(chunk.doc_starts, dot_starts), (dot_ends - dot_starts) // 3, chunk.n_docs
     )
+    if not chunk.ascii:
+        ellipses += chunk.events_per_doc(chunk.positions_of("\u2026"))
+    return {
+        "tokens": chunk.events_per_doc(starts),
+        "alpha_tokens": chunk.events_per_doc(starts) - chunk.events_per_doc(bare_starts[whole]),
+        "hashes": chunk.events_per_doc(chunk.positions_of("#")),
+        "ellipses": ellipses,
+        "newlines": chunk.events_per_doc(chunk.lines.ends),
+        "tokenizer_words": chunk.events_per_doc(changes),
+        # case-insensitive matching (also of "ſ" for "s") is left to the regex engine
+        "lorem_ipsum": chunk.texts.str.count_matches(LOREM_IPSUM).to_numpy().astype(np.int64),
+        "curly_brackets": chunk.events_per_doc(chunk.positions_of("{")),
+    }
+
+
+# --- lines -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -89,16 +413,38 @@ class LineOptions:
     c4_policy_phrases: tuple[str, ...]
 
 
-def _any_prefix(expr: pl.Expr, prefixes: Sequence[str]) -> pl.Expr:
-    if not prefixes:
-        return pl.lit(False)
-    out = expr.str.starts_with(prefixes[0])
-    for prefix in prefixes[1:]:
-        out = out | expr.str.starts_with(prefix)
-    return out
+@dataclass(frozen=True)
+class Lines:
+    """Every ``\\n``-separated line of a chunk, and its stripped extent when it is not blank."""
+
+    ends: np.ndarray  # position of each line's "\n"
+    doc: np.ndarray  # document of each line
+    first_token: np.ndarray  # index of its first token
+    token_count: np.ndarray
+    kept: np.ndarray  # indices of the non-blank lines
+    start: np.ndarray  # stripped extent [start, end) of each non-blank line
+    end: np.ndarray
+
+    @classmethod
+    def of(cls, chunk: Chunk) -> Lines:
+        ends = chunk.positions_of("\n")
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        token_starts, token_ends = chunk.tokens
+        first = np.searchsorted(token_starts, starts)
+        count = np.searchsorted(token_starts, ends) - first
+        kept = np.flatnonzero(count > 0)
+        return cls(
+            ends=ends,
+            doc=_doc_of(chunk.doc_starts, starts),
+            first_token=first,
+            token_count=count,
+            kept=kept,
+            start=token_starts[first[kept]],
+            end=token_ends[first[kept] + count[kept] - 1],
+        )
 
 
-def line_stats(texts: pl.Series, opts: LineOptions) -> pl.DataFrame:
+def line_stats(chunk: Chunk, opts: LineOptions) -> dict[str, np.ndarray]:
     """Per-document line counts for the Gopher, C4, FineWeb and repetition line rules.
 
     C4 keeps a line only if it has no word longer than ``c4_max_word_length``, ends in terminal
@@ -106,221 +452,497 @@ def line_stats(texts: pl.Series, opts: LineOptions) -> pl.DataFrame:
     ``c4_min_words_per_line`` words and mentions neither javascript nor a policy phrase;
     ``c4_sentences`` counts the sentences of the lines C4 would keep.
     """
-    line = pl.col("line")
-    c4_line = line.str.replace_all(CITATION, "").str.strip_chars()
-    lines = (
-        pl.DataFrame({"line": texts.str.split("\n")})
-        .with_row_index("doc")
-        .explode("line")
-        .with_columns(line.str.strip_chars())
-        .filter(line.str.len_chars() > 0)
-    )
-    ellipsis_end = line.str.ends_with("...") | line.str.ends_with("\u2026")
-    c4_ellipsis_end = c4_line.str.ends_with("...") | c4_line.str.ends_with("\u2026")
-    c4_terminal = c4_line.str.contains(TERMINAL_END) & ~c4_ellipsis_end
-    lowered = line.str.to_lowercase()
-    javascript = lowered.str.contains("javascript", literal=True)
-    if opts.c4_policy_phrases:
-        policy = lowered.str.contains_any(list(opts.c4_policy_phrases))
+    lines = chunk.lines
+    start, end = lines.start, lines.end
+    doc = lines.doc[lines.kept]
+    chars = end - start
+    token_counts = lines.token_count[lines.kept]
+    token_starts, token_ends = chunk.tokens
+    if len(lines.kept):
+        longest = np.maximum.reduceat(token_ends - token_starts, lines.first_token[lines.kept])
     else:
-        policy = pl.lit(False)
-    long_word = line.str.contains(rf"\S{{{opts.c4_max_word_length + 1}}}")
+        longest = np.zeros(0, dtype=np.int64)
+    ellipsis = _ends_with_ellipsis(chunk, start, end)
+    terminal = _ends_with_terminal(chunk, start, end)
+    javascript = _contains_any(chunk, start, end, [JAVASCRIPT])
+    policy = _contains_any(chunk, start, end, opts.c4_policy_phrases)
+    c4_terminal = terminal & ~ellipsis
+    c4_tokens = token_counts
+    special = _lines_needing_strings(chunk, start, end)
+    if special.size:
+        text = pl.Series(chunk.substrings(start[special], end[special]), dtype=pl.String)
+        exact = _line_figures_from_strings(text, opts.c4_policy_phrases)
+        c4_terminal[special] = exact["c4_terminal"]
+        c4_tokens = c4_tokens.copy()
+        c4_tokens[special] = exact["c4_tokens"]
+        javascript[special] = exact["javascript"]
+        policy[special] = exact["policy"]
     c4_kept = (
-        ~long_word
-        & (c4_terminal if opts.c4_require_terminal_punct else pl.lit(True))
-        & (c4_line.str.count_matches(TOKEN) >= opts.c4_min_words_per_line)
+        (longest <= opts.c4_max_word_length)
+        & (c4_terminal | (not opts.c4_require_terminal_punct))
+        & (c4_tokens >= opts.c4_min_words_per_line)
         & ~javascript
         & ~policy
     )
-    sentences = pl.max_horizontal(pl.lit(1, pl.UInt32), line.str.count_matches(SENTENCE_END))
-    chars = line.str.len_chars()
-    duplicate = ~pl.struct("doc", "line").is_first_distinct()
-    stats = (
-        lines.with_columns(chars.alias("chars"), duplicate.alias("duplicate"))
-        .group_by("doc")
-        .agg(
-            pl.len().alias("lines"),
-            pl.col("chars").sum().alias("line_chars"),
-            _any_prefix(line, opts.bullets).sum().alias("bullet_lines"),
-            ellipsis_end.sum().alias("ellipsis_lines"),
-            line.str.contains(TERMINAL_END).sum().alias("punct_lines"),
-            (~c4_terminal).sum().alias("c4_no_terminal_punct_lines"),
-            javascript.sum().alias("c4_javascript_lines"),
-            policy.sum().alias("c4_policy_lines"),
-            pl.when(c4_kept).then(sentences).otherwise(0).sum().alias("c4_sentences"),
-            (pl.col("chars") <= opts.short_line_chars).sum().alias("short_lines"),
-            pl.col("duplicate").sum().alias("dup_lines"),
-            pl.col("chars").filter(pl.col("duplicate")).sum().alias("dup_line_chars"),
-        )
-    )
-    return _per_doc(stats, texts.len())
+    sentences = np.maximum(1, _count_between(_sentence_ends(chunk), start, end))
+    duplicate = _later_copies(doc, span_hashes(chunk.raw, *chunk.byte_spans(start, end)))
+    n = chunk.n_docs
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return _per_doc_sum(doc, values, n)
+
+    return {
+        "lines": total(np.ones(len(doc))),
+        "line_chars": total(chars),
+        "bullet_lines": total(_starts_with_any(chunk, start, end, opts.bullets)),
+        "ellipsis_lines": total(ellipsis),
+        "punct_lines": total(terminal),
+        "c4_no_terminal_punct_lines": total(~c4_terminal),
+        "c4_javascript_lines": total(javascript),
+        "c4_policy_lines": total(policy),
+        "c4_sentences": total(np.where(c4_kept, sentences, 0)),
+        "short_lines": total(chars <= opts.short_line_chars),
+        "dup_lines": total(duplicate),
+        "dup_line_chars": total(np.where(duplicate, chars, 0)),
+    }
 
 
-def paragraph_stats(texts: pl.Series) -> pl.DataFrame:
-    """Per-document paragraph counts and duplicate paragraphs (count and characters)."""
-    para = pl.col("para")
-    split = (
-        texts.str.replace_all(PARAGRAPH_SEP, " ", literal=True)
-        .str.replace_all(BLANK_LINE_RUN, PARAGRAPH_SEP)
-        .str.split(PARAGRAPH_SEP)
+def _ends_with_ellipsis(chunk: Chunk, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    c = chunk.chars
+    dots = (end - start >= 3) & (c[end - 1] == 46) & (c[end - 2] == 46) & (c[end - 3] == 46)
+    return dots | (c[end - 1] == 0x2026)
+
+
+def _ends_with_terminal(chunk: Chunk, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """TERMINAL_END: the last character before any closing quotes or brackets is terminal."""
+    last = end - 1
+    closer = chunk.has(CLOSER)
+    closed = np.flatnonzero(closer[last])
+    if closed.size:
+        last = last.copy()
+        last[closed] = _run_edge(*_runs(closer), last[closed], end=False) - 1
+    return (last >= start) & chunk.has(TERMINAL)[last]
+
+
+def _sentence_ends(chunk: Chunk) -> np.ndarray:
+    """Where SENTENCE_END matches: runs of terminal marks, closers after them, then a space or
+    the end of the line (the "\\n" after every line is a space)."""
+    run_starts, run_ends = _runs(chunk.has(TERMINAL))
+    after = run_ends
+    closer = chunk.has(CLOSER)
+    closed = np.flatnonzero(closer[after])
+    if closed.size:
+        after = after.copy()
+        after[closed] = _run_edge(*_runs(closer), after[closed], end=True)
+    return run_starts[chunk.space[after]]
+
+
+def _starts_with_any(
+    chunk: Chunk, start: np.ndarray, end: np.ndarray, prefixes: Sequence[str]
+) -> np.ndarray:
+    found = np.zeros(len(start), dtype=bool)
+    last = len(chunk.chars) - 1
+    for prefix in prefixes:
+        codes = [ord(c) for c in prefix]
+        if codes and max(codes) > np.iinfo(chunk.chars.dtype).max:
+            continue
+        match = end - start >= len(codes)
+        for k, code in enumerate(codes):
+            match &= chunk.chars[np.minimum(start + k, last)] == code
+        found |= match
+    return found
+
+
+def _contains_any(
+    chunk: Chunk, start: np.ndarray, end: np.ndarray, phrases: Sequence[str]
+) -> np.ndarray:
+    """Lines whose lower-cased text holds one of ``phrases`` (given lower-cased)."""
+    found = np.zeros(len(start), dtype=bool)
+    if not len(start) or not phrases:
+        return found
+    if "" in phrases:  # the empty phrase is in every line
+        return ~found
+    at, stop = _phrase_spans(chunk, phrases)
+    line = np.searchsorted(start, at, side="right") - 1
+    inside = (line >= 0) & (stop <= end[line])
+    found[line[inside]] = True
+    return found
+
+
+def _phrase_spans(chunk: Chunk, phrases: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Where one of ``phrases`` occurs in the lower-cased text: (start, end) of each match.
+
+    In ASCII text, ASCII case-insensitive matching (Aho-Corasick, in polars) finds them in the
+    text itself. When no phrase has outer spaces or a newline, a match lies inside the stripped
+    line holding its first character, so that character stands for the match."""
+    if chunk.ascii and all(p == p.strip() and "\n" not in p for p in phrases):
+        offsets = chunk.texts.str.find_many(list(phrases), ascii_case_insensitive=True)
+        per_doc = offsets.list.len().to_numpy()
+        at = np.repeat(chunk.doc_starts, per_doc) + offsets.explode().drop_nulls().to_numpy()
+        return at, at + 1
+    found = [(chunk.find_lowered(p), len(p)) for p in phrases]
+    return np.concatenate([at for at, _ in found]), np.concatenate([at + n for at, n in found])
+
+
+def _lines_needing_strings(chunk: Chunk, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """Lines (indices into start/end) that hold a "[" or a character with a special lower case."""
+    marks = np.union1d(chunk.positions_of("["), chunk.special_case_positions())
+    if marks.size == 0:
+        return marks
+    line = np.searchsorted(start, marks, side="right") - 1
+    inside = (line >= 0) & (marks < end[line])
+    return np.unique(line[inside])
+
+
+def _line_figures_from_strings(
+    lines: pl.Series, policy_phrases: Sequence[str]
+) -> dict[str, np.ndarray]:
+    """The C4 line figures by the regular expressions, for the lines the arrays cannot do."""
+    line = pl.col("line")
+    c4_line = line.str.replace_all(CITATION, "").str.strip_chars()
+    c4_ellipsis = c4_line.str.ends_with("...") | c4_line.str.ends_with("\u2026")
+    lowered = line.str.to_lowercase()
+    policy = lowered.str.contains_any(list(policy_phrases)) if policy_phrases else pl.lit(False)
+    figures = pl.DataFrame({"line": lines}).select(
+        (c4_line.str.contains(TERMINAL_END) & ~c4_ellipsis).alias("c4_terminal"),
+        c4_line.str.count_matches(TOKEN).alias("c4_tokens"),
+        lowered.str.contains(JAVASCRIPT, literal=True).alias("javascript"),
+        policy.alias("policy"),
     )
-    stats = (
-        pl.DataFrame({"para": split})
-        .with_row_index("doc")
-        .explode("para")
-        .with_columns(para.str.strip_chars())
-        .filter(para.str.len_chars() > 0)
-        .with_columns(
-            para.str.len_chars().alias("chars"),
-            (~pl.struct("doc", "para").is_first_distinct()).alias("duplicate"),
-        )
-        .group_by("doc")
-        .agg(
-            pl.len().alias("paragraphs"),
-            pl.col("chars").sum().alias("para_chars"),
-            pl.col("duplicate").sum().alias("dup_paras"),
-            pl.col("chars").filter(pl.col("duplicate")).sum().alias("dup_para_chars"),
-        )
-    )
-    return _per_doc(stats, texts.len())
+    return {name: figures[name].to_numpy() for name in figures.columns}
+
+
+def _later_copies(doc: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+    """True for each item equal to an earlier one of the same document."""
+    keys = hashes ^ ((doc.astype(np.uint64) + np.uint64(1)) * _DOC_MIX)
+    first = np.unique(keys, return_index=True)[1]
+    later = np.ones(len(keys), dtype=bool)
+    later[first] = False
+    return later
+
+
+# --- paragraphs --------------------------------------------------------------------------
+
+
+def paragraph_stats(chunk: Chunk) -> dict[str, np.ndarray]:
+    """Per-document paragraph counts and duplicate paragraphs (count and characters).
+
+    A paragraph is a run of non-blank lines; ``\\x00`` counts as a space here, as it did when
+    paragraphs were split on a NUL separator (texts holding it are measured with it replaced).
+    """
+    if chunk.positions_of("\x00").size:
+        replaced = chunk.texts.str.replace_all("\x00", " ", literal=True)
+        return paragraph_stats(Chunk(replaced, chunk.table))
+    lines = chunk.lines
+    blank = lines.token_count == 0
+    # a paragraph starts on a non-blank line after a blank one or a document boundary
+    same_doc = lines.doc[1:] == lines.doc[:-1]
+    follows_text = np.zeros(len(blank), dtype=bool)
+    follows_text[1:] = ~blank[:-1] & same_doc
+    precedes_text = np.zeros(len(blank), dtype=bool)
+    precedes_text[:-1] = ~blank[1:] & same_doc
+    first = ~blank & ~follows_text
+    last = ~blank & ~precedes_text
+    # lines.start/end are indexed by non-blank line; map paragraph edges onto that index
+    rank = np.cumsum(~blank) - 1
+    start = lines.start[rank[first]]
+    end = lines.end[rank[last]]
+    doc = lines.doc[first]
+    chars = end - start
+    duplicate = _later_copies(doc, span_hashes(chunk.raw, *chunk.byte_spans(start, end)))
+    n = chunk.n_docs
+    return {
+        "paragraphs": _per_doc_sum(doc, np.ones(len(doc)), n),
+        "para_chars": _per_doc_sum(doc, chars, n),
+        "dup_paras": _per_doc_sum(doc, duplicate, n),
+        "dup_para_chars": _per_doc_sum(doc, np.where(duplicate, chars, 0), n),
+    }
+
+
+# --- words -------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Words:
-    """Every word of a batch in one flat array, documents one after the other."""
+    """Every word of a batch in one flat array; each document's words are contiguous."""
 
-    doc: np.ndarray  # int64, non-decreasing: which document each word belongs to
+    doc: np.ndarray  # int64: which document each word belongs to
     hashes: np.ndarray  # uint64 hash of the lower-cased word
     lengths: np.ndarray  # int64 characters of the word
-    n_docs: int
-
-    def subset(self, keep_docs: np.ndarray) -> Words:
-        """Only the words of documents where ``keep_docs`` (bool per document) is true."""
-        mask = keep_docs[self.doc]
-        return Words(self.doc[mask], self.hashes[mask], self.lengths[mask], self.n_docs)
-
-    def chars_per_doc(self, weights: np.ndarray | None = None) -> np.ndarray:
-        w = self.lengths if weights is None else weights
-        return np.bincount(self.doc, weights=w, minlength=self.n_docs)
+    doc_chars: np.ndarray  # float64 characters of all words, per document
 
 
-def word_stats(texts: pl.Series, stop_words: Collection[str]) -> tuple[pl.DataFrame, Words]:
-    """Per-document word figures (count, characters, distinct stop words) and the flat words."""
-    word = pl.col("word")
-    flat = (
-        pl.DataFrame({"word": texts.str.extract_all(WORD)})
-        .with_row_index("doc")
-        .explode("word")
-        .filter(word.is_not_null())
-        .with_columns(word.str.to_lowercase().alias("lower"), word.str.len_chars().alias("len"))
+def word_spans(chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
+    """[start, end) of every word: each token with its outer punctuation and symbols cut."""
+    token_starts, token_ends = chunk.tokens
+    punct = chunk.has(PUNCT_SYMBOL)
+    runs = _runs(punct)
+    starts = token_starts.copy()
+    lead = np.flatnonzero(punct[starts])
+    starts[lead] = _run_edge(*runs, starts[lead], end=True)
+    ends = token_ends.copy()
+    trail = np.flatnonzero(punct[ends - 1])
+    ends[trail] = _run_edge(*runs, ends[trail] - 1, end=False)
+    is_word = starts < ends
+    return starts[is_word], ends[is_word]
+
+
+def _word_hashes(chunk: Chunk, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Hashes of the lower-cased words. Words with a character whose lower case is not one
+    fixed character are lower-cased by polars, as strings."""
+    hashes = span_hashes(chunk.lowered, *chunk.byte_spans(starts, ends))
+    special = chunk.special_case_positions()
+    if special.size:
+        word = np.searchsorted(starts, special, side="right") - 1
+        word = np.unique(word[(word >= 0) & (special < ends[word])])
+        text = pl.Series(chunk.substrings(starts[word], ends[word]), dtype=pl.String)
+        lower = text.str.to_lowercase().to_list()
+        hashes[word] = _string_hashes(lower, chunk.chars.dtype)
+    return hashes
+
+
+def _string_hashes(texts: Sequence[str], dtype: np.dtype) -> np.ndarray:
+    """``span_hashes`` of strings written in the code units of a chunk (``dtype``), so that they
+    compare with its words. A string an ASCII chunk cannot hold starts with byte 0xFF, which no
+    ASCII text has, and so matches none of its words."""
+    width = np.dtype(dtype).itemsize
+
+    def encoded(text: str) -> bytes:
+        if width == 1 and not text.isascii():
+            return b"\xff" + text.encode("utf-8", "surrogatepass")
+        return text.encode(_ENCODINGS[width], "surrogatepass")
+
+    parts = [encoded(text) for text in texts]
+    lengths = np.array([len(part) for part in parts], dtype=np.int64)
+    ends = np.cumsum(lengths)
+    buffer = np.frombuffer(b"".join(parts) + bytes(8), dtype=np.uint8)
+    return span_hashes(buffer, ends - lengths, ends)
+
+
+def word_stats(
+    chunk: Chunk, stop_words: Collection[str]
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """Per-document word figures (count, characters, distinct stop words), and each word's
+    document, hash and length."""
+    starts, ends = word_spans(chunk)
+    hashes = _word_hashes(chunk, starts, ends)
+    lengths = ends - starts
+    per_doc = chunk.events_per_doc(starts)
+    doc = np.repeat(np.arange(chunk.n_docs), per_doc)
+    stops = sorted({s.lower() for s in stop_words})
+    stop_hashes = _string_hashes(stops, chunk.chars.dtype)
+    is_stop = np.isin(hashes, stop_hashes)
+    # distinct (document, stop word) pairs
+    pairs = np.unique(
+        doc[is_stop] * (len(stops) + 1) + np.searchsorted(np.sort(stop_hashes), hashes[is_stop])
     )
-    stops = pl.Series(sorted({s.lower() for s in stop_words}), dtype=pl.String)
-    stats = flat.group_by("doc").agg(
-        pl.len().alias("words"),
-        pl.col("len").sum().alias("word_chars"),
-        pl.col("lower")
-        .filter(pl.col("lower").is_in(stops.implode()))
-        .n_unique()
-        .alias("stop_words"),
-    )
-    words = Words(
-        doc=flat["doc"].cast(pl.Int64).to_numpy(),
-        hashes=flat["lower"].hash(seed=0).to_numpy(),
-        lengths=flat["len"].cast(pl.Int64).to_numpy(),
-        n_docs=texts.len(),
-    )
-    return _per_doc(stats, texts.len()), words
+    figures = {
+        "words": per_doc,
+        "word_chars": _per_doc_sum(doc, lengths, chunk.n_docs),
+        "stop_words": np.bincount(pairs // (len(stops) + 1), minlength=chunk.n_docs),
+    }
+    return figures, doc, hashes, lengths
+
+
+# --- a batch ---------------------------------------------------------------------------
+
+DOC, LINES, PARAGRAPHS, WORDS = "doc", "lines", "paragraphs", "words"
+COLUMNS = {  # the figures of each block
+    DOC: (
+        *("tokens", "alpha_tokens", "hashes", "ellipses", "newlines", "tokenizer_words"),
+        *("lorem_ipsum", "curly_brackets"),
+    ),
+    LINES: (
+        *("lines", "line_chars", "bullet_lines", "ellipsis_lines", "punct_lines"),
+        *("c4_no_terminal_punct_lines", "c4_javascript_lines", "c4_policy_lines"),
+        *("c4_sentences", "short_lines", "dup_lines", "dup_line_chars"),
+    ),
+    PARAGRAPHS: ("paragraphs", "para_chars", "dup_paras", "dup_para_chars"),
+    WORDS: ("words", "word_chars", "stop_words"),
+}
+
+
+def chunks(texts: pl.Series) -> list[np.ndarray]:
+    """Indices of the documents of each chunk: about ``_CHUNK_CHARS`` characters each, ASCII
+    texts apart from the others (they are measured as bytes, a quarter of the memory)."""
+    lengths = texts.str.len_chars().to_numpy().astype(np.int64)
+    is_ascii = texts.str.len_bytes().to_numpy() == lengths
+    out = []
+    for group in (np.flatnonzero(is_ascii), np.flatnonzero(~is_ascii)):
+        if not group.size:
+            continue
+        total = np.cumsum(lengths[group] + 1)
+        cuts = np.searchsorted(total, np.arange(_CHUNK_CHARS, total[-1], _CHUNK_CHARS))
+        out.extend(part for part in np.split(group, np.unique(cuts) + 1) if part.size)
+    return out
+
+
+def measure(
+    texts: pl.Series, blocks: Collection[str], opts: LineOptions, stop_words: Collection[str]
+) -> tuple[pl.DataFrame, Words | None]:
+    """The figures of ``blocks`` (``COLUMNS``), one row per text, and the words of the texts
+    when WORDS is asked for."""
+    texts = prepared(texts)
+    table = char_table()
+    names = [name for block in COLUMNS if block in blocks for name in COLUMNS[block]]
+    columns = {name: np.zeros(texts.len(), dtype=np.int64) for name in names}
+    word_parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for docs in chunks(texts):
+        chunk = Chunk(texts.gather(docs), table)
+        figures: dict[str, np.ndarray] = {}
+        if DOC in blocks:
+            figures |= document_counts(chunk)
+        if LINES in blocks:
+            figures |= line_stats(chunk, opts)
+        if PARAGRAPHS in blocks:
+            figures |= paragraph_stats(chunk)
+        if WORDS in blocks:
+            word_figures, doc, hashes, lengths = word_stats(chunk, stop_words)
+            figures |= word_figures
+            word_parts.append((docs[doc], hashes, lengths))
+        for name, values in figures.items():
+            columns[name][docs] = values
+    words = None
+    if WORDS in blocks:
+        doc, hashes, lengths = (
+            np.concatenate([part[i] for part in word_parts] or [np.zeros(0, dtype)])
+            for i, dtype in enumerate((np.int64, np.uint64, np.int64))
+        )
+        words = Words(doc, hashes, lengths, columns["word_chars"].astype(np.float64))
+    return pl.DataFrame(columns), words
+
+
+# --- n-grams -----------------------------------------------------------------------------
+
+
+def _repeated(keys: np.ndarray) -> np.ndarray:
+    """True for each key that occurs more than once.
+
+    Sorting bare uint64 values is several times faster than an argsort, so each key's index is
+    written into its low bits and the tagged keys sorted; keys sharing their high bits end up
+    side by side with their indices at hand. Those few candidates (real repeats, and the odd key
+    that shares only the high bits) are then compared in full."""
+    size = len(keys)
+    out = np.zeros(size, dtype=bool)
+    if size < 2:
+        return out
+    low = np.uint64((1 << (size - 1).bit_length()) - 1)
+    tagged = (keys & ~low) | np.arange(size, dtype=np.uint64)
+    tagged.sort()
+    high = tagged & ~low
+    same = high[1:] == high[:-1]
+    if not same.any():
+        return out
+    paired = np.zeros(size, dtype=bool)
+    paired[1:] = same
+    paired[:-1] |= same
+    candidates = (tagged[paired] & low).astype(np.intp)
+    order = np.argsort(keys[candidates], kind="stable")
+    ordered = keys[candidates][order]
+    equal = ordered[1:] == ordered[:-1]
+    repeated = np.zeros(len(order), dtype=bool)
+    repeated[1:] = equal
+    repeated[:-1] |= equal
+    out[candidates[order[repeated]]] = True
+    return out
 
 
 class NgramRepetition:
-    """Gopher's n-gram figures over a ``Words`` table, n rising from 2 (rolling hashes)."""
+    """Gopher's n-gram figures over a ``Words`` table, for the documents still measured.
 
-    def __init__(self, words: Words) -> None:
+    Level n holds the start of every n-gram that occurs more than once in its document; level
+    n + 1 looks only at starts i where the n-grams at i and i + 1 both repeat, the only places
+    a repeated (n + 1)-gram can start. Ask for n rising (2, 3, ...)."""
+
+    def __init__(self, words: Words, measured: np.ndarray) -> None:
         self.words = words
-        self._n = 1
-        self._ngram_hashes = words.hashes
+        self.measured = measured.copy()
         self._char_prefix = np.concatenate(([0], np.cumsum(words.lengths)))
-        self._total_chars = words.chars_per_doc()
+        # word hashes made distinct per document: equal n-gram keys then mean equal n-grams
+        # of one document, with no document column to carry along
+        doc_mix = (words.doc.astype(np.uint64) + np.uint64(1)) * _DOC_MIX
+        self._word_keys = words.hashes ^ doc_mix
+        self._n = 1
+        self._starts = np.zeros(0, dtype=np.int64)  # ascending
+        self._keys = np.zeros(0, dtype=np.uint64)  # key of the n-gram at each start
+
+    def drop(self, docs: np.ndarray) -> None:
+        """Stop measuring the documents where ``docs`` (bool per document) is true."""
+        self.measured &= ~docs
+        keep = self.measured[self.words.doc[self._starts]]
+        self._starts, self._keys = self._starts[keep], self._keys[keep]
 
     def _advance(self, n: int) -> None:
         if n < self._n:
             raise ValueError("n-grams must be asked for in increasing n")
+        keys, doc = self._word_keys, self.words.doc
         while self._n < n:
-            # hash of words[i : i + n] from the hash of words[i : i + n - 1]
-            self._ngram_hashes = (
-                self._ngram_hashes[:-1] * _NGRAM_PRIME + self.words.hashes[self._n :]
-            )
+            if self._n == 1:
+                # every pair of neighbours; the few repeated pairs that cross documents or lie
+                # in documents no longer measured are dropped afterwards
+                grams = keys[:-1] * _NGRAM_PRIME + keys[1:]
+                starts = np.flatnonzero(_repeated(grams))
+                starts = starts[(doc[starts] == doc[starts + 1]) & self.measured[doc[starts]]]
+                self._starts, self._keys = starts, grams[starts]
+            else:
+                both = self._starts[1:] == self._starts[:-1] + 1
+                starts = self._starts[:-1][both]
+                grams = self._keys[:-1][both] * _NGRAM_PRIME + keys[starts + self._n]
+                repeated = _repeated(grams)
+                self._starts, self._keys = starts[repeated], grams[repeated]
             self._n += 1
 
-    def _starts_and_keys(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Positions where an n-gram starts inside one document, and its (doc, n-gram) key."""
-        self._advance(n)
-        doc = self.words.doc
-        if len(doc) < n:
-            empty = np.zeros(0, dtype=np.int64)
-            return empty, empty.astype(np.uint64)
-        starts = np.flatnonzero(doc[: len(doc) - n + 1] == doc[n - 1 :])
-        mix = (doc[starts].astype(np.uint64) + np.uint64(1)) * _DOC_MIX
-        return starts, self._ngram_hashes[starts] ^ mix
+    def _occurrences(self) -> tuple[np.ndarray, np.ndarray]:
+        """The repeated n-grams' starts grouped by n-gram (each group in text order), and
+        which of them open a group (the first occurrence)."""
+        order = np.argsort(self._keys, kind="stable")
+        ordered = self._keys[order]
+        opens = np.ones(len(order), dtype=bool)
+        opens[1:] = ordered[1:] != ordered[:-1]
+        return self._starts[order], opens
+
+    def _covered_chars(self, starts: np.ndarray, n: int) -> np.ndarray:
+        """Characters per document of the words inside any of the n-grams starting at the
+        (ascending) ``starts``; a word inside several of them counts once."""
+        following = np.append(starts[1:], np.iinfo(np.int64).max)
+        stop = np.minimum(starts + n, following)  # n-grams never cross documents
+        chars = self._char_prefix[stop] - self._char_prefix[starts]
+        return np.bincount(self.words.doc[starts], weights=chars, minlength=self._n_docs)
+
+    @property
+    def _n_docs(self) -> int:
+        return len(self.words.doc_chars)
 
     def _as_fraction(self, chars: np.ndarray) -> np.ndarray:
-        total = self._total_chars
-        out = np.zeros(self.words.n_docs, dtype=np.float64)
+        total = self.words.doc_chars
+        out = np.zeros(self._n_docs, dtype=np.float64)
         np.divide(chars, total, out=out, where=total > 0)
         return out
 
-    def _covered_chars(self, gram_starts: np.ndarray, n: int) -> np.ndarray:
-        """Characters per document of the words inside any of the n-grams starting at
-        ``gram_starts``; a word inside several of them counts once."""
-        size = len(self.words.doc) + 1
-        # +1 where an n-gram starts, -1 after it ends: a running sum > 0 marks covered words
-        edges = np.bincount(gram_starts, minlength=size) - np.bincount(
-            gram_starts + n, minlength=size
-        )
-        is_covered = np.cumsum(edges[:-1]) > 0
-        return self.words.chars_per_doc(self.words.lengths * is_covered)
-
-    def _repeated(self, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Start positions and keys of the n-grams that occur more than once in their
-        document. Most n-grams of real text are unique, so a sort of the keys finds the few
-        repeated values and everything after works on those alone."""
-        starts, keys = self._starts_and_keys(n)
-        ordered = np.sort(keys)
-        repeated_values = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-        if repeated_values.size == 0:
-            return starts[:0], keys[:0]
-        slot = np.searchsorted(repeated_values, keys)
-        np.minimum(slot, repeated_values.size - 1, out=slot)
-        is_repeated = repeated_values[slot] == keys
-        return starts[is_repeated], keys[is_repeated]
-
     def top_char_frac(self, n: int) -> np.ndarray:
         """Characters covered by the occurrences of the most frequent n-gram / all word
-        characters. Ties go to the longer n-gram; an n-gram seen once is no repetition (0)."""
-        starts, keys = self._repeated(n)
-        if len(starts) == 0:
-            return np.zeros(self.words.n_docs, dtype=np.float64)
-        grams = pl.DataFrame(
-            {
-                "key": keys,
-                "doc": self.words.doc[starts],
-                "chars": self._char_prefix[starts + n] - self._char_prefix[starts],
-            }
-        )
-        top_keys = (
-            grams.group_by("key")
-            .agg(pl.len().alias("count"), pl.col("doc").first(), pl.col("chars").first())
-            .group_by("doc")
-            .agg(pl.col("key").sort_by(["count", "chars"], descending=[True, True]).first())
-        )["key"]
-        is_top = grams["key"].is_in(top_keys.implode()).to_numpy()
-        return self._as_fraction(self._covered_chars(starts[is_top], n))
+        characters. Ties go to the longer n-gram, then to the one seen first; an n-gram seen
+        once is no repetition (0)."""
+        self._advance(n)
+        if not self._starts.size:
+            return np.zeros(self._n_docs, dtype=np.float64)
+        starts, opens = self._occurrences()
+        group = np.cumsum(opens) - 1
+        first = starts[opens]
+        count = np.diff(np.append(np.flatnonzero(opens), len(starts)))
+        chars = self._char_prefix[first + n] - self._char_prefix[first]
+        doc = self.words.doc[first]
+        ranked = np.lexsort((first, -chars, -count, doc))
+        best = ranked[np.append(True, doc[ranked][1:] != doc[ranked][:-1])]
+        is_best = np.zeros(len(first), dtype=bool)
+        is_best[best] = True
+        return self._as_fraction(self._covered_chars(np.sort(starts[is_best[group]]), n))
 
     def dup_char_frac(self, n: int) -> np.ndarray:
         """Characters of words covered by any repeat of an earlier n-gram of the same document
         / all word characters; a word covered by several repeats counts once."""
-        starts, keys = self._repeated(n)
-        if len(starts) == 0:
-            return np.zeros(self.words.n_docs, dtype=np.float64)
-        later_copies = starts[~pl.Series(keys).is_first_distinct().to_numpy()]
-        return self._as_fraction(self._covered_chars(later_copies, n))
+        self._advance(n)
+        if not self._starts.size:
+            return np.zeros(self._n_docs, dtype=np.float64)
+        starts, opens = self._occurrences()
+        return self._as_fraction(self._covered_chars(np.sort(starts[~opens]), n))
