@@ -1,21 +1,24 @@
 """Run every benchmark and print one table: curate against the libraries it replaces.
 
-    python bench/run.py                      # dedupe, language, pii, end to end at 100 MB, finetune
+    python bench/run.py                      # every area; end to end at 100 MB
     python bench/run.py --e2e-1gb --e2e-4gb  # also the end-to-end audit at 1 GB and 4 GB (long)
     python bench/run.py --only pii,e2e --markdown bench/results.md --json bench/results.json
 
 - dedupe: ``bench_dedupe.py`` (datasketch's per-document MinHash + MinHashLSH loop against
   curate's signatures + LSH); its own table is printed as it runs.
 - language: ``bench_language.py`` (each backend against langdetect, same texts).
+- quality: ``bench_quality.py`` (the quality step against the per-document code it replaced,
+  kept in tests/quality_reference.py; same texts, identical reasons and scores).
 - pii: ``bench_pii.py`` (presidio's per-record loop against the fast path, pattern and ner).
 - e2e: ``curate audit --rules rules/pretraining.yaml`` (pattern-mode PII) on generated JSONL
   of ~2.7 KB web-like records (``pii_corpus.write_web_jsonl``, about 10% with PII), cached in
-  ``--data-dir``. MB/s is the file's size over the command's wall time (start-up included);
-  peak RSS is the largest sum of RSS over the process and its children, sampled every 0.2 s.
-- finetune: skipped unless ``finetune`` and its extra import. A tiny random BERT (word-level
-  tokenizer, 2 layers) fine-tunes on generated labelled records through ``finetune.run``;
-  the overhead is the run's wall time outside the final training (gate with its audit,
-  splits, reports) over the whole.
+  ``--data-dir``, with the default workers (one per core) and, at the smallest size, with
+  ``--workers 1`` for the ratio. MB/s is the file's size over the command's wall time
+  (start-up included); peak RSS is the largest sum of RSS over the process and its children,
+  sampled every 0.2 s.
+- finetune: ``bench_finetune.py`` (skipped unless the finetune extra imports): a tiny random
+  BERT and MiniLM fine-tuned through ``finetune.run``, each phase timed; curate's share (gate,
+  reports, fairness, splits, logging, its imports) over the whole call.
 """
 
 from __future__ import annotations
@@ -331,9 +334,13 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--e2e-1gb", action="store_true", help="also audit 1 GB (minutes)")
     parser.add_argument("--e2e-4gb", action="store_true", help="also audit 4 GB (long)")
     parser.add_argument("--data-dir", default=str(Path(tempfile.gettempdir()) / "curate-bench"))
-    parser.add_argument("--finetune-epochs", type=float, default=1.0)
-    parser.add_argument("--e2e-one-process", action=argparse.BooleanOptionalAction, default=True,
-                        help="also run the smallest end-to-end audit with --workers 1")
+    parser.add_argument("--finetune-quick", action="store_true", help="smaller fine-tune runs")
+    parser.add_argument(
+        "--e2e-one-process",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the smallest end-to-end audit with --workers 1",
+    )
     parser.add_argument("--json", type=Path, help="write the rows here")
     parser.add_argument("--markdown", type=Path, help="write the table (and machine) here")
     args = parser.parse_args(argv)

@@ -11,7 +11,8 @@
 - ``remove_unused_columns`` stays on: only the model's own inputs reach ``forward`` (the datasets
   never hold the sensitive columns in the first place).
 - Logs: every ``Trainer`` log line goes to ``metrics.jsonl`` (a callback), and to TensorBoard
-  event files under ``<run>/tensorboard/<name>/`` when tensorboard is installed.
+  event files under ``<run>/tensorboard/<name>/`` when tensorboard is installed (flushed every
+  few seconds rather than after every line; the writers are closed when the run ends).
 """
 
 from __future__ import annotations
@@ -190,12 +191,37 @@ def save_model(model: Any, tokenizer: Any, target: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+TENSORBOARD_FLUSH_SECONDS = 2.0  # TensorBoard's page reloads every 30 s
+
+
+def _tensorboard_writer_class() -> type[Any]:
+    from torch.utils.tensorboard import SummaryWriter
+
+    class ThrottledWriter(SummaryWriter):  # type: ignore[misc]
+        """transformers' ``TensorBoardCallback`` flushes after every log line, and a flush
+        waits for the writer's thread to drain its queue: hundreds of waits in a run. This
+        writer flushes at most every ``TENSORBOARD_FLUSH_SECONDS``; ``close()`` writes all."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.flushed = time.monotonic()
+
+        def flush(self) -> None:
+            now = time.monotonic()
+            if now - self.flushed >= TENSORBOARD_FLUSH_SECONDS:
+                self.flushed = now
+                super().flush()
+
+    return ThrottledWriter
+
+
 class LogSink:
     """Shared by every training of a run: ``metrics.jsonl`` lines and TensorBoard folders."""
 
     def __init__(self, run_dir: Path, report_to: str) -> None:
         self.jsonl = AtomicWriter(run_dir / "metrics.jsonl")
         self.run_dir = run_dir
+        self.writers: list[Any] = []
         installed = importlib.util.find_spec("tensorboard") is not None
         if report_to == "tensorboard" and not installed:
             raise DependencyError("--report-to tensorboard needs the 'tensorboard' package")
@@ -223,17 +249,35 @@ class LogSink:
 
         out: list[Any] = [JsonlLog()]
         if self.tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
             from transformers.integrations import TensorBoardCallback
 
-            writer = SummaryWriter(log_dir=str(self.run_dir / "tensorboard" / name))
-            out.append(TensorBoardCallback(tb_writer=writer))
+            folder = str(self.run_dir / "tensorboard" / name)
+            writer_class = _tensorboard_writer_class()
+
+            def open_writer(log_dir: str | None = None) -> Any:
+                # The callback closes its writer when training ends and opens another for the
+                # evaluation after it (in the Trainer's scratch folder, deleted, never closed):
+                # every writer writes to this run's folder and is closed with the sink.
+                writer = writer_class(log_dir=folder)
+                self.writers.append(writer)
+                return writer
+
+            callback = TensorBoardCallback(tb_writer=open_writer())
+            callback._SummaryWriter = open_writer
+            out.append(callback)
         return out
 
+    def _close_writers(self) -> None:
+        for writer in self.writers:
+            writer.close()  # a second close does nothing
+        self.writers.clear()
+
     def commit(self) -> None:
+        self._close_writers()
         self.jsonl.commit()
 
     def abort(self) -> None:
+        self._close_writers()
         self.jsonl.abort()
 
 

@@ -348,6 +348,16 @@ def test_classification_run_writes_every_output(
     assert digest in card and "Intended use" in card and "Disaggregated results" in card
     events = list((run / "tensorboard").rglob("events.out.tfevents.*"))
     assert bool(events) == (importlib.util.find_spec("tensorboard") is not None)
+    if events:  # every validation line reaches TensorBoard, the one after the restore too
+        from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+
+        tags = [
+            value.tag
+            for path in events
+            for event in EventFileLoader(str(path)).Load()
+            for value in event.summary.value
+        ]
+        assert tags.count("eval/f1_macro") == sum("eval_f1_macro" in line for line in log) > 1
     model = AutoModelForSequenceClassification.from_pretrained(run / "model")
     assert model.config.id2label == {0: "neg", 1: "pos"}
     assert not list(run.glob(".checkpoints-*"))
@@ -664,3 +674,106 @@ def test_group_column_keeps_its_records_together(tmp_path: Path) -> None:
     # 0 and 2 share the item; 3 is an exact copy of 0 (case and spaces aside); 1 and 4 alone.
     assert groups[0] == groups[2] == groups[3]
     assert len({groups[0], groups[1], groups[4]}) == 3
+
+
+def _fairlearn_reference(
+    y_true: Any, y_pred: Any, class_names: list[str], groups: list[str], n_boot: int, seed: int
+) -> dict[str, Any]:
+    """Per-group figures, intervals and gaps straight from fairlearn's MetricFrame (its own
+    pandas bootstrap) and scikit-learn, for one sensitive column, every class one-vs-rest."""
+    import numpy as np
+    from fairlearn.metrics import (
+        MetricFrame,
+        demographic_parity_difference,
+        equalized_odds_difference,
+        false_negative_rate,
+        false_positive_rate,
+        selection_rate,
+    )
+    from sklearn.metrics import accuracy_score, f1_score
+
+    labels = list(range(len(class_names)))
+
+    def f1_macro(t: Any, p: Any) -> float:
+        return float(f1_score(t, p, labels=labels, average="macro", zero_division=0))
+
+    def rows(metrics: dict[str, Any], t: Any, p: Any) -> list[dict[str, Any]]:
+        frame = MetricFrame(
+            metrics=metrics,
+            y_true=t,
+            y_pred=p,
+            sensitive_features=np.asarray(groups, dtype=object),
+            n_boot=n_boot,
+            ci_quantiles=[0.025, 0.975],
+            random_state=seed,
+        )
+        out = []
+        for group in frame.by_group.index:
+            row: dict[str, Any] = {"group": group}
+            for metric in frame.by_group.columns:
+                row[metric] = float(frame.by_group.loc[group, metric])
+                row[f"{metric}_ci"] = [float(c.loc[group, metric]) for c in frame.by_group_ci]
+            out.append(row)
+        return out
+
+    outcomes = []
+    for index, name in enumerate(class_names):
+        t, p = (y_true == index).astype(int), (y_pred == index).astype(int)
+        rates = {
+            "selection_rate": selection_rate,
+            "false_positive_rate": false_positive_rate,
+            "false_negative_rate": false_negative_rate,
+        }
+        outcomes.append(
+            {
+                "positive_label": name,
+                "groups": rows(rates, t, p),
+                "equalized_odds_difference": equalized_odds_difference(
+                    t, p, sensitive_features=groups
+                ),
+                "demographic_parity_difference": demographic_parity_difference(
+                    t, p, sensitive_features=groups
+                ),
+            }
+        )
+    overall = rows({"accuracy": accuracy_score, "f1_macro": f1_macro}, y_true, y_pred)
+    return {"groups": overall, "by_outcome": outcomes}
+
+
+def test_fairness_figures_and_intervals_are_fairlearns(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("fairlearn")
+    import numpy as np
+
+    from finetune import fairness
+
+    rng = np.random.default_rng(4)
+    n, class_names = 48, ["a", "b", "c"]
+    y_true = rng.integers(0, 3, n)
+    y_pred = np.where(rng.random(n) < 0.6, y_true, rng.integers(0, 3, n))
+    # A one-record group is missing from many resamples; "c" is never predicted for group y.
+    groups = ["solo", *["x", "y"] * ((n - 1) // 2), "x"]
+    y_pred[[i for i, g in enumerate(groups) if g == "y"]] %= 2
+    ours = fairness.classification_fairness(
+        y_true, y_pred, class_names, {"g": groups}, positive_label=None, n_boot=12, seed=9
+    )
+    reference = _fairlearn_reference(y_true, y_pred, class_names, groups, 12, 9)
+    column = ours["columns"][0]
+    for mine, theirs in zip(column["groups"], reference["groups"], strict=True):
+        assert {k: v for k, v in mine.items() if k != "records"} == theirs
+    for mine, theirs in zip(column["by_outcome"], reference["by_outcome"], strict=True):
+        assert [{k: v for k, v in g.items() if k != "records"} for g in mine["groups"]] == theirs[
+            "groups"
+        ]
+        for gap in ("equalized_odds_difference", "demographic_parity_difference"):
+            assert mine[gap] == theirs[gap]
+    assert [g["records"] for g in column["groups"]] == [groups.count(g) for g in ("solo", "x", "y")]
+    # Resamples drawn in small chunks give the same intervals (memory bound on big test sets).
+    monkeypatch.setattr(fairness, "BOOTSTRAP_CHUNK", 3 * n)
+    again = fairness.classification_fairness(
+        y_true, y_pred, class_names, {"g": groups}, positive_label=None, n_boot=12, seed=9
+    )
+    assert again == ours
+    other = fairness.classification_fairness(
+        y_true, y_pred, class_names, {"g": groups}, positive_label=None, n_boot=12, seed=10
+    )
+    assert other["columns"][0]["groups"] != column["groups"]  # the seed matters
