@@ -596,8 +596,14 @@ def _in_worker() -> bool:
     return in_worker()
 
 
-def start_helper(params: dict[str, Any], seed: int, base_dir: str | None) -> None:
+def start_helper(
+    params: dict[str, Any], seed: int, base_dir: str | None, parent: int | None = None
+) -> None:
     global _HELPER_ENGINE
+    from curate.parallel import exit_with_parent
+
+    if parent is not None:
+        exit_with_parent(parent)
     settings = PiiParams(**{**params, "workers": 1})
     if resolve_mode(settings) == "pattern":
         _block_unused_imports()

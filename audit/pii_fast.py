@@ -42,6 +42,7 @@ from __future__ import annotations
 import bisect
 import functools
 import multiprocessing
+import os
 import re
 import weakref
 from collections.abc import Callable, Iterable, Sequence
@@ -772,7 +773,7 @@ class _Helpers:
             max_workers=self.count,
             mp_context=context,
             initializer=pii.start_helper,
-            initargs=(params.model_dump(mode="json"), engine.seed, engine.base_dir),
+            initargs=(params.model_dump(mode="json"), engine.seed, engine.base_dir, os.getpid()),
         )
         self.task = pii.helper_task
         self.used = 0

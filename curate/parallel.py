@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -32,11 +34,27 @@ from curate.rules import Rules
 WORKER_ENV = "CURATE_WORKER"
 #: Batches handed to each worker ahead of the one the main process waits for.
 AHEAD = 2
+#: How often a worker checks that the process that started it is still there.
+PARENT_POLL_S = 0.5
 
 
 def in_worker() -> bool:
     """True inside a ``curate.parallel`` worker process."""
     return os.environ.get(WORKER_ENV) == "1"
+
+
+def exit_with_parent(parent: int) -> None:
+    """End this process soon after ``parent`` (the process that started it) dies: a killed
+    run must not leave workers waiting for work forever (holding its output pipes open)."""
+    if os.getppid() != parent:  # it died while this process was starting
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="curate-parent-watch", daemon=True).start()
 
 
 def default_workers() -> int:
@@ -117,6 +135,7 @@ class ParallelRunner:
             steps=len(self.runners),
             actions=[r.action for r in self.runners],
             scans=bool(self.scans),
+            parent=os.getpid(),
         )
         pool = ProcessPoolExecutor(
             max_workers=self.workers,
@@ -185,6 +204,7 @@ class WorkerSetup:
     steps: int
     actions: list[str]
     scans: bool
+    parent: int  # the main process's pid
 
 
 _STEPS: list[Any] = []
@@ -194,6 +214,7 @@ _SETUP: WorkerSetup | None = None
 
 def _start_worker(setup: WorkerSetup) -> None:
     global _SETUP, _STEPS, _CHECKS
+    exit_with_parent(setup.parent)
     os.environ[WORKER_ENV] = "1"
     load_plugins()
     _SETUP = setup

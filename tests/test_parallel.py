@@ -168,3 +168,34 @@ def test_pii_scan_column_gives_the_same_findings_as_scanning(
     assert direct == from_column and len(direct) >= 4
     assert scanning.result() == reading.result()
     assert Counter(f["entity"] for f in direct)["IP_ADDRESS"] == 2
+
+
+def test_workers_end_when_the_run_is_killed(inputs: tuple[Path, Path], tmp_path: Path) -> None:
+    """A SIGKILLed run must not leave its workers behind (waiting for work, holding pipes)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    data, rules = inputs
+    big = tmp_path / "big.jsonl"
+    big.write_bytes(data.read_bytes() * 20)  # long enough to be killed while running
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "curate.cli", "audit", str(big), "--rules", str(rules),
+         "--report", str(tmp_path / "r"), "--workers", "2"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    children: list[psutil.Process] = []
+    deadline = time.monotonic() + 60
+    while len(children) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        children = psutil.Process(proc.pid).children(recursive=True)
+        time.sleep(0.2)
+    assert len(children) >= 2, "the run ended or never started its workers"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    _, alive = psutil.wait_procs(children, timeout=10)
+    assert alive == [], f"workers still running after the run was killed: {alive}"
+    assert proc.stderr is not None
+    proc.stderr.read()  # closed by then: no worker holds the pipe
