@@ -34,6 +34,8 @@ from curate.rules import Rules
 WORKER_ENV = "CURATE_WORKER"
 #: Batches handed to each worker ahead of the one the main process waits for.
 AHEAD = 2
+#: Seconds of work the main process does alone before it starts workers.
+INLINE_SECONDS = 2.0
 #: How often a worker checks that the process that started it is still there.
 PARENT_POLL_S = 0.5
 
@@ -92,7 +94,7 @@ class ParallelRunner:
     """Runs ``runners`` (a parallel-safe prefix of a run's steps) and the scans of ``checks``
     over a stream of batches in ``workers`` processes, yielding the batches in order.
 
-    A stream of a single batch is run here, without starting any process.
+    The first ``INLINE_SECONDS`` of work run here: a short run starts no process.
     """
 
     def __init__(
@@ -115,14 +117,16 @@ class ParallelRunner:
             for frame in stream:
                 yield self._here(frame)
             return
-        first = next(stream, None)
-        if first is None:
-            return
-        second = next(stream, None)
-        if second is None:
-            yield self._here(first)
-            return
-        yield from self._pooled(_chain_items(first, second, stream))
+        # Starting a worker costs about a second: the first INLINE_SECONDS of the run are done
+        # here, so that small inputs never start one.
+        started = time.perf_counter()
+        for frame in stream:
+            yield self._here(frame)
+            if time.perf_counter() - started >= INLINE_SECONDS:
+                break
+        following = next(stream, None)
+        if following is not None:
+            yield from self._pooled(_chain_items(following, stream))
 
     def _here(self, frame: pl.DataFrame) -> pl.DataFrame:
         for runner in self.runners:
@@ -172,11 +176,8 @@ class ParallelRunner:
         return result.frame
 
 
-def _chain_items(
-    first: pl.DataFrame, second: pl.DataFrame, rest: Iterator[pl.DataFrame]
-) -> Iterator[pl.DataFrame]:
+def _chain_items(first: pl.DataFrame, rest: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
     yield first
-    yield second
     yield from rest
 
 

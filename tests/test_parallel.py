@@ -73,6 +73,7 @@ def pool(monkeypatch: pytest.MonkeyPatch) -> type[CountingPool]:
     """Counts the batches sent to worker processes (so a test knows they ran)."""
     CountingPool.submitted = 0
     monkeypatch.setattr(parallel, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(parallel, "INLINE_SECONDS", 0.0)  # workers from the second batch on
     return CountingPool
 
 
@@ -91,7 +92,7 @@ def test_audit_reports_are_byte_identical_with_two_workers(
     one = run_audit(data, tmp_path / "one", load_rules(rules), workers=1)
     assert pool.submitted == 0
     two = run_audit(data, tmp_path / "two", load_rules(rules), workers=2)
-    assert pool.submitted == 13  # every batch of 40 records went to a worker
+    assert pool.submitted == 12  # every batch of 40 records but the first went to a worker
     assert one.data["counts"]["records"] == 484
     metrics = one.data["metrics"]
     assert metrics["steps.redact_pii.changed_rate"] * 483 >= 2  # the planted records
@@ -106,7 +107,7 @@ def test_clean_outputs_are_byte_identical_with_two_workers(
     data, rules = inputs
     one = clean(data, tmp_path / "one", load_rules(rules), workers=1)
     two = clean(data, tmp_path / "two", load_rules(rules), workers=2)
-    assert pool.submitted == 13
+    assert pool.submitted == 12
     counts = one.manifest["counts"]
     assert counts["records"] == counts["kept"] + counts["dropped"] + counts["quarantined"]
     assert counts["dropped"] > 0 and counts["quarantined"] == 2
@@ -199,3 +200,14 @@ def test_workers_end_when_the_run_is_killed(inputs: tuple[Path, Path], tmp_path:
     assert alive == [], f"workers still running after the run was killed: {alive}"
     assert proc.stderr is not None
     proc.stderr.read()  # closed by then: no worker holds the pipe
+
+
+def test_a_short_run_starts_no_worker(
+    inputs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    CountingPool.submitted = 0
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", CountingPool)
+    monkeypatch.setattr(parallel, "INLINE_SECONDS", 60.0)
+    data, rules = inputs
+    clean(data, tmp_path / "out", load_rules(rules), workers=2)
+    assert CountingPool.submitted == 0
