@@ -207,7 +207,7 @@ def _run_audit(
                         progress(read.frame.height + len(read.quarantined), done)
                     yield read.frame
 
-            head = split_for_workers(rules, runners, checks, workers, ckpt)
+            head = split_for_workers(rules, runners, checks, workers, ckpt, data)
             for frame in chain(head(frames()), runners[len(head.runners) :], Path(work), ckpt):
                 ledger.kept += frame.height
                 stats.update(frame)

@@ -171,7 +171,7 @@ def _clean(
                         progress(read.frame.height + len(read.quarantined), done)
                     yield read.frame
 
-            head = split_for_workers(rules, runners, [], workers, ckpt)
+            head = split_for_workers(rules, runners, [], workers, ckpt, data)
             for frame in chain(head(frames()), runners[len(head.runners) :], Path(work), ckpt):
                 for line in kept_lines(frame):
                     writers["clean.jsonl"].write_line(line)

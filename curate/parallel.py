@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -34,7 +35,10 @@ from curate.rules import Rules
 WORKER_ENV = "CURATE_WORKER"
 #: Batches handed to each worker ahead of the one the main process waits for.
 AHEAD = 2
-#: Seconds of work the main process does alone before it starts workers.
+#: Inputs smaller than this (bytes on disk) are done in the main process alone.
+POOL_MIN_BYTES = 8_000_000
+#: Seconds of work the main process does alone before it starts workers, when the size of
+#: the input is not known.
 INLINE_SECONDS = 2.0
 #: How often a worker checks that the process that started it is still there.
 PARENT_POLL_S = 0.5
@@ -94,7 +98,8 @@ class ParallelRunner:
     """Runs ``runners`` (a parallel-safe prefix of a run's steps) and the scans of ``checks``
     over a stream of batches in ``workers`` processes, yielding the batches in order.
 
-    The first ``INLINE_SECONDS`` of work run here: a short run starts no process.
+    An input under ``POOL_MIN_BYTES`` (or, of unknown size, the first ``INLINE_SECONDS`` of
+    work) runs here: a short run starts no process.
     """
 
     def __init__(
@@ -103,8 +108,10 @@ class ParallelRunner:
         runners: list[StepRunner],
         checks: list[Check],
         workers: int,
+        input_bytes: int | None = None,
     ) -> None:
         self.rules = rules
+        self.input_bytes = input_bytes
         self.runners = runners
         self.scans = [c for c in checks if c.scan_column]
         self.workers = max(1, workers)
@@ -117,8 +124,15 @@ class ParallelRunner:
             for frame in stream:
                 yield self._here(frame)
             return
-        # Starting a worker costs about a second: the first INLINE_SECONDS of the run are done
-        # here, so that small inputs never start one.
+        # Starting a worker costs a second or two: a small input is done here, a large one
+        # goes to workers from its first batch (so this process never loads what they use).
+        if self.input_bytes is not None:
+            if self.input_bytes >= POOL_MIN_BYTES:
+                yield from self._pooled(stream)
+            else:
+                yield from (self._here(frame) for frame in stream)
+            return
+        # Size unknown (records in memory): the first INLINE_SECONDS of work are done here.
         started = time.perf_counter()
         for frame in stream:
             yield self._here(frame)
@@ -253,12 +267,26 @@ def _run_batch(frame: pl.DataFrame) -> BatchResult:
     )
 
 
+def input_bytes(source: object) -> int | None:
+    """Bytes on disk of a file or folder input; None for records in memory."""
+    path = getattr(source, "path", None)
+    if not isinstance(path, Path):
+        return None
+    try:
+        if path.is_dir():
+            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
 def split_for_workers(
     rules: Rules,
     runners: list[StepRunner],
     checks: list[Check],
     workers: int | None,
     checkpoint: object | None = None,
+    source: object | None = None,
 ) -> ParallelRunner:
     """The head of a run that worker processes share: the leading parallel-safe runners, and
     the checks' scans when no later step changes the text. With one worker, or a checkpoint
@@ -271,4 +299,4 @@ def split_for_workers(
     processes = workers or default_workers()
     if checkpoint is not None or not (count or scans):
         processes = 1
-    return ParallelRunner(rules, runners[:count], scans, processes)
+    return ParallelRunner(rules, runners[:count], scans, processes, input_bytes(source))

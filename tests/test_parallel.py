@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -73,7 +74,7 @@ def pool(monkeypatch: pytest.MonkeyPatch) -> type[CountingPool]:
     """Counts the batches sent to worker processes (so a test knows they ran)."""
     CountingPool.submitted = 0
     monkeypatch.setattr(parallel, "ProcessPoolExecutor", CountingPool)
-    monkeypatch.setattr(parallel, "INLINE_SECONDS", 0.0)  # workers from the second batch on
+    monkeypatch.setattr(parallel, "POOL_MIN_BYTES", 0)  # workers from the first batch on
     return CountingPool
 
 
@@ -92,7 +93,7 @@ def test_audit_reports_are_byte_identical_with_two_workers(
     one = run_audit(data, tmp_path / "one", load_rules(rules), workers=1)
     assert pool.submitted == 0
     two = run_audit(data, tmp_path / "two", load_rules(rules), workers=2)
-    assert pool.submitted == 12  # every batch of 40 records but the first went to a worker
+    assert pool.submitted == 13  # every batch of 40 records went to a worker
     assert one.data["counts"]["records"] == 484
     metrics = one.data["metrics"]
     assert metrics["steps.redact_pii.changed_rate"] * 483 >= 2  # the planted records
@@ -107,7 +108,7 @@ def test_clean_outputs_are_byte_identical_with_two_workers(
     data, rules = inputs
     one = clean(data, tmp_path / "one", load_rules(rules), workers=1)
     two = clean(data, tmp_path / "two", load_rules(rules), workers=2)
-    assert pool.submitted == 12
+    assert pool.submitted == 13
     counts = one.manifest["counts"]
     assert counts["records"] == counts["kept"] + counts["dropped"] + counts["quarantined"]
     assert counts["dropped"] > 0 and counts["quarantined"] == 2
@@ -182,7 +183,7 @@ def test_workers_end_when_the_run_is_killed(inputs: tuple[Path, Path], tmp_path:
 
     data, rules = inputs
     big = tmp_path / "big.jsonl"
-    big.write_bytes(data.read_bytes() * 20)  # long enough to be killed while running
+    big.write_bytes(data.read_bytes() * 80)  # over POOL_MIN_BYTES, long enough to be killed
     proc = subprocess.Popen(
         [sys.executable, "-m", "curate.cli", "audit", str(big), "--rules", str(rules),
          "--report", str(tmp_path / "r"), "--workers", "2"],
@@ -207,7 +208,16 @@ def test_a_short_run_starts_no_worker(
 ) -> None:
     CountingPool.submitted = 0
     monkeypatch.setattr(parallel, "ProcessPoolExecutor", CountingPool)
-    monkeypatch.setattr(parallel, "INLINE_SECONDS", 60.0)
     data, rules = inputs
-    clean(data, tmp_path / "out", load_rules(rules), workers=2)
+    clean(data, tmp_path / "out", load_rules(rules), workers=2)  # a file under POOL_MIN_BYTES
     assert CountingPool.submitted == 0
+    records = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines()[:200]]
+    monkeypatch.setattr(parallel, "INLINE_SECONDS", 60.0)
+    clean(records, tmp_path / "rows", load_rules(rules), workers=2)  # in memory: timed
+    assert CountingPool.submitted == 0
+    monkeypatch.setattr(parallel, "INLINE_SECONDS", 0.0)
+    clean(records, tmp_path / "rows-pooled", load_rules(rules), workers=2)
+    assert CountingPool.submitted == 4  # 5 batches: the first here, the others in workers
+    assert (tmp_path / "rows" / "clean.jsonl").read_bytes() == (
+        tmp_path / "rows-pooled" / "clean.jsonl"
+    ).read_bytes()
