@@ -134,8 +134,9 @@ def main() -> None:
                 f"Agent: {answers[i].format(**fill)}")
         records.append({"id": f"T{n:04d}", "label": label, "text": text})
     for k, (label, text) in enumerate(FOREIGN):
+        reply = "Agent: Thank you, we will look into it."
         records[40 + 97 * k] = {"id": records[40 + 97 * k]["id"], "label": label,
-                                "text": f"Customer: {text}\nAgent: Thank you, we will look into it."}
+                                "text": f"Customer: {text}\n{reply}"}
     # Contact details a careless export leaves in (fictitious: reserved domain and number range).
     records[120]["text"] += " If you need more, write to me at jordan.miles@example.com."
     records[333]["text"] += " You can also call me on (555) 014-2231 after six."
