@@ -64,6 +64,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))  # pii_corpus
+if str(HERE.parent / "tests") not in sys.path:
+    sys.path.append(str(HERE.parent / "tests"))  # curate_testutil: the tests' tiny models
 TARGET = 0.02
 MODELS = ("tiny", "minilm")
 
@@ -203,12 +205,9 @@ def instrumented(clock: PhaseClock) -> Iterator[None]:
 def tiny_assets(root: Path, records: int, seed: int = 0) -> tuple[Path, Path, Path]:
     """A labelled JSONL, its rules and a random 2-layer BERT with a word-level tokenizer."""
     import numpy as np
-    import torch
+    from curate_testutil import tiny_bert_classifier
     from pii_corpus import WORDS
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
 
-    torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     lines = []
     for i in range(records):
@@ -224,33 +223,7 @@ def tiny_assets(root: Path, records: int, seed: int = 0) -> tuple[Path, Path, Pa
         "seed: 0\nfields: {text: text, id: id, label: label, sensitive: [group]}\n"
         "gate:\n  - metric: dataset.quarantined_rate\n    threshold: 0.01\n"
     )
-    special = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    vocab = {t: i for i, t in enumerate([*special, *sorted(set(WORDS) | {"good", "bad"})])}
-    raw = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    raw.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    raw.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=raw,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_max_length=64,
-    )
-    model = root / "bert"
-    tokenizer.save_pretrained(model)
-    config = BertConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    BertForSequenceClassification(config).save_pretrained(model)
+    model = tiny_bert_classifier(root / "bert", [*WORDS, "good", "bad"], seed=seed)
     return data, rules, model
 
 

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+
+#: Special tokens of the test tokenizers (the chat roles too: one vocabulary serves both kinds).
+SPECIAL_TOKENS = [
+    "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<|user|>", "<|assistant|>", "<|end|>",
+]  # fmt: skip
 
 
 def write_jsonl(path: Path, records: list[Any]) -> Path:
@@ -14,3 +20,70 @@ def write_jsonl(path: Path, records: list[Any]) -> Path:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def word_level_tokenizer(
+    words: Iterable[str], folder: Path, *, max_length: int = 64, chat_template: str | None = None
+) -> Any:
+    """A word-level tokenizer over ``words``, saved in ``folder`` (built offline, no hub).
+
+    The vocabulary is built here, sorted, rather than trained: a trainer breaks frequency ties
+    in hash order, which would change token ids (and so results) from run to run. Without a
+    chat template, texts are wrapped in [CLS] ... [SEP] as BERT expects.
+    """
+    from tokenizers import Tokenizer, models, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    vocab = {
+        t: i for i, t in enumerate([*SPECIAL_TOKENS, *sorted(set(words) - set(SPECIAL_TOKENS))])
+    }
+    raw = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
+    raw.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    raw.add_special_tokens(SPECIAL_TOKENS)
+    if chat_template is None:
+        raw.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
+        )
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=raw,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        eos_token="<|end|>",
+        additional_special_tokens=["<|user|>", "<|assistant|>"],
+        model_max_length=max_length,
+    )
+    if chat_template is not None:
+        tokenizer.chat_template = chat_template
+    tokenizer.save_pretrained(folder)
+    return tokenizer
+
+
+def tiny_bert_classifier(
+    folder: Path,
+    words: Iterable[str],
+    *,
+    hidden: int = 32,
+    layers: int = 2,
+    max_length: int = 64,
+    seed: int = 0,
+) -> Path:
+    """A BERT classifier with random weights (seeded) and a word-level tokenizer over ``words``:
+    a base model that knows nothing of the data it will be tuned on."""
+    import torch
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(seed)
+    tokenizer = word_level_tokenizer(words, folder, max_length=max_length)
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        intermediate_size=2 * hidden,
+        max_position_embeddings=max_length,
+    )
+    BertForSequenceClassification(config).save_pretrained(folder)
+    return folder

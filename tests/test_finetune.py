@@ -22,7 +22,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 pytest.importorskip("sklearn")
 
-from curate_testutil import read_jsonl, write_jsonl
+from curate_testutil import read_jsonl, tiny_bert_classifier, word_level_tokenizer, write_jsonl
 
 from audit.run import run_audit
 from curate import registry
@@ -33,7 +33,6 @@ from finetune.run import finetune, search_candidates
 POSITIVE = ["great", "excellent", "love", "happy", "wonderful"]
 NEGATIVE = ["bad", "awful", "hate", "sad", "terrible"]
 FILLER = ["the", "movie", "was", "really", "quite", "and", "plot", "acting", "film", "story"]
-SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "<|user|>", "<|assistant|>", "<|end|>"]
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|>\n{% endfor %}"
     "{% if add_generation_prompt %}<|assistant|> {% endif %}"
@@ -87,38 +86,6 @@ def _chat_records() -> list[dict[str, Any]]:
     return records
 
 
-def _tokenizer(texts: list[str], folder: Path, chat: bool) -> Any:
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
-
-    # The vocabulary is built here, sorted, rather than trained: a trainer breaks frequency
-    # ties in hash order, which would change token ids (and so results) from run to run.
-    words = sorted({w for text in texts for w in text.split()} - set(SPECIAL))
-    vocab = {token: i for i, token in enumerate([*SPECIAL, *words])}
-    raw = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    raw.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    raw.add_special_tokens(SPECIAL)
-    if not chat:
-        raw.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
-        )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=raw,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        eos_token="<|end|>",
-        additional_special_tokens=["<|user|>", "<|assistant|>"],
-        model_max_length=64,
-    )
-    if chat:
-        tokenizer.chat_template = CHAT_TEMPLATE
-    tokenizer.save_pretrained(folder)
-    return tokenizer
-
-
 @pytest.fixture(scope="module", autouse=True)
 def one_thread() -> Iterator[None]:
     """Models this small gain nothing from threads, and on a busy machine threads that wait
@@ -133,10 +100,8 @@ def one_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def assets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    import torch
-    from transformers import BertConfig, BertForSequenceClassification, GPT2Config, GPT2LMHeadModel
+    from transformers import GPT2Config, GPT2LMHeadModel
 
-    torch.manual_seed(0)  # the "pre-trained" weights are random: the same ones every run
     root = tmp_path_factory.mktemp("finetune")
     records = _classification_records()
     chats = _chat_records()
@@ -148,19 +113,11 @@ def assets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         + ["cinema screen"]
     )
     bert_dir, gpt_dir = root / "bert", root / "gpt2"
-    tokenizer = _tokenizer(texts, bert_dir, chat=False)
+    words = {w for text in texts for w in text.split()}
     size = {"hidden": 32, "layers": 2, "heads": 2}
-    BertForSequenceClassification(
-        BertConfig(
-            vocab_size=len(tokenizer),
-            hidden_size=size["hidden"],
-            num_hidden_layers=size["layers"],
-            num_attention_heads=size["heads"],
-            intermediate_size=64,
-            max_position_embeddings=64,
-        )
-    ).save_pretrained(bert_dir)
-    chat_tokenizer = _tokenizer(texts, gpt_dir, chat=True)
+    # The "pre-trained" weights are random (seed 0): the same ones every run.
+    tiny_bert_classifier(bert_dir, words, hidden=size["hidden"], layers=size["layers"])
+    chat_tokenizer = word_level_tokenizer(words, gpt_dir, chat_template=CHAT_TEMPLATE)
     GPT2LMHeadModel(
         GPT2Config(
             vocab_size=len(chat_tokenizer),

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from curate_testutil import tiny_bert_classifier
 
 from curate.cleaning import clean
 
@@ -213,45 +214,6 @@ def test_a_stopped_resume_run_leaves_nothing_after_it_completes(planted: dict[st
     assert scan_folder(out) == {}
 
 
-TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-
-
-def _tiny_classifier(folder: Path) -> Path:
-    """A 2-layer BERT with random weights and a word-level vocabulary of the filler words only
-    (a base model knows nothing of the data it will be tuned on)."""
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers, processors
-    from transformers import BertConfig, BertForSequenceClassification, PreTrainedTokenizerFast
-
-    torch.manual_seed(0)
-    vocab = {t: i for i, t in enumerate([*TOKENS, *sorted(WORDS), "ticket"])}
-    raw = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    raw.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    raw.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", special_tokens=[("[CLS]", 2), ("[SEP]", 3)]
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=raw,
-        unk_token="[UNK]",
-        pad_token="[PAD]",
-        cls_token="[CLS]",
-        sep_token="[SEP]",
-        mask_token="[MASK]",
-        model_max_length=32,
-    )
-    tokenizer.save_pretrained(folder)
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=32,
-        max_position_embeddings=32,
-    )
-    BertForSequenceClassification(config).save_pretrained(folder)
-    return folder
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(
     any(importlib.util.find_spec(m) is None for m in ("finetune", "torch", "transformers")),
@@ -265,7 +227,10 @@ def test_the_finetune_report_never_writes_or_prints_a_planted_value(
     rules.write_text(RULES.format(redact="", pii_severity="warn"))  # let the gate pass
     audit = folder / "finetune-audit"
     assert curate("audit", planted["data"], "--rules", rules, "--report", audit).returncode == 0
-    model = _tiny_classifier(folder / "model")
+    # A 1-layer BERT over the filler words only: it knows nothing of the data.
+    model = tiny_bert_classifier(
+        folder / "model", [*WORDS, "ticket"], hidden=16, layers=1, max_length=32
+    )
     run = folder / "finetune-run"
     done = curate(
         "finetune", planted["data"], "--model", model, "--out", run, "--rules", rules,
