@@ -27,12 +27,13 @@ from audit.run import (
     audit_result,
     is_duplicate,
     load_audit,
+    publish,
 )
 from audit.stats import DatasetStats
 from curate import batch as B
 from curate import engine_ray as R
 from curate import registry
-from curate.atomic import AtomicWriter, write_json
+from curate.atomic import AtomicWriter
 from curate.errors import CurateError
 from curate.pipeline import build_checks, build_steps
 from curate.rules import Rules, load_rules
@@ -176,8 +177,6 @@ def _audit(
     old: dict[str, Any] | None,
     baseline: str | Path | None,
 ) -> AuditResult:
-    from audit.report import render_all
-
     stats = DatasetStats(seed=rules.seed, label=rules.fields.label)
     checks = build_checks(rules)
     collapsed_checks = build_checks(rules) if _collapse(rules) else []
@@ -221,10 +220,7 @@ def _audit(
             old=old,
             baseline=baseline,
         )
-        (report_dir / "audit.json").unlink(missing_ok=True)
-        findings.commit()
-        render_all(result, report_dir)
-        write_json(report_dir / "audit.json", result)
+        publish(result, report_dir, findings)
     except BaseException:
         findings.abort()
         raise

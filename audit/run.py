@@ -152,8 +152,6 @@ def _run_audit(
     ckpt: Checkpointer | None,
     workers: int | None = None,
 ) -> AuditResult:
-    from audit.report import render_all
-
     source = data.label
     ledger = Ledger()
     stats = DatasetStats(seed=rules.seed, label=rules.fields.label)
@@ -237,12 +235,7 @@ def _run_audit(
             old=old,
             baseline=baseline,
         )
-        # audit.json is the mark of a complete run: it goes first and comes back last (after
-        # the findings and the reports), so a kill never leaves an old one next to new reports.
-        (report_dir / "audit.json").unlink(missing_ok=True)
-        findings.commit()
-        render_all(result, report_dir)
-        write_json(report_dir / "audit.json", result)
+        publish(result, report_dir, findings)
     except BaseException:
         findings.abort()
         raise
@@ -251,6 +244,20 @@ def _run_audit(
     else:
         discard(report_dir, "audit")  # an older interrupted run's checkpoint is obsolete now
     return AuditResult(report_dir, result, ckpt.resumed_from if ckpt else None)
+
+
+def publish(result: dict[str, Any], report_dir: Path, findings: Any) -> None:
+    """Put a finished audit in place: findings, the rendered reports, then audit.json.
+
+    audit.json is the mark of a complete run: it goes first and comes back last, so a kill
+    never leaves an old one next to new reports.
+    """
+    from audit.report import render_all
+
+    (report_dir / "audit.json").unlink(missing_ok=True)
+    findings.commit()
+    render_all(result, report_dir)
+    write_json(report_dir / "audit.json", result)
 
 
 def audit_result(

@@ -51,9 +51,14 @@ class CleanResult:
 
 
 def provenance(source: Source | str | Path, rules: Rules) -> dict[str, Any]:
+    return provenance_of(open_source(source).describe(rules), rules)
+
+
+def provenance_of(input_info: dict[str, Any], rules: Rules) -> dict[str, Any]:
+    """The tool, input and rules blocks of a manifest or audit, for a described input."""
     return {
         "tool": {"name": "curate", "version": __version__},
-        "input": open_source(source).describe(rules),
+        "input": input_info,
         "rules": {
             "name": rules.name,
             "source": rules.source,

@@ -305,19 +305,9 @@ def describe_inputs(inputs: Inputs, rules: Rules) -> dict[str, Any]:
 
 
 def provenance(inputs: Inputs, rules: Rules) -> dict[str, Any]:
-    from curate import __version__
+    from curate.cleaning import provenance_of
 
-    return {
-        "tool": {"name": "curate", "version": __version__},
-        "input": describe_inputs(inputs, rules),
-        "rules": {
-            "name": rules.name,
-            "source": rules.source,
-            "files": rules.files,
-            "sha256": rules.sha256,
-            "seed": rules.seed,
-        },
-    }
+    return provenance_of(describe_inputs(inputs, rules), rules)
 
 
 # -- frames <-> Arrow --------------------------------------------------------------------------
