@@ -103,6 +103,16 @@ def build_step(backend: str, **params: Any) -> Language:
     return Language(LanguageParams(backend=backend, **params), seed=0)  # type: ignore[arg-type]
 
 
+def best_apply(step: Any, batch: Any, repeat: int) -> tuple[float, Any]:
+    """The fastest of ``repeat`` timed ``step.apply(batch)`` calls, and its output."""
+    best, out = float("inf"), batch
+    for _ in range(repeat):
+        started = time.perf_counter()
+        out = step.apply(batch)
+        best = min(best, time.perf_counter() - started)
+    return best, out
+
+
 def measure(backend: str, rows: list[Row], repeat: int) -> dict[str, Any] | None:
     for loaded in (L._fasttext_model, L._py3langid_identifier, L._langdetect_factory):
         loaded.cache_clear()  # each row's load time includes every model it uses
@@ -114,13 +124,7 @@ def measure(backend: str, rows: list[Row], repeat: int) -> dict[str, Any] | None
         return None
     step.apply(B.from_texts(["warm up the model once"]))
     load_seconds = time.perf_counter() - started
-    batch = B.from_texts([r["text"] for r in rows])
-    best = float("inf")
-    out = batch
-    for _ in range(repeat):
-        started = time.perf_counter()
-        out = step.apply(batch)
-        best = min(best, time.perf_counter() - started)
+    best, out = best_apply(step, B.from_texts([r["text"] for r in rows]), repeat)
     predicted = out[LANG].to_list()
     routes = step.summary().get("routes")
     return {
@@ -207,12 +211,7 @@ def max_chars_sweep(rows: list[Row], repeat: int, size: int = 20_000) -> None:
     for max_chars in (100, 300, 1000, 2000, 5000, size):
         step = build_step(default, max_chars=max_chars)
         step.apply(B.from_texts(["warm up the model once"]))
-        best = float("inf")
-        out = batch
-        for _ in range(repeat):
-            started = time.perf_counter()
-            out = step.apply(batch)
-            best = min(best, time.perf_counter() - started)
+        best, out = best_apply(step, batch, repeat)
         hits = accuracy(out[LANG].to_list(), documents, None)
         print(f"{max_chars:>9,} {len(documents) / best:>9,.0f} {hits:>6.3f}")
 

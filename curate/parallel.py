@@ -11,6 +11,7 @@ Results come back in input order, so outputs are byte-identical to a run in one 
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import threading
@@ -140,7 +141,7 @@ class ParallelRunner:
                 break
         following = next(stream, None)
         if following is not None:
-            yield from self._pooled(_chain_items(following, stream))
+            yield from self._pooled(itertools.chain([following], stream))
 
     def _here(self, frame: pl.DataFrame) -> pl.DataFrame:
         for runner in self.runners:
@@ -188,11 +189,6 @@ class ParallelRunner:
             runner = self.runners[index]
             runner.on_drop(dropped, runner.count)
         return result.frame
-
-
-def _chain_items(first: pl.DataFrame, rest: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-    yield first
-    yield from rest
 
 
 class WorkerDied(CurateError):
