@@ -28,6 +28,15 @@ class StepCount:
     dropped_copies: int = 0
     summary: dict[str, Any] = field(default_factory=dict)
 
+    def add(self, other: StepCount) -> None:
+        """Adds what the same step counted elsewhere (another process's batches)."""
+        self.seen += other.seen
+        self.changed += other.changed
+        self.added += other.added
+        self.dropped_copies += other.dropped_copies
+        self.dropped.update(other.dropped)
+        self.flagged.update(other.flagged)
+
     def to_json(self) -> dict[str, Any]:
         n_dropped = sum(self.dropped.values())
         return {

@@ -96,7 +96,7 @@ class BatchResult:
 
 
 class ParallelRunner:
-    """Runs ``runners`` (a parallel-safe prefix of a run's steps) and the scans of ``checks``
+    """Runs ``runners`` (a parallel-safe prefix of a run's steps) and the scans of ``scans``
     over a stream of batches in ``workers`` processes, yielding the batches in order.
 
     An input under ``POOL_MIN_BYTES`` (or, of unknown size, the first ``INLINE_SECONDS`` of
@@ -107,14 +107,14 @@ class ParallelRunner:
         self,
         rules: Rules,
         runners: list[StepRunner],
-        checks: list[Check],
+        scans: list[Check],
         workers: int,
         input_bytes: int | None = None,
     ) -> None:
         self.rules = rules
         self.input_bytes = input_bytes
         self.runners = runners
-        self.scans = [c for c in checks if c.scan_column]
+        self.scans = scans  # checks whose scans the workers make
         self.workers = max(1, workers)
 
     def __call__(self, frames: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
@@ -175,13 +175,7 @@ class ParallelRunner:
 
     def _merge(self, result: BatchResult) -> pl.DataFrame:
         for runner, count, running in zip(self.runners, result.counts, result.running, strict=True):
-            mine = runner.count
-            mine.seen += count.seen
-            mine.changed += count.changed
-            mine.added += count.added
-            mine.dropped_copies += count.dropped_copies
-            mine.dropped.update(count.dropped)
-            mine.flagged.update(count.flagged)
+            runner.count.add(count)
             runner.step.add_running(running)
         for check, running in zip(self.scans, result.scan_running, strict=True):
             check.add_running(running)
