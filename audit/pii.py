@@ -384,9 +384,7 @@ class PiiEngine:
 
     @property
     def regex_timeouts_here(self) -> int:
-        if self._built is None:
-            return 0
-        return sum(r.timeouts for r in self._custom_recognizers)
+        return sum(r.timeouts for r in self._custom_recognizers)  # [] until presidio is built
 
     @property
     def regex_timeouts(self) -> int:
@@ -397,11 +395,11 @@ class PiiEngine:
     @property
     def helper_count(self) -> int:
         """Helper processes the fast path may start (the processes asked for, minus this one)."""
-        from audit.pii_fast import default_processes
+        from curate.parallel import default_workers, in_worker
 
-        if _in_worker():  # the run already uses every core through its worker processes
+        if in_worker():  # the run already uses every core through its worker processes
             return 0
-        return max(0, (self.params.workers or default_processes()) - 1)
+        return max(0, (self.params.workers or default_workers()) - 1)
 
     @property
     def fast_detector(self) -> FastDetector:

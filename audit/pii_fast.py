@@ -811,10 +811,3 @@ class _Helpers:
         """Stops the helpers and waits for them (at garbage collection: without waiting)."""
         if self._finalizer.detach() is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
-
-
-def default_processes() -> int:
-    """Processes to use when the rules say 0: the cores this process may run on."""
-    from curate.parallel import default_workers
-
-    return default_workers()
