@@ -2,12 +2,11 @@
 
 The steps run as in ``curate.engine_ray`` with every action set to flag. In the last pass each
 block computes, in the worker, its share of the dataset statistics and of every check: the
-check objects are built once per worker from the rules and their accumulators are taken per
-block (see ``curate.engine_ray.take_state``). The driver folds the shares in block order, which
-is the input order, so the result is the local one: counts add, ``Counter`` keys keep their
-first-seen order, the seeded length reservoir sees the same lengths in the same order, the
-findings are written in the same order, and each check computes its metrics (fairlearn's, for
-``outcome_bias``) once, on the driver, from the merged tables.
+check objects are built once per worker from the rules and their totals are taken per block.
+The driver adds the totals up in block order, which is the input order, so the result is the
+local one: counts add, ``Counter`` keys keep their first-seen order, the findings are written in
+the same order, and each check computes its metrics (fairlearn's, for ``outcome_bias``) once,
+on the driver, from the added totals.
 """
 
 from __future__ import annotations
@@ -16,15 +15,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 import polars as pl
 
 from audit.run import (
-    DEDUPE_STEPS,
     QUARANTINE_EXAMPLES,
     AuditResult,
     audit_result,
+    dedupe_step_ids,
     is_duplicate,
     load_audit,
     publish,
@@ -36,6 +34,7 @@ from curate import registry
 from curate.atomic import AtomicWriter
 from curate.errors import CurateError
 from curate.pipeline import build_checks, build_steps
+from curate.registry import Totals
 from curate.rules import Rules, load_rules
 
 # Bookkeeping columns the local engine's frames do not have; checks see the frame without them.
@@ -43,47 +42,35 @@ _HIDDEN = [c for c in R.FATE_SCHEMA if c not in (B.FLAGS, B.UPSAMPLED)]
 
 
 def _collapse(rules: Rules) -> bool:
-    return rules.collapsed_metrics and any(s.step in DEDUPE_STEPS for s in rules.steps)
+    return rules.collapsed_metrics and bool(dedupe_step_ids(rules))
 
 
-def _worker_checks(rules: Rules, role: str) -> list[tuple[Any, dict[str, Any]]]:
-    def build() -> list[tuple[Any, dict[str, Any]]]:
+def _worker_checks(rules: Rules, role: str) -> list[Any]:
+    def build() -> list[Any]:
         registry.load_plugins()  # a worker gets the rules unpickled, not loaded
-        return [(check, R.state_template(check)) for check in build_checks(rules)]
+        return build_checks(rules)
 
     return R.worker_cached(("checks", role, *R.rules_key(rules)), build)
 
 
-def _stats_share(frame: pl.DataFrame, rules: Rules) -> dict[str, Any]:
-    stats = DatasetStats(seed=rules.seed, label=rules.fields.label)
+def _stats_share(frame: pl.DataFrame, rules: Rules) -> Totals:
+    stats = DatasetStats(label=rules.fields.label)
     stats.update(frame)
-    return {
-        "valid": stats.valid,
-        "empty": stats.empty,
-        "total_chars": stats.total_chars,
-        "min_chars": stats.min_chars,
-        "max_chars": stats.max_chars,
-        "histogram": stats.histogram,
-        "labels": stats.labels,
-        "languages": stats.languages,
-        "roles": stats.roles,
-        # the reservoir sample is drawn on the driver, over every length in input order
-        "lengths": frame[B.TEXT].str.len_chars().to_numpy().astype(np.int64),
-    }
+    return stats.totals
 
 
 def _checks_share(
-    frame: pl.DataFrame, checks: list[tuple[Any, dict[str, Any]]], keep_findings: bool
-) -> tuple[list[dict[str, Any]], list[bytes]]:
-    states: list[dict[str, Any]] = []
+    frame: pl.DataFrame, checks: list[Any], keep_findings: bool
+) -> tuple[list[Totals], list[bytes]]:
+    totals: list[Totals] = []
     findings: list[bytes] = []
-    for check, template in checks:
-        R.take_state(check, template)  # a task that failed in this process left state behind
+    for check in checks:
+        check.take_totals()  # a task that failed in this process left totals behind
         for finding in check.update(frame) or ():
             if keep_findings:
                 findings.append(orjson.dumps(finding))
-        states.append(R.take_state(check, template))
-    return states, findings
+        totals.append(check.take_totals())
+    return totals, findings
 
 
 class AuditBlock:
@@ -112,7 +99,7 @@ class AuditBlock:
             view, _worker_checks(self.rules, "raw"), keep_findings=True
         )
         if _collapse(self.rules):
-            unique = view.filter(~is_duplicate(view))
+            unique = view.filter(~is_duplicate(view, dedupe_step_ids(self.rules)))
             share["collapsed_records"] = unique.height
             share["collapsed"], _ = _checks_share(
                 unique, _worker_checks(self.rules, "collapsed"), keep_findings=False
@@ -120,23 +107,9 @@ class AuditBlock:
         return share
 
 
-def _fold_stats(stats: DatasetStats, share: dict[str, Any]) -> None:
-    stats.valid += share["valid"]
-    stats.empty += share["empty"]
-    stats.total_chars += share["total_chars"]
-    low = share["min_chars"]
-    stats.min_chars = low if stats.min_chars is None else min(stats.min_chars, low)
-    stats.max_chars = max(stats.max_chars, share["max_chars"])
-    stats.histogram += share["histogram"]
-    stats.labels.update(share["labels"])
-    stats.languages.update(share["languages"])
-    stats.roles.update(share["roles"])
-    stats._reservoir(share["lengths"])
-
-
-def _fold_checks(checks: Sequence[Any], templates: Sequence[dict[str, Any]], states: Any) -> None:
-    for check, template, changed in zip(checks, templates, states, strict=True):
-        R.merge_state(check, template, changed)
+def _add_totals(checks: Sequence[Any], totals: Sequence[Totals]) -> None:
+    for check, part in zip(checks, totals, strict=True):
+        check.add_totals(part)
 
 
 def run_audit_ray(
@@ -177,11 +150,9 @@ def _audit(
     old: dict[str, Any] | None,
     baseline: str | Path | None,
 ) -> AuditResult:
-    stats = DatasetStats(seed=rules.seed, label=rules.fields.label)
+    stats = DatasetStats(label=rules.fields.label)
     checks = build_checks(rules)
     collapsed_checks = build_checks(rules) if _collapse(rules) else []
-    templates = [R.state_template(c) for c in checks]
-    collapsed_templates = [R.state_template(c) for c in collapsed_checks]
     findings = AtomicWriter(report_dir / "findings.jsonl")
     try:
         run = R.run_pipeline(
@@ -200,13 +171,13 @@ def _audit(
             examples += share["examples"][: QUARANTINE_EXAMPLES - len(examples)]
             if "stats" not in share:
                 continue
-            _fold_stats(stats, share["stats"])
-            _fold_checks(checks, templates, share["checks"])
+            stats.add_totals(share["stats"])
+            _add_totals(checks, share["checks"])
             for line in share["findings"]:
                 findings.write_line(line)
             if collapsed_checks:
                 collapsed_records += share["collapsed_records"]
-                _fold_checks(collapsed_checks, collapsed_templates, share["collapsed"])
+                _add_totals(collapsed_checks, share["collapsed"])
         result = audit_result(
             rules=rules,
             provenance_info=R.provenance(inputs, rules),

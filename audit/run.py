@@ -24,8 +24,9 @@ from audit import gate
 from audit.baseline import compare
 from audit.stats import DatasetStats
 from curate import batch as B
+from curate import registry
 from curate.atomic import AtomicWriter, write_json
-from curate.checkpoint import DEFAULT_EVERY, Checkpointer, Position, discard, for_run
+from curate.checkpoint import DEFAULT_EVERY, Checkpointer, Held, Position, discard, for_run
 from curate.cleaning import count_read, provenance, require_records
 from curate.errors import EXIT_GATE_FAILED, CurateError, InputError
 from curate.ledger import Ledger
@@ -36,8 +37,6 @@ from curate.rules import Rules, load_rules
 from curate.sources import Source, open_source
 
 SCHEMA_VERSION = 1
-DEDUPE_STEPS = {"dedupe_exact", "dedupe_near"}
-DUPLICATE_REASONS = ["exact_duplicate", "near_duplicate"]
 QUARANTINE_EXAMPLES = 20
 #: What an audit writes into its folder (a killed run's temp files of these are swept).
 REPORT_FILES = (
@@ -154,14 +153,14 @@ def _run_audit(
 ) -> AuditResult:
     source = data.label
     ledger = Ledger()
-    stats = DatasetStats(seed=rules.seed, label=rules.fields.label)
+    stats = DatasetStats(label=rules.fields.label)
     checks = build_checks(rules)
     # The same checks on the data as it would be after duplicate removal: a value repeated in
     # a thousand copies is one problem, not a thousand.
-    dedupes = any(s.step in DEDUPE_STEPS for s in rules.steps)
-    collapsed_checks = build_checks(rules) if rules.collapsed_metrics and dedupes else []
-    collapsed = {"records": 0}
-    quarantine_examples: list[dict[str, Any]] = []
+    duplicate_steps = dedupe_step_ids(rules)
+    collapsed_checks = build_checks(rules) if rules.collapsed_metrics and duplicate_steps else []
+    collapsed = Held(0)  # records left after duplicate removal
+    examples = Held([])  # of quarantined lines
     findings: Any = (
         ckpt.writer(report_dir / "findings.jsonl")
         if ckpt
@@ -177,7 +176,7 @@ def _run_audit(
             if ckpt:
                 ckpt.track("ledger", ledger)
                 ckpt.track("stats", stats)
-                ckpt.track("quarantine_examples", quarantine_examples)
+                ckpt.track("quarantine_examples", examples)
                 ckpt.track("collapsed", collapsed)
                 for runner in runners:
                     runner.count = ledger.steps[runner.spec.id]  # restored with the ledger
@@ -191,9 +190,9 @@ def _run_audit(
                 done = 0
                 for read in ckpt.reads(data.read(rules)) if ckpt else data.read(rules):
                     count_read(ledger, read)
-                    for q in read.quarantined[: QUARANTINE_EXAMPLES - len(quarantine_examples)]:
+                    for q in read.quarantined[: QUARANTINE_EXAMPLES - len(examples.value)]:
                         # Only where and why: the raw line may hold personal data.
-                        quarantine_examples.append(
+                        examples.value.append(
                             {
                                 "line": q.line,
                                 "reason": q.reason,
@@ -213,8 +212,8 @@ def _run_audit(
                     for finding in check.update(frame) or ():
                         findings.write_line(orjson.dumps(finding))
                 if collapsed_checks:
-                    unique = frame.filter(~is_duplicate(frame))
-                    collapsed["records"] += unique.height
+                    unique = frame.filter(~is_duplicate(frame, duplicate_steps))
+                    collapsed.value += unique.height
                     for check in collapsed_checks:
                         for _ in check.update(unique) or ():
                             pass  # the findings were written by the raw pass
@@ -229,8 +228,8 @@ def _run_audit(
             stats=stats,
             checks=checks,
             collapsed_checks=collapsed_checks,
-            collapsed_records=collapsed["records"],
-            quarantine_examples=quarantine_examples,
+            collapsed_records=collapsed.value,
+            quarantine_examples=examples.value,
             findings_output={"lines": findings.lines, "sha256": findings.sha256},
             old=old,
             baseline=baseline,
@@ -326,12 +325,18 @@ def audit_result(
     return result
 
 
-def is_duplicate(frame: pl.DataFrame) -> pl.Series:
-    """Rows a dedupe step flagged (the audit runs every step in flag mode)."""
-    if B.FLAGS not in frame.columns:
+def dedupe_step_ids(rules: Rules) -> list[str]:
+    """The ids of the rules' steps that mark duplicates."""
+    registry.load_plugins()
+    return [s.id for s in rules.steps if registry.STEPS[s.step].marks_duplicates]
+
+
+def is_duplicate(frame: pl.DataFrame, step_ids: list[str]) -> pl.Series:
+    """Rows a step that marks duplicates flagged (the audit runs every step in flag mode)."""
+    if B.FLAGS not in frame.columns or not step_ids:
         return pl.Series([False] * frame.height)
-    reasons = frame[B.FLAGS].list.eval(pl.element().struct.field("reason"))
-    return reasons.list.eval(pl.element().is_in(DUPLICATE_REASONS)).list.any().fill_null(False)
+    steps = frame[B.FLAGS].list.eval(pl.element().struct.field("step"))
+    return steps.list.eval(pl.element().is_in(step_ids)).list.any().fill_null(False)
 
 
 def _jsonable(value: Any) -> Any:

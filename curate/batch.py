@@ -14,7 +14,7 @@ Beside the user's columns (id, label, sensitive attributes: as strings) a batch 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 import polars as pl
 
@@ -33,6 +33,11 @@ DUPLICATE_OF = "_duplicate_of"
 CLUSTER = "_cluster"
 UPSAMPLED = "_upsampled"
 MARK_COLUMNS = (REASON, SCORE, DUPLICATE_OF, CLUSTER)
+#: A whole-dataset step's record number: 0-based, in input order, among the records that reach
+#: the step. Engines add it before ``keys`` and ``mark`` (see ``curate.registry.GlobalStep``).
+RANK = "_rank"
+#: In a decision's marks: how many copies of the record to add after it (upsampling).
+COPIES = "_copies"
 
 SEGMENT_DTYPE = pl.List(pl.Struct({"path": pl.String, "role": pl.String, "text": pl.String}))
 FLAG_DTYPE = pl.List(pl.Struct({"step": pl.String, "reason": pl.String, "score": pl.Float64}))
@@ -99,3 +104,18 @@ def from_texts(
         }
     )
     return frame.with_columns(joined_text(join).alias(TEXT), pl.lit(False).alias(CHANGED))
+
+
+def ranked(frames: Iterable[pl.DataFrame], start: int = 0) -> Iterator[pl.DataFrame]:
+    """The non-empty frames with each record's rank (``RANK``: from ``start``, in order)."""
+    done = start
+    for frame in frames:
+        if frame.height:
+            yield frame.with_columns(
+                pl.int_range(done, done + frame.height, dtype=pl.Int64).alias(RANK)
+            )
+            done += frame.height
+
+
+def unranked(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.drop(RANK, strict=False)

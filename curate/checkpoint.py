@@ -19,16 +19,13 @@ chunks (segment 0: they are read and parsed again, not processed) or spool files
 and restores the state, so counts, summaries and outputs are byte-identical to a run that was
 never interrupted.
 
-What state is saved. An object's *data attributes*: numbers, strings, bytes, containers of them
-(dict, Counter, list, tuple, set), numpy arrays and generators, polars Series and DataFrames,
-and dataclasses of curate's own packages whose fields are data (e.g. a fitted plan).
-Other attributes (pydantic params, engines, compiled matchers, callables) are machinery that the
-rules rebuild identically and are not saved. A restored attribute is a new object: whoever else
-held the old one must take the new one (the runners take their step counts from the restored
-ledger). A step that keeps cross-batch state in anything
-else defines ``checkpoint_state() -> Any`` and ``restore_checkpoint(state)`` instead. Fit steps
-are supported: their fitted state is data (saved after ``fit``), so a run killed after the fit
-resumes without fitting again; a run killed while spooling resumes the spooling.
+What state is saved: what each tracked object declares (``saved_state``): a step's or check's
+totals and, for a whole-dataset step, its decision (``curate.registry``), the ledger, the
+dataset statistics. It is plain data: numbers, strings, containers, numpy arrays, polars
+frames and dataclasses of curate's own packages. Machinery (parameters, models, compiled
+matchers) is rebuilt from the rules. Whole-dataset steps are supported: their decision is
+saved after ``fit``, so a run killed after the fit resumes without fitting again; a run killed
+while spooling resumes the spooling.
 
 A checkpoint is used only if it was made by the same command, curate, numpy and polars
 versions, rules and input (sha256); otherwise, or if a part or spool file is missing or short,
@@ -44,67 +41,57 @@ import contextlib
 import dataclasses
 import hashlib
 import io
-import itertools
 import os
 import pickle
 import shutil
 import time
-from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Protocol, TypeVar
 
 import numpy as np
 import polars as pl
 
+from curate import batch as B
 from curate.atomic import _umask_mode, atomic_open
 from curate.outdir import sweep_stale
 
-FORMAT = 1
+FORMAT = 2
 CHECKPOINT_FILE = "checkpoint.pkl"
 DEFAULT_EVERY = 30.0
 # A checkpoint is skipped if the last one took more than this share of the time since it.
 MAX_OVERHEAD = 0.1
-_SAMPLE = 64  # container items looked at to decide whether a container is data
 
 T = TypeVar("T")
 
 
-# --- what state is data -------------------------------------------------------------------
+# --- what state is saved -----------------------------------------------------------------
 
-_SCALARS = (type(None), bool, int, float, complex, str, bytes, np.generic)
-_DICTS = (dict, Counter, OrderedDict, defaultdict)
-_SEQUENCES = (list, tuple, set, frozenset)
-_FACTORIES = (None, int, float, str, list, dict, set)
+
+class Saved(Protocol):
+    """What ``Checkpointer.track`` takes: an object that says what of it a checkpoint keeps
+    (steps and checks: their totals and decisions; see ``curate.registry``)."""
+
+    def saved_state(self) -> Any: ...
+
+    def restore_state(self, state: Any) -> None: ...
+
+
+class Held:
+    """A value a run keeps across batches (a list, a dict), as something ``track`` takes."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def saved_state(self) -> Any:
+        return self.value
+
+    def restore_state(self, state: Any) -> None:
+        self.value = state
+
+
 _OWN_PACKAGES = ("curate", "audit", "finetune")
-
-
-def is_data(value: Any, depth: int = 0) -> bool:
-    """Whether ``value`` is plain data (see the module doc); containers are sampled."""
-    if isinstance(value, _SCALARS):
-        return True
-    if depth > 6:
-        return False
-    if isinstance(value, np.ndarray):
-        return value.dtype != object
-    if isinstance(value, np.random.Generator):
-        return True
-    if isinstance(value, (pl.Series, pl.DataFrame)):
-        dtypes = [value.dtype] if isinstance(value, pl.Series) else value.dtypes
-        return all(d != pl.Object for d in dtypes)
-    if type(value) in _DICTS:
-        if isinstance(value, defaultdict) and value.default_factory not in _FACTORIES:
-            return False
-        return all(
-            is_data(k, depth + 1) and is_data(v, depth + 1)
-            for k, v in itertools.islice(value.items(), _SAMPLE)
-        )
-    if type(value) in _SEQUENCES:
-        return all(is_data(v, depth + 1) for v in itertools.islice(value, _SAMPLE))
-    if _own_dataclass(type(value)):
-        return all(is_data(getattr(value, f.name), depth + 1) for f in dataclasses.fields(value))
-    return False
 
 
 def _own_dataclass(cls: Any) -> bool:
@@ -113,31 +100,6 @@ def _own_dataclass(cls: Any) -> bool:
         and dataclasses.is_dataclass(cls)
         and cls.__module__.split(".")[0] in _OWN_PACKAGES
     )
-
-
-def capture(obj: Any) -> Any:
-    """The state of ``obj`` to save: its own hook's, a container itself, or its data attrs."""
-    hook = getattr(obj, "checkpoint_state", None)
-    if callable(hook):
-        return ("hook", hook())
-    if type(obj) in _DICTS or type(obj) in (list,):
-        return ("value", obj)
-    return ("attrs", {k: v for k, v in getattr(obj, "__dict__", {}).items() if is_data(v)})
-
-
-def restore(obj: Any, state: Any) -> None:
-    """Put a state made by ``capture`` back into ``obj`` (the same object, updated in place)."""
-    kind, value = state
-    if kind == "hook":
-        obj.restore_checkpoint(value)
-    elif kind == "value" and isinstance(obj, list):
-        obj[:] = value
-    elif kind == "value":
-        obj.clear()
-        obj.update(value)
-    else:
-        for name, attr in value.items():
-            setattr(obj, name, attr)
 
 
 # --- a pickle that can only build data ----------------------------------------------------
@@ -262,10 +224,11 @@ class ResumableWriter:
 class Spool:
     """Numbered Parquet files: what reached one ``needs_fit`` step."""
 
-    def __init__(self, folder: Path, count: int) -> None:
+    def __init__(self, folder: Path, count: int, rows: int = 0) -> None:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.count = count
+        self.rows = rows  # records in the first ``count`` files: the next record's rank
         self._unsynced: list[Path] = []
         for path in self.folder.glob("*.parquet"):  # written after the checkpoint: redone
             if int(path.stem) >= count:
@@ -279,6 +242,7 @@ class Spool:
         frame.write_parquet(path, compression="lz4")
         self._unsynced.append(path)
         self.count += 1
+        self.rows += frame.height
 
     def read(self, start: int = 0) -> Iterator[pl.DataFrame]:
         for index in range(start, self.count):
@@ -340,7 +304,7 @@ class Checkpointer:
         self.key = key
         self.every = every
         self._clock = clock
-        self._tracked: dict[str, Any] = {}
+        self._tracked: dict[str, Saved] = {}
         self._writers: dict[str, ResumableWriter] = {}
         self._spools: dict[int, Spool] = {}
         self._last_save = clock()
@@ -377,7 +341,7 @@ class Checkpointer:
             part = self.folder / f"{name}.part"
             if not part.is_file() or part.stat().st_size < mark["bytes"]:
                 return False
-        for segment, count in saved["spools"].items():
+        for segment, (count, _rows) in saved["spools"].items():
             folder = self.folder / f"spool-{segment}"
             if not all((folder / f"{i:08d}.parquet").is_file() for i in range(count)):
                 return False
@@ -394,17 +358,16 @@ class Checkpointer:
         self._writers[name] = writer
         return writer
 
-    def track(self, name: str, obj: Any) -> None:
+    def track(self, name: str, obj: Saved) -> None:
         """Save ``obj``'s state at every checkpoint; restore it now if the run resumes."""
         self._tracked[name] = obj
-        state = self._saved["state"].get(name)
-        if state is not None:
-            restore(obj, state)
+        if name in self._saved["state"]:
+            obj.restore_state(self._saved["state"][name])
 
     def spool(self, segment: int) -> Spool:
         if segment not in self._spools:
-            count = self._saved["spools"].get(segment, 0)
-            self._spools[segment] = Spool(self.folder / f"spool-{segment}", count)
+            count, rows = self._saved["spools"].get(segment, (0, 0))
+            self._spools[segment] = Spool(self.folder / f"spool-{segment}", count, rows)
         return self._spools[segment]
 
     # -- where the run stands
@@ -434,8 +397,8 @@ class Checkpointer:
             "key": self.key,
             "position": asdict(self.position),
             "writers": writers,
-            "spools": {segment: s.count for segment, s in self._spools.items()},
-            "state": {name: capture(obj) for name, obj in self._tracked.items()},
+            "spools": {segment: (s.count, s.rows) for segment, s in self._spools.items()},
+            "state": {name: obj.saved_state() for name, obj in self._tracked.items()},
         }
         try:
             blob = pickle.dumps(data, protocol=pickle.HIGHEST_PROTOCOL)
@@ -468,14 +431,13 @@ class Checkpointer:
         if self.reached(segment):
             start = self.position.chunk if self.position.segment == segment else spool.count
         else:
-            for frame in upstream:
-                if frame.height:
-                    spool.write(frame)
+            for frame in B.ranked(upstream, start=spool.rows):
+                spool.write(frame)
             runner.step.fit(spool.read())
             self.boundary(segment, 0, force=True)  # a fit may be long: keep it
             start = 0
         for index, frame in enumerate(spool.read(start), start + 1):
-            yield runner(frame)
+            yield B.unranked(runner(frame))
             self.boundary(segment, index)
 
     def finish(self) -> None:
@@ -496,7 +458,7 @@ def _unsaveable(states: dict[str, Any]) -> str:
         try:
             pickle.dumps(state)
         except Exception:
-            return f"the state of {name} (give it checkpoint_state / restore_checkpoint)"
+            return f"the state of {name} (its totals must be plain data)"
     return "the checkpoint"
 
 

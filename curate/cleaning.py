@@ -36,8 +36,6 @@ from curate.sources import Source, open_source
 from curate.writer import dropped_lines, kept_lines
 
 OUTPUT_FILES = ("clean.jsonl", "dropped.jsonl", "quarantine.jsonl", "duplicates.jsonl")
-#: Steps that remove personal data from the text (a step class may also set ``redacts = True``).
-REDACTING_STEPS = frozenset({"redact_pii"})
 Progress = Callable[[int, int], None]
 
 
@@ -80,10 +78,7 @@ def count_read(ledger: Ledger, read: ReadBatch) -> None:
 def withholds_records(rules: Rules) -> bool:
     """Whether the rules redact personal data, so that only clean.jsonl may hold record text."""
     registry.load_plugins()
-    return any(
-        spec.step in REDACTING_STEPS or getattr(registry.STEPS.get(spec.step), "redacts", False)
-        for spec in rules.steps
-    )
+    return any(registry.STEPS[spec.step].redacts for spec in rules.steps)
 
 
 def withheld_drop_line(line: bytes) -> bytes:
@@ -186,7 +181,7 @@ def _clean(
             require_records(ledger, source)
             finish_summaries(runners)
             for _, step in steps:
-                for cluster in getattr(step, "duplicate_clusters", lambda: [])():
+                for cluster in step.duplicate_clusters():
                     writers["duplicates.jsonl"].write_line(orjson.dumps(cluster))
             ledger.check()
         manifest = {

@@ -10,37 +10,27 @@ Rows carry their global position ``_pos = file index << 40 | line``: inputs are 
 so the order of ``_pos`` is the order in which the local engine would read the same files one
 after the other. Every rule that depends on order uses it.
 
-- Per-record steps (normalize, quality, language, length, decontaminate, redact_pii, ...) run
-  as ``map_batches`` over Arrow blocks; the step objects are built in the workers from the
-  validated rules, once per worker process. Their summary counters (the figures the manifest
-  shows) are collected per block as a *state row* and merged on the driver, in block order.
-- ``dedupe_exact``: a hash per record, grouped by hash bucket (a shuffle of 40 bytes per row);
-  the first record of each text (smallest ``_pos``) is kept.
-- ``dedupe_near``: signatures and band keys per block, rows grouped by band-key bucket (the
-  shuffle), candidate pairs per bucket with the local window rule; the candidates' shingle sets
-  are fetched to the driver, which verifies Jaccard, joins clusters and applies the keep rule
-  (only records in a candidate pair travel to the driver).
-- ``rebalance``: class counts per block, summed on the driver, which draws the same seeded
-  choices as the local step; each block then finds its records by ordinal within the class.
+The engine knows no step by name; it schedules what steps declare (``curate.registry``):
 
-A stateful step this module does not know (``needs_fit`` or otherwise order-dependent) is
-refused with a rules error rather than run with different results.
+- Per-record steps (``parallel_safe``) run as ``map_batches`` over Arrow blocks; the step
+  objects are built in the workers from the validated rules, once per worker process. Their
+  totals (the figures the manifest shows) come back per block as a *state row* and are added
+  up on the driver, in block order.
+- Whole-dataset steps (``GlobalStep``) run in phases: ``keys`` per block (records ranked from
+  the blocks' offsets), ``spread`` rows grouped by the step's ``partition_by`` column (the
+  shuffle) and ``reduce`` per group, then ``decide`` on the driver, which fetches only the keys
+  rows it asks for; each block then applies the decision's marks by rank.
 
-Accumulator convention for merging step and check state across workers: attributes that are
-numbers, ``Counter``/dicts of numbers (nested), lists, or polars frames with a count column
-``n`` are merged; a number whose name says ``min``/``smallest`` (``max``/``largest``) takes the
-minimum (maximum), lists named ``*example*`` keep the first distinct values up to
-``params.max_examples``. Any other attribute that changes while a batch is processed makes the
-run fail loudly (use ``--engine local``).
+A step that keeps state across batches without a distributed form, or a whole-dataset step
+after one that adds records, is refused with a rules error rather than run with different
+results.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import hashlib
 import logging
-import math
 import os
 import pickle
 import shutil
@@ -54,29 +44,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import orjson
 import polars as pl
-import xxhash
 
 from curate import batch as B
 from curate import registry
 from curate.atomic import AtomicWriter, write_json
+from curate.batch import from_texts
 from curate.errors import CurateError, InputError, RulesError
 from curate.ledger import Ledger, StepCount
-from curate.lsh import SetTable, candidate_pairs, connected_components, exact_jaccard
-from curate.minhash import EMPTY, ShingleOptions, Signer, estimated_jaccard, iter_shingle_groups
-from curate.minhash import set_values as shingle_set_values
 from curate.pipeline import StepRunner, build_steps
 from curate.reader import ReadBatch, detect_format, file_sha256, read_batches
+from curate.registry import Decision, GlobalStep, Totals, apply_marks, fetch_ranks
 from curate.rules import Rules, StepSpec, load_rules
-from curate.steps.dedupe_exact import normalized
-from curate.steps.dedupe_near import PAIR_CHUNK, PREFILTER_SIGMAS
-from curate.steps.rebalance import (
-    _EPS,
-    MISSING,
-    REASON_DOWNSAMPLED,
-    _class_rng,
-    _Plan,
-    _target_keep,
-)
 from curate.writer import dropped_lines, kept_lines
 
 if TYPE_CHECKING:
@@ -125,8 +103,6 @@ MARKS_OF_DROPPED = {
     B.DUPLICATE_OF: DROP_DUP,
     B.CLUSTER: DROP_CLUSTER,
 }
-# Steps with state across records that this engine runs as distributed global steps.
-GLOBAL_STEPS = ("dedupe_exact", "dedupe_near", "rebalance")
 #: for tests only: while the folder this names holds a file ``armed`` (holding a number n),
 #: the first n blocks of each kind of map task die once, after their side effects and before
 #: returning, so that Ray re-runs them
@@ -383,108 +359,6 @@ def live_mask(frame: pl.DataFrame) -> pl.Series:
     return (frame[KIND] == RECORD) & frame[DROPPED_AT].is_null()
 
 
-# -- merging state across workers -----------------------------------------------------------
-
-_STATE_TYPES = (int, float, Counter, dict, list, pl.DataFrame, type(None))
-_NOT_STATE = frozenset({"params", "seed", "base_dir"})
-
-
-def _same(a: Any, b: Any) -> bool:
-    if type(a) is not type(b):
-        return False
-    if isinstance(a, pl.DataFrame):
-        return a.equals(b)
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
-
-
-def state_template(obj: Any) -> dict[str, Any]:
-    """Copies of the attributes of a fresh step or check that may accumulate."""
-    template: dict[str, Any] = {}
-    for name, value in vars(obj).items():
-        if name in _NOT_STATE or isinstance(value, bool) or not isinstance(value, _STATE_TYPES):
-            continue
-        try:
-            initial = copy.deepcopy(value)
-        except Exception:
-            continue
-        if _same(value, initial):  # values that cannot be compared are configuration
-            template[name] = initial
-    return template
-
-
-def take_state(obj: Any, template: dict[str, Any]) -> dict[str, Any]:
-    """The attributes that changed since ``template``; each is reset to its template value."""
-    changed: dict[str, Any] = {}
-    for name, initial in template.items():
-        value = getattr(obj, name, initial)
-        if _same(value, initial):
-            continue
-        changed[name] = value
-        setattr(obj, name, copy.deepcopy(initial))
-    return changed
-
-
-def _reduction(name: str) -> str:
-    words = set(name.lower().strip("_").split("_"))
-    if words & {"min", "smallest", "lowest"}:
-        return "min"
-    if words & {"max", "largest", "highest"}:
-        return "max"
-    return "sum"
-
-
-def _merge_value(name: str, acc: Any, part: Any, base: Any, limit: int | None) -> Any:
-    if part is None:
-        return acc
-    if isinstance(part, (int, float)) and not isinstance(part, bool):
-        how = _reduction(name)
-        if acc is None:
-            return part if how != "sum" else part - (base or 0)
-        if how == "min":
-            return min(acc, part)
-        if how == "max":
-            return max(acc, part)
-        return acc + part - (base or 0)
-    if isinstance(part, dict):
-        out = acc if acc is not None else type(part)()
-        base = base or {}
-        for key, value in part.items():
-            out[key] = _merge_value(name, out.get(key), value, base.get(key), limit)
-        return out
-    if isinstance(part, list):
-        out = list(acc or [])
-        if "example" not in name.lower():
-            return out + part
-        for value in part:
-            if (limit is None or len(out) < limit) and value not in out:
-                out.append(value)
-        return out
-    if isinstance(part, pl.DataFrame):
-        if acc is None or acc.is_empty():
-            return part
-        merged = pl.concat([acc, part], how="vertical_relaxed")
-        if "n" in merged.columns:
-            keys = [c for c in merged.columns if c != "n"]
-            merged = merged.group_by(keys, maintain_order=True).agg(pl.col("n").sum())
-        return merged
-    raise RayEngineError(
-        f"cannot merge {name!r} ({type(part).__name__}) across Ray workers: "
-        "run this step or check with --engine local"
-    )
-
-
-def merge_state(obj: Any, template: dict[str, Any], changed: dict[str, Any]) -> None:
-    """Fold one block's state (from ``take_state``) into ``obj`` on the driver."""
-    params = getattr(obj, "params", None)
-    limit = getattr(params, "max_examples", None)
-    for name, value in changed.items():
-        current = getattr(obj, name, None)
-        setattr(obj, name, _merge_value(name, current, value, template.get(name), limit))
-
-
 # -- steps in workers ----------------------------------------------------------------------
 
 _WORKER_CACHE: dict[tuple[Any, ...], Any] = {}
@@ -503,16 +377,14 @@ def rules_key(rules: Rules) -> tuple[Any, ...]:
     return (rules.sha256, str(rules.base_dir), rules.seed)
 
 
-def _worker_step(rules: Rules, index: int) -> tuple[registry.Step[Any], dict[str, Any]]:
+def _worker_step(rules: Rules, index: int) -> registry.Step[Any]:
     spec = rules.steps[index]
 
-    def build() -> tuple[registry.Step[Any], dict[str, Any]]:
+    def build() -> registry.Step[Any]:
         registry.load_plugins()
-        step = registry.STEPS[spec.step](spec.params, seed=rules.seed, base_dir=rules.base_dir)
-        return step, state_template(step)
+        return registry.STEPS[spec.step](spec.params, seed=rules.seed, base_dir=rules.base_dir)
 
-    step, template = worker_cached(("step", *rules_key(rules), index, spec.id), build)
-    return step, template
+    return worker_cached(("step", *rules_key(rules), index, spec.id), build)
 
 
 @dataclass(frozen=True)
@@ -567,23 +439,22 @@ def run_stage(
     is_live = live_mask(frame)
     live = frame.filter(is_live)
     parts = [frame.filter(~is_live)]
-    states: dict[int, dict[str, Any]] = {}
+    states: dict[int, Totals] = {}
     for item in items:
         spec = rules.steps[item.index]
         if item.decided is not None:
-            step, template = item.decided, None
-        else:
-            step, template = _worker_step(rules, item.index)
-            take_state(step, template)  # a task that failed in this process left state behind
+            live = _apply_step(live, item.index, spec, item.decided, action or spec.action)
+            continue
+        step = _worker_step(rules, item.index)
+        step.take_totals()  # a task that failed in this process left totals behind
         live = _apply_step(live, item.index, spec, step, action or spec.action)
-        if template is not None:
-            states[item.index] = take_state(step, template)
+        states[item.index] = step.take_totals()
         gone = live[DROPPED_AT].is_not_null()
         parts.append(live.filter(gone))
         live = live.filter(~gone)
     parts.append(live)
     out = pl.concat(parts, how="diagonal_relaxed").sort(ORDER, maintain_order=True).drop(ORDER)
-    if any(states.values()):
+    if states:
         state = pl.DataFrame(
             {KIND: [STATE], STATE_BLOB: [pickle.dumps(states)]},
             schema={KIND: pl.Int8, STATE_BLOB: pl.Binary},
@@ -601,109 +472,53 @@ def _first_pos(frame: pl.DataFrame) -> int | None:
 # -- decided steps: the apply half of a global step -------------------------------------------
 
 
-class MarkByPosition:
-    """Marks the records the driver decided on, found by ``_pos``."""
+class MarkByRank:
+    """A whole-dataset step's decision applied to a block: ranks from the block's offsets,
+    then the generic marks (``curate.registry.apply_marks``); copies are born at ``index``."""
 
     changes_text = False
     needs_fit = False
 
-    def __init__(self, marks: pl.DataFrame) -> None:
-        # columns: _pos, _reason, _score, _duplicate_of, _cluster
-        self.marks = marks
-
-    def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
-        return batch.join(self.marks, on=POS, how="left", maintain_order="left")
-
-
-class RebalanceByOrdinal:
-    """Rebalance's apply: a record is known by its class and its ordinal in the class (stream
-    order), counted from the offsets of its block (blocks are found by their first live
-    ``_pos``; the materialised dataset keeps its blocks between the two passes)."""
-
-    changes_text = False
-    needs_fit = False
-
-    def __init__(
-        self,
-        index: int,
-        column: str,
-        keep_missing: bool,
-        offsets: dict[int, dict[str | None, int]],
-        drop: dict[str | None, np.ndarray],
-        copies: dict[str | None, np.ndarray],
-    ) -> None:
+    def __init__(self, decision: Decision, ranks: dict[int, int], index: int) -> None:
+        self.marks = decision.marks
+        self.ranks = ranks  # first live _pos of a block -> rank of its first live record
         self.index = index
-        self.column = column
-        self.keep_missing = keep_missing
-        self.offsets = offsets
-        self.drop = drop
-        self.copies = copies
-
-    def _ordinals(self, batch: pl.DataFrame) -> np.ndarray:
-        first = int(batch[POS][0])
-        if first not in self.offsets:
-            raise RayEngineError("rebalance: a block changed between the two passes (a bug)")
-        offsets = self.offsets[first]
-        start = np.array([offsets.get(v, 0) for v in batch[self.column].to_list()], np.int64)
-        within = batch.select(pl.int_range(pl.len()).over(self.column)).to_series().to_numpy()
-        return start + within
-
-    def _rows_of(self, batch: pl.DataFrame, value: str | None) -> np.ndarray:
-        column = batch[self.column]
-        mask = column.is_null() if value is None else (column == value).fill_null(False)
-        return np.flatnonzero(mask.to_numpy())
 
     def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
         if batch.height == 0:
             return batch.with_columns(pl.lit(None, pl.String).alias(B.REASON))
-        ordinals = self._ordinals(batch)
-        if not self.copies:
-            dropped = np.zeros(batch.height, dtype=bool)
-            for value, chosen in self.drop.items():
-                rows = self._rows_of(batch, value)
-                dropped[rows] = np.isin(ordinals[rows], chosen)
-            return batch.with_columns(
-                pl.when(pl.Series(dropped)).then(pl.lit(REASON_DOWNSAMPLED)).alias(B.REASON)
-            )
-        extra = np.zeros(batch.height, dtype=np.int64)
-        for value, chosen in self.copies.items():
-            rows = self._rows_of(batch, value)
-            lo = np.searchsorted(chosen, ordinals[rows], side="left")
-            hi = np.searchsorted(chosen, ordinals[rows], side="right")
-            extra[rows] = hi - lo
-        rows = np.repeat(np.arange(batch.height), 1 + extra)
-        is_copy = np.ones(rows.size, dtype=bool)
-        is_copy[np.cumsum(1 + extra) - (1 + extra)] = False  # the first of each run: original
-        out = batch[rows]
-        earlier = out[B.UPSAMPLED].fill_null(False).to_numpy().astype(bool)
-        return out.with_columns(
-            pl.Series(B.UPSAMPLED, is_copy | earlier, dtype=pl.Boolean),
-            pl.when(pl.Series(is_copy))
-            .then(pl.lit(self.index, pl.Int16))
-            .otherwise(pl.col(BORN))
-            .alias(BORN),
-            pl.lit(None, pl.String).alias(B.REASON),
+        first = int(batch[POS][0])
+        if first not in self.ranks:
+            raise RayEngineError("a block changed between the two passes (a bug)")
+        start = self.ranks[first]
+        ranked = batch.with_columns(
+            pl.int_range(start, start + batch.height, dtype=pl.Int64).alias(B.RANK)
         )
+        out = apply_marks(ranked, self.marks)
+        if out.height > batch.height:  # copies follow their original, with its rank
+            is_copy = (pl.col(B.RANK) == pl.col(B.RANK).shift(1)).fill_null(False)
+            out = out.with_columns(
+                pl.when(is_copy)
+                .then(pl.lit(self.index, pl.Int16))
+                .otherwise(pl.col(BORN))
+                .alias(BORN)
+            )
+        return out.drop(B.RANK)
 
 
 # -- block summaries: ranks and class ordinals -------------------------------------------------
 
 
-def block_summary(table: pa.Table, *, column: str | None) -> pa.Table:
-    """Ray task: first and last live ``_pos`` of a block, its live count, class counts."""
+def block_summary(table: pa.Table) -> pa.Table:
+    """Ray task: first and last live ``_pos`` of a block, and its live count."""
     import pyarrow as pa
 
     frame = from_arrow(table)
     live = frame.filter(live_mask(frame))
-    classes: dict[str | None, int] = {}
-    if column is not None and live.height:
-        for value, n in live.group_by(column, maintain_order=True).len().iter_rows():
-            classes[value] = n
     summary = {
         "first": int(live[POS][0]) if live.height else None,
         "last": int(live[POS][-1]) if live.height else None,
         "live": live.height,
-        "classes": classes,
     }
     return pa.table({"summary": [pickle.dumps(summary)]})
 
@@ -712,22 +527,17 @@ def block_summary(table: pa.Table, *, column: str | None) -> pa.Table:
 class BlockOffsets:
     total: int
     live: dict[int, int]  # first live _pos of a block -> rank of its first live record
-    classes: dict[int, dict[str | None, int]]  # ... -> ordinal of its first record per class
-    class_totals: dict[str | None, int]
 
 
-def block_offsets(ds: ray.data.Dataset, column: str | None) -> BlockOffsets:
-    """Prefix sums over the blocks of a materialised dataset, in ``_pos`` order."""
+def block_offsets(ds: ray.data.Dataset) -> BlockOffsets:
+    """Prefix sums of live records over the blocks of a materialised dataset, in ``_pos``
+    order: each block's first rank."""
     summaries = [
         pickle.loads(row["summary"])
-        for row in ds.map_batches(
-            block_summary, fn_kwargs={"column": column}, batch_format="pyarrow", batch_size=None
-        ).take_all()
+        for row in ds.map_batches(block_summary, batch_format="pyarrow", batch_size=None).take_all()
     ]
     summaries = sorted((s for s in summaries if s["live"]), key=lambda s: s["first"])
     live: dict[int, int] = {}
-    classes: dict[int, dict[str | None, int]] = {}
-    totals: Counter[str | None] = Counter()
     done = 0
     last = -1
     for s in summaries:
@@ -735,60 +545,14 @@ def block_offsets(ds: ray.data.Dataset, column: str | None) -> BlockOffsets:
             raise RayEngineError("blocks overlap in position order (a bug)")
         last = s["last"]
         live[s["first"]] = done
-        classes[s["first"]] = dict(totals)
         done += s["live"]
-        totals.update(s["classes"])
-    return BlockOffsets(done, live, classes, dict(totals))
+    return BlockOffsets(done, live)
 
 
-# -- dedupe_exact ----------------------------------------------------------------------------
-
-H1, H2, BUCKET, KEPT_ID = "_h1", "_h2", "_bucket", "_kept_id"
+# -- whole-dataset steps, in phases ------------------------------------------------------------
 
 
-def exact_keys(table: pa.Table, *, how: str, min_chars: int, partitions: int) -> pa.Table:
-    """Ray task: the 128-bit hash of each live record's normalised text (as the local step)."""
-    frame = from_arrow(table)
-    live = frame.filter(live_mask(frame))
-    texts = live.select(normalized(pl.col(B.TEXT), how)).to_series().to_list()
-    high: list[int] = []
-    low: list[int] = []
-    keep: list[bool] = []
-    for text in texts:
-        if len(text) < min_chars:
-            keep.append(False)
-            high.append(0)
-            low.append(0)
-            continue
-        digest = xxhash.xxh3_128_digest(text.encode("utf-8", "surrogatepass"))
-        keep.append(True)
-        high.append(int.from_bytes(digest[:8], "big"))
-        low.append(int.from_bytes(digest[8:], "big"))
-    keys = pl.DataFrame(
-        {
-            H1: pl.Series(high, dtype=pl.UInt64),
-            H2: pl.Series(low, dtype=pl.UInt64),
-            POS: live[POS],
-            B.ID: live[B.ID],
-        }
-    ).filter(pl.Series(keep, dtype=pl.Boolean))
-    keys = keys.with_columns((pl.col(H1) % partitions).cast(pl.Int64).alias(BUCKET))
-    return to_arrow(keys)
-
-
-def exact_duplicates(table: pa.Table) -> pa.Table:
-    """Ray task (one hash bucket): every record after the first of its text, with the first's
-    id. As locally, a record whose id equals the first's is not marked."""
-    frame = from_arrow(table).sort(POS)
-    first_id = pl.col(B.ID).first().over(H1, H2)
-    first_pos = pl.col(POS).first().over(H1, H2)
-    dups = frame.with_columns(first_id.alias(KEPT_ID), first_pos.alias("_first")).filter(
-        (pl.col(POS) != pl.col("_first")) & (pl.col(B.ID) != pl.col(KEPT_ID))
-    )
-    return to_arrow(dups.select(POS, B.ID, KEPT_ID))
-
-
-def _collect(ds: ray.data.Dataset, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+def _collect(ds: ray.data.Dataset, schema: pl.Schema) -> pl.DataFrame:
     frames = [from_arrow(t) for t in ds.iter_batches(batch_format="pyarrow", batch_size=None)]
     frames = [f for f in frames if f.height]
     if not frames:
@@ -796,431 +560,111 @@ def _collect(ds: ray.data.Dataset, schema: dict[str, pl.DataType]) -> pl.DataFra
     return pl.concat(frames, how="vertical_relaxed")
 
 
+def global_keys(table: pa.Table, *, rules: Rules, index: int, ranks: dict[int, int]) -> pa.Table:
+    """Ray task: the step's ``keys`` of a block's live records, ranked from the offsets."""
+    frame = from_arrow(table)
+    live = frame.filter(live_mask(frame))
+    start = ranks.get(int(live[POS][0]), 0) if live.height else 0
+    if live.height and int(live[POS][0]) not in ranks:
+        raise RayEngineError("a block changed between the two passes (a bug)")
+    ranked = live.with_columns(
+        pl.int_range(start, start + live.height, dtype=pl.Int64).alias(B.RANK)
+    )
+    return to_arrow(_worker_step(rules, index).keys(ranked))
+
+
+def global_spread(table: pa.Table, *, rules: Rules, index: int) -> pa.Table:
+    """Ray task: the step's ``spread`` of a block of keys."""
+    step = _worker_step(rules, index)
+    assert isinstance(step, GlobalStep)
+    return to_arrow(step.spread(from_arrow(table)))
+
+
+def global_reduce(table: pa.Table, *, rules: Rules, index: int) -> pa.Table:
+    """Ray task (one value of ``partition_by``): the step's ``reduce``."""
+    step = _worker_step(rules, index)
+    assert isinstance(step, GlobalStep)
+    return to_arrow(step.reduce(from_arrow(table)))
+
+
+def rows_of_ranks(table: pa.Table, *, ranks: np.ndarray) -> pa.Table:
+    """Ray task: the keys rows of the given (sorted) ranks."""
+    frame = from_arrow(table)
+    return to_arrow(fetch_ranks(frame, ranks))
+
+
 @dataclass
 class Fitted:
-    """What a global step decided: the step that applies it, the summary, the clusters."""
+    """What a global step decided, and the stage item that applies it."""
 
-    decided: Any
+    decided: MarkByRank
     summary: dict[str, Any]
     clusters: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _marks(
-    positions: pl.Series,
-    reason: str,
-    score: pl.Series,
-    duplicate_of: pl.Series,
-    cluster: pl.Series,
-) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            POS: positions.cast(pl.Int64),
-            B.REASON: pl.Series([reason] * positions.len(), dtype=pl.String),
-            B.SCORE: score.cast(pl.Float64),
-            B.DUPLICATE_OF: duplicate_of.cast(pl.String),
-            B.CLUSTER: cluster.cast(pl.String),
-        }
-    ).sort(POS)
+def _empty_keys(step: GlobalStep[Any]) -> pl.DataFrame:
+    batch = from_texts([]).with_columns(
+        pl.lit(None, pl.Int64).alias(B.RANK), pl.lit(None, pl.Int64).alias(POS)
+    )
+    return step.keys(batch.clear())
 
 
-def fit_exact(ds: ray.data.Dataset, step: Any) -> Fitted:
-    partitions = _partitions()
+def fit_global(ds: ray.data.Dataset, rules: Rules, index: int, step: GlobalStep[Any]) -> Fitted:
+    """Schedule a whole-dataset step's phases: keys per block, spread and reduce per
+    partition, then its decision here; only what ``decide`` fetches comes to the driver."""
+    offsets = block_offsets(ds)
+    task = {"rules": rules, "index": index}
     keys = ds.map_batches(
-        exact_keys,
-        fn_kwargs={
-            "how": step.params.normalize,
-            "min_chars": step.params.min_chars,
-            "partitions": partitions,
-        },
+        global_keys,
+        fn_kwargs={**task, "ranks": offsets.live},
         batch_format="pyarrow",
         batch_size=None,
     ).materialize()
-    candidates = keys.count()
-    schema = {POS: pl.Int64(), B.ID: pl.String(), KEPT_ID: pl.String()}
-    if candidates:
-        grouped = keys.groupby(BUCKET, num_partitions=partitions).map_groups(
-            exact_duplicates, batch_format="pyarrow"
-        )
-        dups = _collect(grouped, schema).sort(POS)
+    empty = _empty_keys(step)
+    if step.partition_by is None:
+        reduced = _collect(keys, empty.schema)
     else:
-        dups = pl.DataFrame(schema=schema)
-    members: dict[str, list[str]] = {}
-    for record_id, kept in zip(dups[B.ID].to_list(), dups[KEPT_ID].to_list(), strict=True):
-        members.setdefault(kept, [kept]).append(record_id)
-    clusters = [
-        {
-            "cluster": f"exact:{kept}",
-            "step": step.name,
-            "kept": kept,
-            "members": group,
-            "size": len(group),
-            "similarity": 1.0,
-        }
-        for kept, group in members.items()
-    ]
-    marks = _marks(
-        dups[POS],
-        "exact_duplicate",
-        pl.Series([1.0] * dups.height, dtype=pl.Float64),
-        dups[KEPT_ID],
-        dups.select(pl.lit("exact:") + pl.col(KEPT_ID)).to_series(),
-    )
-    summary = {"clusters": len(members), "unique_texts": candidates - dups.height}
-    return Fitted(MarkByPosition(marks), summary, clusters)
-
-
-# -- dedupe_near -----------------------------------------------------------------------------
-
-RANK, LENGTH, SHINGLES, SIGNATURE, BANDS, NO_SHINGLES = (
-    "_rank",
-    "_len",
-    "_nsh",
-    "_sig",
-    "_keys",
-    "_empty",
-)
-SETS = "_sets"
-BAND, KEY, LO, HI = "_band", "_key", "_lo", "_hi"
-
-
-def _segment_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    first = np.zeros(lengths.size, dtype=np.int64)
-    np.cumsum(lengths[:-1], out=first[1:])
-    return np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - first, lengths)
-
-
-def near_signatures(table: pa.Table, *, params: Any, seed: int, ranks: dict[int, int]) -> pa.Table:
-    """Ray task: rank, signature, band keys and shingle set of each live record of a block."""
-    import pyarrow as pa
-
-    from curate.lsh import band_keys
-
-    frame = from_arrow(table)
-    live = frame.filter(live_mask(frame))
-    count = live.height
-    bands, rows = params.bands_rows()
-    k = params.num_perm
-    signatures = np.full((count, k), EMPTY, dtype=np.uint32)
-    sizes = np.zeros(count, dtype=np.int64)
-    starts = np.zeros(count, dtype=np.int64)
-    chunks: list[np.ndarray] = []
-    stored = 0
-    options = ShingleOptions(params.shingle, params.ngram, params.char_ngram)
-    signer = worker_cached(
-        ("signer", k, params.signature, seed), lambda: Signer(k, params.signature, seed)
-    )
-    for group in iter_shingle_groups(live[B.TEXT].to_list(), options):
-        signatures[group.docs] = signer.sign(group)
-        sizes[group.docs] = group.counts
-        if params.verify:
-            values = shingle_set_values(group.hashes)
-            chunks.append(values)
-            starts[group.docs] = stored + group.offsets[:-1]
-            stored += values.size
-    keys = band_keys(signatures, bands, rows)
-    first = int(live[POS][0]) if count else 0
-    if count and first not in ranks:
-        raise RayEngineError("dedupe_near: a block changed between the two passes (a bug)")
-    rank = ranks.get(first, 0) + np.arange(count, dtype=np.int64)
-    columns: dict[str, Any] = {
-        POS: pa.array(live[POS].to_numpy(), pa.int64()),
-        RANK: pa.array(rank, pa.int64()),
-        B.ID: pa.array(live[B.ID].to_list(), pa.large_string()),
-        LENGTH: pa.array(
-            live[B.TEXT].str.len_chars().fill_null(0).cast(pl.Int64).to_numpy(), pa.int64()
-        ),
-        SHINGLES: pa.array(sizes, pa.int64()),
-        NO_SHINGLES: pa.array((sizes == 0).astype(np.int64), pa.int64()),
-        SIGNATURE: pa.FixedSizeListArray.from_arrays(pa.array(signatures.ravel()), k),
-        BANDS: pa.FixedSizeListArray.from_arrays(pa.array(keys.ravel()), bands),
-    }
-    if params.verify:
-        flat = np.concatenate(chunks) if chunks else np.empty(0, dtype=np.uint32)
-        in_order = flat[_segment_index(starts, sizes)]
-        offsets = np.zeros(count + 1, dtype=np.int64)
-        np.cumsum(sizes, out=offsets[1:])
-        columns[SETS] = pa.LargeListArray.from_arrays(
-            pa.array(offsets), pa.array(in_order, pa.uint32())
+        spread = keys.map_batches(
+            global_spread, fn_kwargs=task, batch_format="pyarrow", batch_size=None
         )
-    return pa.table(columns)
-
-
-def _fixed(table: pa.Table, column: str, width: int, dtype: Any) -> np.ndarray:
-    array = table[column].combine_chunks()
-    return np.asarray(array.flatten().to_numpy(zero_copy_only=False), dtype=dtype).reshape(
-        -1, width
-    )
-
-
-def near_band_rows(table: pa.Table, *, bands: int, partitions: int) -> pa.Table:
-    """Ray task: one row per (record with shingles, band): the shuffle's input."""
-    import pyarrow as pa
-
-    valid = table[SHINGLES].to_numpy() > 0
-    keys = _fixed(table, BANDS, bands, np.uint64)[valid]
-    ranks = table[RANK].to_numpy()[valid]
-    flat = keys.ravel()
-    return pa.table(
-        {
-            BUCKET: pa.array((flat % np.uint64(partitions)).astype(np.int64)),
-            BAND: pa.array(np.tile(np.arange(bands, dtype=np.int16), ranks.size)),
-            KEY: pa.array(flat),
-            RANK: pa.array(np.repeat(ranks, bands)),
-        }
-    )
-
-
-def near_bucket_pairs(table: pa.Table) -> pa.Table:
-    """Ray task (one bucket of band keys): candidate pairs by the local rule, per band."""
-    import pyarrow as pa
-
-    frame = from_arrow(table).sort(BAND, RANK)
-    lows: list[np.ndarray] = []
-    highs: list[np.ndarray] = []
-    for part in frame.partition_by(BAND, maintain_order=True):
-        ranks = part[RANK].to_numpy()
-        lo, hi = candidate_pairs(part[KEY].to_numpy()[:, None])
-        lows.append(ranks[lo])
-        highs.append(ranks[hi])
-    lo_all = np.concatenate(lows) if lows else np.empty(0, dtype=np.int64)
-    hi_all = np.concatenate(highs) if highs else np.empty(0, dtype=np.int64)
-    return pa.table({LO: pa.array(lo_all, pa.int64()), HI: pa.array(hi_all, pa.int64())})
-
-
-def near_fetch(table: pa.Table, *, involved: np.ndarray) -> pa.Table:
-    """Ray task: the rows of records that are in some candidate pair."""
-    ranks = table[RANK].to_numpy()
-    at = np.minimum(np.searchsorted(involved, ranks), max(involved.size - 1, 0))
-    wanted = involved[at] == ranks if involved.size else np.zeros(ranks.size, dtype=bool)
-    import pyarrow as pa
-
-    return table.filter(pa.array(wanted)).drop_columns([BANDS, NO_SHINGLES])
-
-
-def _estimates(signatures: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    out = np.empty(left.size, dtype=np.float64)
-    for i in range(0, left.size, PAIR_CHUNK):
-        out[i : i + PAIR_CHUNK] = estimated_jaccard(
-            signatures[left[i : i + PAIR_CHUNK]], signatures[right[i : i + PAIR_CHUNK]]
+        grouped = spread.groupby(step.partition_by, num_partitions=_partitions()).map_groups(
+            global_reduce, fn_kwargs=task, batch_format="pyarrow"
         )
-    return out
+        reduced = _collect(grouped, step.reduce(step.spread(empty)).schema)
 
-
-def fit_near(ds: ray.data.Dataset, step: Any, seed: int) -> Fitted:
-    params = step.params
-    bands, rows = params.bands_rows()
-    offsets = block_offsets(ds, None)
-    signed = ds.map_batches(
-        near_signatures,
-        fn_kwargs={"params": params, "seed": seed, "ranks": offsets.live},
-        batch_format="pyarrow",
-        batch_size=None,
-    ).materialize()
-    total = offsets.total
-    without_shingles = int(signed.sum(NO_SHINGLES) or 0) if total else 0
-    partitions = _partitions()
-    pair_schema = {LO: pl.Int64(), HI: pl.Int64()}
-    if total:
-        band_rows = signed.map_batches(
-            near_band_rows,
-            fn_kwargs={"bands": bands, "partitions": partitions},
-            batch_format="pyarrow",
-            batch_size=None,
+    def fetch(ranks: np.ndarray) -> pl.DataFrame:
+        if np.asarray(ranks).size == 0:
+            return empty
+        wanted = np.unique(np.asarray(ranks, dtype=np.int64))
+        rows = keys.map_batches(
+            rows_of_ranks, fn_kwargs={"ranks": wanted}, batch_format="pyarrow", batch_size=None
         )
-        grouped = band_rows.groupby(BUCKET, num_partitions=partitions).map_groups(
-            near_bucket_pairs, batch_format="pyarrow"
-        )
-        pairs = _collect(grouped, pair_schema)
-    else:
-        pairs = pl.DataFrame(schema=pair_schema)
-    codes = np.unique(pairs[LO].to_numpy() * max(total, 1) + pairs[HI].to_numpy())
-    lo, hi = codes // max(total, 1), codes % max(total, 1)
-    involved = np.unique(np.concatenate((lo, hi)))
-    if involved.size:
-        fetched = signed.map_batches(
-            near_fetch, fn_kwargs={"involved": involved}, batch_format="pyarrow", batch_size=None
-        )
-        import pyarrow as pa
+        return _collect(rows, empty.schema).sort(B.RANK)
 
-        parts = [t for t in fetched.iter_batches(batch_format="pyarrow", batch_size=None)]
-        table = pa.concat_tables([t for t in parts if t.num_rows]).sort_by(RANK)
-    else:
-        table = None
-    return _resolve_near(step, total, without_shingles, lo, hi, table, bands, rows)
-
-
-def _resolve_near(
-    step: Any,
-    total: int,
-    without_shingles: int,
-    lo: np.ndarray,
-    hi: np.ndarray,
-    table: pa.Table | None,
-    bands: int,
-    rows: int,
-) -> Fitted:
-    """The local step's resolution, on the records of candidate pairs only (local indices
-    follow rank order, so 'smallest index' is still 'first in the stream')."""
-    params = step.params
-    threshold = params.threshold
-    if table is None:
-        ranks = np.empty(0, dtype=np.int64)
-        positions = np.empty(0, dtype=np.int64)
-        ids: list[str] = []
-        lengths = np.empty(0, dtype=np.int64)
-        signatures = np.empty((0, params.num_perm), dtype=np.uint32)
-    else:
-        ranks = table[RANK].to_numpy()
-        positions = table[POS].to_numpy()
-        ids = table[B.ID].to_pylist()
-        lengths = table[LENGTH].to_numpy()
-        signatures = _fixed(table, SIGNATURE, params.num_perm, np.uint32)
-    left, right = np.searchsorted(ranks, lo), np.searchsorted(ranks, hi)
-    similarity = _estimates(signatures, left, right)
-    sets: SetTable | None = None
-    if params.verify and table is not None:
-        column = table[SETS].combine_chunks()
-        values = np.asarray(column.flatten().to_numpy(zero_copy_only=False), dtype=np.uint32)
-        offsets = np.asarray(column.offsets.to_numpy(), dtype=np.int64)
-        sets = SetTable.from_segments(values, offsets[:-1], np.diff(offsets))
-    if sets is not None:
-        spread = np.sqrt(threshold * (1 - threshold) / params.num_perm)
-        plausible = np.flatnonzero(similarity >= threshold - PREFILTER_SIGMAS * spread)
-        similarity[:] = 0.0
-        similarity[plausible] = exact_jaccard(sets, left[plausible], right[plausible])
-    linked = similarity >= threshold
-    labels = connected_components(ranks.size, left[linked], right[linked])
-    members = np.unique(np.concatenate((left[linked], right[linked])))
-    kept = step._kept_of(members, labels, lengths)
-    dropped = members[members != kept]
-    kept_of_dropped = kept[members != kept]
-    if sets is not None:
-        score = exact_jaccard(sets, dropped, kept_of_dropped)
-    else:
-        score = _estimates(signatures, dropped, kept_of_dropped)
-    summary = {
-        "docs": total,
-        "without_shingles": without_shingles,
-        "candidate_pairs": int(lo.size),
-        "verified_pairs": int(linked.sum()),
-        "clusters": int(np.unique(kept).size),
-        "removed": int(dropped.size),
-        "bands": bands,
-        "rows": rows,
-        "verify": params.verify,
-    }
-    kept_rank = ranks[kept_of_dropped]
-    id_array = np.array(ids, dtype=object)
-    marks = _marks(
-        pl.Series(positions[dropped]),
-        "near_duplicate",
-        pl.Series(score, dtype=pl.Float64),
-        pl.Series(id_array[kept_of_dropped].tolist(), dtype=pl.String),
-        pl.Series([f"near:{r}" for r in kept_rank.tolist()], dtype=pl.String),
-    )
-    clusters: list[dict[str, Any]] = []
-    if dropped.size:
-        order = np.lexsort((ranks[dropped], kept_rank))
-        d_local, k_local, d_score = dropped[order], kept_of_dropped[order], score[order]
-        bounds = np.flatnonzero(np.concatenate(([True], k_local[1:] != k_local[:-1], [True])))
-        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-            keeper = int(k_local[a])
-            group = [keeper, *d_local[a:b].tolist()]
-            clusters.append(
-                {
-                    "cluster": f"near:{int(ranks[keeper])}",
-                    "step": step.name,
-                    "kept": ids[keeper],
-                    "members": [ids[m] for m in group],
-                    "size": len(group),
-                    "similarity": float(d_score[a:b].min()),
-                }
-            )
-    return Fitted(MarkByPosition(marks), summary, clusters)
-
-
-# -- rebalance -------------------------------------------------------------------------------
-
-
-def fit_rebalance(ds: ray.data.Dataset, step: Any, index: int) -> Fitted:
-    """The local step's decision from class counts alone: per class, the same seeded draws
-    pick ordinals (k-th record of the class in stream order) instead of positions."""
-    p = step.params
-    offsets = block_offsets(ds, p.column)
-    before: dict[str, int] = {}
-    label: dict[str, str | None] = {}
-    key_of: dict[str, str | None] = {}
-    left_alone = 0
-    for value, n in offsets.class_totals.items():
-        if value is None and p.missing == "keep":
-            left_alone = n
-            continue
-        name = MISSING if value is None else value
-        before[name] = n
-        label[name] = value
-        key_of[name] = value
-    after = dict(before)
-    notes: dict[str, Any] = {}
-    keep: dict[str, int] = {}
-    drop: dict[str | None, np.ndarray] = {}
-    copies: dict[str | None, np.ndarray] = {}
-    if before and p.mode == "downsample":
-        notes["cap"] = math.floor(p.max_ratio * min(before.values()) + _EPS)
-        keep = {k: min(n, notes["cap"]) for k, n in before.items()}
-    elif before and p.mode == "target":
-        keep, notes = _target_keep(before, p.target)
-    elif before and p.mode == "upsample":
-        goal = math.ceil(p.min_ratio * max(before.values()) - _EPS)
-        notes["goal"] = goal
-        for name in sorted(before):
-            need = goal - before[name]
-            if need > 0:
-                rng = _class_rng(step.seed, label[name])
-                population = np.arange(before[name], dtype=np.int64)
-                copies[key_of[name]] = np.sort(rng.choice(population, size=need, replace=True))
-                after[name] = goal
-    for name in sorted(keep):
-        if keep[name] < before[name]:
-            rng = _class_rng(step.seed, label[name])
-            population = np.arange(before[name], dtype=np.int64)
-            drop[key_of[name]] = np.sort(rng.permutation(population)[keep[name] :])
-            after[name] = keep[name]
-    no_rows = np.zeros(0, dtype=np.int64)
-    step._plan = _Plan(
-        names=[],
-        codes=no_rows,
-        drop=np.concatenate(list(drop.values())) if drop else no_rows,
-        copy=np.concatenate(list(copies.values())) if copies else no_rows,
-        before=before,
-        after=after,
-        left_alone=left_alone,
-        notes=notes,
-    )
-    decided = RebalanceByOrdinal(
-        index, p.column, p.missing == "keep", offsets.classes, drop, copies
-    )
-    return Fitted(decided, step.summary())
+    decision = step.decide(reduced, fetch, offsets.total)
+    return Fitted(MarkByRank(decision, offsets.live, index), decision.summary, decision.clusters)
 
 
 # -- planning and running the steps ------------------------------------------------------------
 
 
 def check_supported(rules: Rules, steps: Sequence[tuple[StepSpec, Any]]) -> None:
-    upsampled_at: str | None = None
+    """Refuse, by what steps declare, what this engine cannot run with the local results."""
+    adds_at: str | None = None
     for spec, step in steps:
-        is_global = spec.step in GLOBAL_STEPS
-        if step.needs_fit and not is_global:
+        is_global = isinstance(step, GlobalStep)
+        if not is_global and (step.needs_fit or not step.parallel_safe):
             raise RulesError(
-                f"{spec.where}: step {spec.id!r} ({spec.step}) needs the whole dataset and has "
-                "no distributed form: use --engine local"
+                f"{spec.where}: step {spec.id!r} ({spec.step}) keeps state across the whole "
+                "dataset and has no distributed form: use --engine local"
             )
-        if is_global and upsampled_at is not None:
+        if is_global and adds_at is not None:
             raise RulesError(
-                f"{spec.where}: step {spec.id!r} follows the upsampling rebalance "
-                f"{upsampled_at!r}: on Ray, put rebalance with mode upsample last"
+                f"{spec.where}: step {spec.id!r} follows step {adds_at!r}, which adds records: "
+                "on Ray, put steps that add records (rebalance with mode upsample) last"
             )
-        if spec.step == "rebalance" and step.params.mode == "upsample":
-            upsampled_at = spec.id
+        if step.adds_records:
+            adds_at = spec.id
 
 
 def read_dataset(inputs: Inputs, rules: Rules) -> ray.data.Dataset:
@@ -1270,17 +714,12 @@ def run_steps(
             batch_size=None,
         )
 
-    for index, (spec, step) in enumerate(steps):
-        if spec.step not in GLOBAL_STEPS:
+    for index, (_, step) in enumerate(steps):
+        if not isinstance(step, GlobalStep):
             pending.append(StageItem(index))
             continue
         ds = flush(ds).materialize()
-        if spec.step == "dedupe_exact":
-            fit = fit_exact(ds, step)
-        elif spec.step == "dedupe_near":
-            fit = fit_near(ds, step, rules.seed)
-        else:
-            fit = fit_rebalance(ds, step, index)
+        fit = fit_global(ds, rules, index, step)
         fitted[index] = fit
         pending.append(StageItem(index, fit.decided))
     return StepsRun(flush(ds), fitted)
@@ -1486,13 +925,12 @@ def step_summaries(
     fitted: dict[int, Fitted],
     ledger: Ledger,
 ) -> None:
-    """Merge the per-block state of per-record steps, in block order, into the driver's step
-    objects; global steps already have theirs."""
-    templates = {i: state_template(step) for i, (_, step) in enumerate(steps)}
+    """Add up the per-block totals of per-record steps, in block order, into the driver's step
+    objects; global steps have their decision's summary."""
     for partial in partials:
         for blob in partial["states"]:
-            for index, changed in pickle.loads(blob).items():
-                merge_state(steps[index][1], templates[index], changed)
+            for index, totals in pickle.loads(blob).items():
+                steps[index][1].add_totals(totals)
     for index, (spec, step) in enumerate(steps):
         summary = fitted[index].summary if index in fitted else step.summary()
         ledger.steps[spec.id].summary = summary

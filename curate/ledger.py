@@ -70,6 +70,23 @@ class Ledger:
     def dropped(self) -> int:
         return sum(sum(s.dropped.values()) - s.dropped_copies for s in self.steps.values())
 
+    def saved_state(self) -> Ledger:
+        return self
+
+    def restore_state(self, state: Ledger) -> None:
+        """Take a saved ledger's counts in place (the runners hold its step counts)."""
+        for name in (
+            "records",
+            "quarantined",
+            "quarantine_reasons",
+            "blank_lines",
+            "kept",
+            "added",
+        ):
+            setattr(self, name, getattr(state, name))
+        self.steps.clear()
+        self.steps.update(state.steps)
+
     def check(self) -> None:
         total = self.kept + self.dropped + self.quarantined
         if total != self.records:

@@ -138,7 +138,7 @@ def connected_components(size: int, left: np.ndarray, right: np.ndarray) -> np.n
     return labels
 
 
-def _segment_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def segment_index(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Indices of the concatenated ranges [start, start + length)."""
     total = int(lengths.sum())
     first = np.zeros(lengths.size, dtype=np.int64)
@@ -176,7 +176,7 @@ class SetTable:
         values: list[np.ndarray] = []
         counts = np.zeros(starts.size, dtype=np.int64)
         for lo, hi in _chunks(lengths, CHUNK_ELEMENTS):
-            raw = np.asarray(source[_segment_index(starts[lo:hi], lengths[lo:hi])], dtype=U64)
+            raw = np.asarray(source[segment_index(starts[lo:hi], lengths[lo:hi])], dtype=U64)
             owner = np.repeat(np.arange(hi - lo, dtype=U64), lengths[lo:hi])
             keys = np.sort((owner << U64(32)) | raw)
             if keys.size:
@@ -200,7 +200,7 @@ class SetTable:
         """The values of ``sets`` end to end, each tagged in its high 32 bits (sorted when
         ``tags`` increase)."""
         lengths = self.lengths[sets]
-        values = self.values[_segment_index(self.offsets[sets], lengths)]
+        values = self.values[segment_index(self.offsets[sets], lengths)]
         return (np.repeat(tags.astype(U64) << U64(32), lengths)) | values
 
 

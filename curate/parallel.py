@@ -4,7 +4,7 @@
 The main process reads, keeps the order, runs what needs the whole dataset (deduplication) and
 adds up what the workers counted. Each batch goes to one worker, which runs the same step
 runners on it with a ledger of its own, then returns the batch with what each runner counted,
-the totals each step keeps for its summary (``Step.running``), the rows a step dropped, and,
+the totals each step keeps for its summary (``Step.totals``), the rows a step dropped, and,
 when no later step changes the text, each check's scan as a column (``Check.scan_column``).
 Results come back in input order, so outputs are byte-identical to a run in one process.
 """
@@ -29,7 +29,7 @@ import polars as pl
 from curate.errors import EXIT_INTERNAL, CurateError
 from curate.ledger import Ledger, StepCount
 from curate.pipeline import StepRunner, build_checks, build_steps
-from curate.registry import Check, load_plugins
+from curate.registry import Check, Totals, load_plugins
 from curate.rules import Rules
 
 #: Set in worker processes, so that a worker does not start helper processes of its own.
@@ -90,8 +90,8 @@ class BatchResult:
 
     frame: pl.DataFrame
     counts: list[StepCount]
-    running: list[dict[str, Any]]
-    scan_running: list[dict[str, Any]]
+    totals: list[Totals]
+    scan_totals: list[Totals]
     dropped: list[tuple[int, pl.DataFrame]] = field(default_factory=list)
 
 
@@ -174,11 +174,11 @@ class ParallelRunner:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _merge(self, result: BatchResult) -> pl.DataFrame:
-        for runner, count, running in zip(self.runners, result.counts, result.running, strict=True):
+        for runner, count, totals in zip(self.runners, result.counts, result.totals, strict=True):
             runner.count.add(count)
-            runner.step.add_running(running)
-        for check, running in zip(self.scans, result.scan_running, strict=True):
-            check.add_running(running)
+            runner.step.add_totals(totals)
+        for check, totals in zip(self.scans, result.scan_totals, strict=True):
+            check.add_totals(totals)
         for index, dropped in result.dropped:
             runner = self.runners[index]
             runner.on_drop(dropped, runner.count)
@@ -251,8 +251,8 @@ def _run_batch(frame: pl.DataFrame) -> BatchResult:
     return BatchResult(
         frame=frame,
         counts=[r.count for r in runners],
-        running=[step.take_running() for _, step in _STEPS],
-        scan_running=[check.take_running() for check in _CHECKS],
+        totals=[step.take_totals() for _, step in _STEPS],
+        scan_totals=[check.take_totals() for check in _CHECKS],
         dropped=dropped,
     )
 

@@ -53,9 +53,7 @@ def build_checks(rules: Rules) -> list[registry.Check]:
             )
         except (ValueError, OSError) as exc:
             raise RulesError(f"{spec.where}: check {spec.check!r}: {exc}") from None
-        bind = getattr(check, "bind_fields", None)
-        if bind is not None:  # checks that default to the rules' label / sensitive columns
-            bind(label=rules.fields.label, sensitive=list(rules.fields.sensitive))
+        check.bind_fields(label=rules.fields.label, sensitive=list(rules.fields.sensitive))
         missing = [c for c in check.required_columns() if c not in rules.required_columns()]
         if missing:
             raise RulesError(
@@ -132,7 +130,7 @@ class StepRunner:
 
 def _spool(frames: Iterable[pl.DataFrame], folder: Path) -> list[Path]:
     paths = []
-    for i, frame in enumerate(frames):
+    for i, frame in enumerate(B.ranked(frames)):
         path = folder / f"{i:08d}.parquet"
         frame.write_parquet(path, compression="lz4")
         paths.append(path)
@@ -182,10 +180,10 @@ def _fit_then_apply(
 ) -> Iterator[pl.DataFrame]:
     folder = Path(tempfile.mkdtemp(prefix=f".spool-{runner.spec.id}-", dir=work_dir))
     try:
-        paths = _spool((f for f in upstream if f.height), folder)
+        paths = _spool(upstream, folder)
         runner.step.fit(_read_spool(paths))
         for frame in _read_spool(paths):
-            yield runner(frame)
+            yield B.unranked(runner(frame))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

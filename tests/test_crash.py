@@ -24,18 +24,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from audit.run import load_audit, run_audit
+from curate import batch as B
 from curate import registry
 from curate.checkpoint import (
     CHECKPOINT_FILE,
     Checkpointer,
+    Held,
     Position,
     _load,
-    capture,
-    restore,
     resume_folder,
 )
 from curate.cleaning import OUTPUT_FILES, clean
@@ -345,46 +344,27 @@ def test_a_tampered_checkpoint_cannot_run_code(tmp_path: Path, data: Path, rules
     assert contents(out, CLEAN_FILES) == contents(ref.out_dir, CLEAN_FILES)
 
 
-class _Counting:
-    """A step-like object: data attributes to save, machinery to leave alone."""
-
-    def __init__(self) -> None:
-        self.seen = 0
-        self.by_reason: Counter[str] = Counter()
-        self.rng = np.random.default_rng(0)
-        self.detect = len  # machinery: rebuilt from the rules, never saved
-        self.lock = threading.Lock()
-
-
-def test_state_is_the_data_attributes_and_hooks_win() -> None:
-    saved = _Counting()
-    saved.seen, saved.by_reason["x"] = 3, 2
-    saved.rng.random(5)
-    state = capture(saved)
-    assert sorted(state[1]) == ["by_reason", "rng", "seen"]
-    fresh = _Counting()
-    restore(fresh, pickle.loads(pickle.dumps(state)))
-    assert (fresh.seen, fresh.by_reason, fresh.detect) == (3, Counter(x=2), len)
-    assert fresh.rng.random() == saved.rng.random()
-
-    class Hooked(_Counting):
-        def checkpoint_state(self) -> Any:
-            return {"seen": self.seen * 10}
-
-        def restore_checkpoint(self, state: Any) -> None:
-            self.seen = state["seen"] + 1
-
-    other = Hooked()
-    other.seen = 4
-    restore(other, capture(other))
-    assert other.seen == 41
+def test_state_is_what_objects_declare_and_survives_the_safe_unpickler(tmp_path: Path) -> None:
+    """A checkpoint keeps each tracked object's ``saved_state`` (its totals), nothing else."""
+    registry.load_plugins()
+    params = registry.STEPS["length"].Params(unit="chars")
+    step = registry.STEPS["length"](params)
+    step.apply(B.from_texts(["a", "bbbbbb", "cc"]))
+    checkpoint = Checkpointer(tmp_path / "ckpt", {"k": 1}, every=0)
+    checkpoint.track("step:length", step)
+    checkpoint.track("seen", Held(Counter(x=2)))
+    checkpoint.boundary(0, 1, force=True)
+    again = Checkpointer(tmp_path / "ckpt", {"k": 1}, every=0)
+    fresh, held = registry.STEPS["length"](params), Held(None)
+    again.track("step:length", fresh)
+    again.track("seen", held)
+    assert fresh.summary() == step.summary() == {"unit": "chars", "min": 1, "max": 6, "mean": 3.0}
+    assert held.value == Counter(x=2)
 
 
 def test_state_that_cannot_be_saved_fails_naming_its_owner(tmp_path: Path) -> None:
-    saved = _Counting()
-    saved.seen = [*range(100), threading.Lock()]  # looks like data to the sample, is not
     checkpoint = Checkpointer(tmp_path / "ckpt", {"k": 1}, every=0)
-    checkpoint.track("step:odd", saved)
+    checkpoint.track("step:odd", Held([*range(100), threading.Lock()]))
     with pytest.raises(RuntimeError, match="the state of step:odd"):
         checkpoint.boundary(0, 1)
 

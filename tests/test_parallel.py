@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from pathlib import Path
@@ -128,25 +129,27 @@ def test_running_totals_of_two_processes_add_up_to_one_process() -> None:
     part_a.apply(first)
     part_b.apply(second)
     merged = STEPS["length"](params)
-    merged.add_running(part_a.take_running())
-    merged.add_running(part_b.take_running())
+    merged.add_totals(part_a.take_totals())
+    merged.add_totals(part_b.take_totals())
     assert (
         merged.summary() == whole.summary() == {"unit": "chars", "min": 1, "max": 10, "mean": 4.4}
     )
-    assert part_a.take_running() == {
-        "_measured": 0,
-        "_total": 0,
-        "_smallest": None,
-        "_largest": None,
-    }  # taken totals start again from nothing
+    assert part_a.take_totals() == part_a.new_totals()  # taken totals start again from nothing
 
 
-def test_every_parallel_safe_step_declares_how_its_totals_combine() -> None:
+def test_every_parallel_safe_step_declares_totals_that_add_up() -> None:
+    """Totals are dataclasses whose fields each say how they combine; adding is associative."""
     load_plugins()
     for name, cls in STEPS.items():
         if cls.parallel_safe:
             assert not cls.needs_fit, name
-            assert set(cls.running.values()) <= {"sum", "min", "max"}, name
+            assert dataclasses.is_dataclass(cls.totals_type), name
+            for f in dataclasses.fields(cls.totals_type):
+                assert f.metadata.get("merge") in ("sum", "min", "max"), (name, f.name)
+    a = STEPS["length"].totals_type(1, 5, 5, 5)
+    b = STEPS["length"].totals_type(2, 3, 1, 2)
+    c = STEPS["length"].totals_type(1, 9, 9, 9)
+    assert (a + b) + c == a + (b + c) == STEPS["length"].totals_type(4, 17, 1, 9)
 
 
 def test_pii_scan_column_gives_the_same_findings_as_scanning(

@@ -270,31 +270,6 @@ def test_global_step_after_upsampling_is_refused(tmp_path: Path, data: Path) -> 
         R.clean_ray(data, tmp_path / "out", rules)
 
 
-class _Accumulates:
-    def __init__(self) -> None:
-        self.params = None
-        self.seen = 0
-        self.smallest: int | None = None
-        self.by_kind: dict[str, int] = {}
-        self.handle: object = object()
-        self.buffer: set[int] = set()
-
-
-def test_state_merges_numbers_counters_and_extremes_and_refuses_the_rest() -> None:
-    worker, driver = _Accumulates(), _Accumulates()
-    template = R.state_template(worker)
-    assert "handle" not in template and "buffer" not in template
-    for seen, smallest, kind in ((3, 7, "a"), (4, 2, "b"), (5, 9, "a")):
-        worker.seen += seen
-        worker.smallest = smallest
-        worker.by_kind[kind] = worker.by_kind.get(kind, 0) + seen
-        R.merge_state(driver, template, R.take_state(worker, template))
-        assert worker.seen == 0 and worker.by_kind == {}  # reset for the next block
-    assert (driver.seen, driver.smallest, driver.by_kind) == (12, 2, {"a": 8, "b": 4})
-    with pytest.raises(R.RayEngineError, match="cannot merge"):
-        R.merge_state(driver, template, {"seen": {1, 2}})
-
-
 @pytest.mark.slow
 def test_audit_with_pii_on_ray_equals_local(
     cluster: Path, data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch

@@ -290,12 +290,15 @@ def test_same_output_bytes_whatever_the_batch_size(tmp_path: Path, step: dict[st
     assert (other / "clean.jsonl").read_bytes() != (small / "clean.jsonl").read_bytes()
 
 
-def test_apply_refuses_batches_fit_did_not_see() -> None:
+def test_apply_refuses_records_fit_did_not_see() -> None:
     step = Rebalance(RebalanceParams(column="label"))
     seen = B.from_texts(["x", "y", "z"], {"label": ["a", "a", "b"]})
+    with pytest.raises(RuntimeError, match="before fit"):
+        step.apply(seen)
     step.fit([seen])
-    with pytest.raises(RuntimeError, match="different order"):
-        step.apply(B.from_texts(["x", "y", "z"], {"label": ["b", "a", "a"]}))
+    step.apply(seen)
+    with pytest.raises(RuntimeError, match="more records than fit"):
+        step.apply(B.from_texts(["w"], {"label": ["a"]}))
 
 
 def test_rules_file_validates_the_step(tmp_path: Path) -> None:

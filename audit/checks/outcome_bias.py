@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any, ClassVar
 
@@ -43,7 +44,7 @@ import polars as pl
 from pydantic import Field
 
 from curate.errors import RulesError
-from curate.registry import Check, Params, register_check
+from curate.registry import Check, Params, Totals, register_check
 
 MISSING_GROUP = "__missing__"
 TRUTHY_LABELS = frozenset({"1", "1.0", "true", "t", "yes", "y", "positive", "pos"})
@@ -98,6 +99,28 @@ class OutcomeBiasParams(Params):
     )
 
 
+@dataclass
+class OutcomeTotals(Totals):
+    #: sensitive column -> (group, label, n) counts
+    tables: dict[str, pl.DataFrame] = field(default_factory=dict)
+    records: int = 0
+    missing_labels: int = 0
+
+    def __add__(self, later: OutcomeTotals) -> OutcomeTotals:
+        tables = dict(self.tables)
+        for column, part in later.tables.items():
+            if column in tables:
+                part = (
+                    pl.concat([tables[column], part])
+                    .group_by("group", "label", maintain_order=True)
+                    .agg(pl.col("n").sum())
+                )
+            tables[column] = part
+        return OutcomeTotals(
+            tables, self.records + later.records, self.missing_labels + later.missing_labels
+        )
+
+
 @register_check
 class OutcomeBias(Check):
     """Demographic parity of the label across sensitive groups (fairlearn), with group sizes."""
@@ -119,10 +142,11 @@ class OutcomeBias(Check):
         self.params: OutcomeBiasParams = params
         self.label: str | None = params.label
         self.sensitive: list[str] = list(params.sensitive)
-        self._tables: dict[str, pl.DataFrame] = {}
-        self._records = 0
-        self._missing_labels = 0
-        self._computed: tuple[dict[str, Any], dict[str, Any]] | None = None
+        # metrics and details, computed once per state of the totals
+        self._computed: tuple[int, dict[str, Any], dict[str, Any]] | None = None
+
+    totals_type = OutcomeTotals
+    totals: OutcomeTotals
 
     def bind_fields(self, *, label: str | None, sensitive: Sequence[str]) -> None:
         """Take the rules' ``fields.label`` / ``fields.sensitive`` where params left them unset."""
@@ -156,24 +180,21 @@ class OutcomeBias(Check):
     def update(self, batch: pl.DataFrame) -> Iterable[dict[str, Any]] | None:
         label = self._check_columns(batch)
         self._computed = None
-        self._records += batch.height
-        self._missing_labels += batch[label].null_count()
-        for column in self.sensitive:
-            part = batch.group_by(
+        tables = {
+            column: batch.group_by(
                 pl.col(column).cast(pl.String).fill_null(MISSING_GROUP).alias("group"),
                 pl.col(label).cast(pl.String).alias("label"),
             ).agg(pl.len().cast(pl.Int64).alias("n"))
-            previous = self._tables.get(column)
-            if previous is not None:
-                part = pl.concat([previous, part]).group_by("group", "label").agg(pl.col("n").sum())
-            self._tables[column] = part
+            for column in self.sensitive
+        }
+        self.totals += OutcomeTotals(tables, batch.height, batch[label].null_count())
         return None
 
     # -- computing ---------------------------------------------------------------------------
 
     def _classes(self) -> tuple[list[str], dict[str, Any]]:
         """The classes scored as 'positive' and how they were chosen."""
-        first = next(iter(self._tables.values()))
+        first = next(iter(self.totals.tables.values()))
         label_counts = dict(
             first.drop_nulls("label").group_by("label").agg(pl.col("n").sum()).iter_rows()
         )
@@ -200,9 +221,12 @@ class OutcomeBias(Check):
             selection_rate,
         )
 
-        table = self._tables[column].drop_nulls("label").sort("group", "label")
+        table = self.totals.tables[column].drop_nulls("label").sort("group", "label")
         unlabelled = dict(
-            self._tables[column].filter(pl.col("label").is_null()).select("group", "n").iter_rows()
+            self.totals.tables[column]
+            .filter(pl.col("label").is_null())
+            .select("group", "n")
+            .iter_rows()
         )
         sizes = dict(table.group_by("group").agg(pl.col("n").sum()).sort("group").iter_rows())
         labelled = sum(sizes.values())
@@ -284,22 +308,24 @@ class OutcomeBias(Check):
         }
 
     def _compute(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        if self._computed is not None:
-            return self._computed
-        missing_rate = self._missing_labels / self._records if self._records else None
+        if self._computed is not None and self._computed[0] == id(self.totals):
+            return self._computed[1], self._computed[2]
+        missing_rate = (
+            self.totals.missing_labels / self.totals.records if self.totals.records else None
+        )
         metrics: dict[str, Any] = dict.fromkeys(self.metrics)
         metrics["missing_label_rate"] = missing_rate
         details: dict[str, Any] = {
             "label": self.label,
             "sensitive": self.sensitive,
             "min_group_size": self.params.min_group_size,
-            "records": self._records,
-            "missing_labels": self._missing_labels,
+            "records": self.totals.records,
+            "missing_labels": self.totals.missing_labels,
             "missing_group": MISSING_GROUP,
             "columns": [],
         }
-        has_labels = self._records > self._missing_labels
-        if self._tables and has_labels:
+        has_labels = self.totals.records > self.totals.missing_labels
+        if self.totals.tables and has_labels:
             classes, how = self._classes()
             details.update(how, classes=classes)
             columns = [self._column(c, classes) for c in self.sensitive]
@@ -312,8 +338,8 @@ class OutcomeBias(Check):
             )
             metrics["min_group_share"] = _worst([c["min_group_share"] for c in columns], min)
             metrics["small_groups"] = sum(c["small_groups"] for c in columns)
-        self._computed = (metrics, details)
-        return self._computed
+        self._computed = (id(self.totals), metrics, details)
+        return metrics, details
 
     def result(self) -> dict[str, float | int | None]:
         return dict(self._compute()[0])

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, ClassVar
 
 import polars as pl
 
 from audit.pii import PiiEngine, PiiParams, blind_spots, segment_frame
-from curate.registry import Check, register_check
+from curate.registry import Check, Totals, add_values, register_check, summed
 
 EVALUATION = Path(__file__).resolve().parent.parent / "data" / "pii_eval.json"
 
@@ -36,6 +38,40 @@ def _rate(part: int, whole: int) -> float | None:
     return part / whole if whole else None
 
 
+@dataclass
+class PiiTotals(Totals):
+    records: int = summed()
+    records_with_pii: int = summed()
+    findings: int = summed()
+    by_entity: Counter[str] = summed(Counter)
+    records_by_entity: Counter[str] = summed(Counter)
+    role_records: Counter[str] = summed(Counter)
+    role_records_with_pii: Counter[str] = summed(Counter)
+    regex_timeouts: int = summed()
+    #: per entity, the first ``example_limit`` distinct (masked) excerpts
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    example_limit: int = 0
+
+    def keep_examples(self, pairs: Iterable[tuple[str, str]]) -> None:
+        for entity, excerpt in pairs:
+            kept = self.examples.setdefault(entity, [])
+            if len(kept) < self.example_limit and excerpt not in kept:
+                kept.append(excerpt)
+
+    def __add__(self, later: PiiTotals) -> PiiTotals:
+        counts = {
+            f.name: add_values(getattr(self, f.name), getattr(later, f.name))
+            for f in fields(self)
+            if f.name not in ("examples", "example_limit")
+        }
+        limit = max(self.example_limit, later.example_limit)
+        out = PiiTotals(**counts, example_limit=limit)
+        out.examples = {entity: list(kept) for entity, kept in self.examples.items()}
+        for entity, kept in later.examples.items():
+            out.keep_examples((entity, excerpt) for excerpt in kept)
+        return out
+
+
 @register_check
 class Pii(Check):
     """Scans every text segment with the PII engine (see audit.pii) and counts findings."""
@@ -58,24 +94,19 @@ class Pii(Check):
     def __init__(self, params: PiiParams, *, seed: int = 0, base_dir: str | None = None) -> None:
         super().__init__(params, seed=seed, base_dir=base_dir)
         self.engine = PiiEngine(params, seed=seed, base_dir=base_dir)
-        self.records = 0
-        self.records_with_pii = 0
-        self.findings = 0
-        self.by_entity: Counter[str] = Counter()
-        self.records_by_entity: Counter[str] = Counter()
-        self.role_records: Counter[str] = Counter()
-        self.role_records_with_pii: Counter[str] = Counter()
-        self.examples: dict[str, list[str]] = {}
-        self.regex_timeouts = 0
 
     scan_column = "_pii_found"
-    #: texts a custom pattern gave up on, counted where the scans ran
-    running: ClassVar[dict[str, str]] = {"regex_timeouts": "sum"}
+    totals_type = PiiTotals
+    totals: PiiTotals
+
+    def new_totals(self) -> PiiTotals:
+        return PiiTotals(example_limit=self.params.max_examples)
 
     def _scan(self, batch: pl.DataFrame) -> pl.DataFrame:
         before = self.engine.regex_timeouts
         found = self.engine.scan(batch)
-        self.regex_timeouts += self.engine.regex_timeouts - before
+        # texts a custom pattern gave up on, counted where the scans ran
+        self.totals.regex_timeouts += self.engine.regex_timeouts - before
         return found
 
     def scan(self, batch: pl.DataFrame) -> pl.Series:
@@ -100,45 +131,39 @@ class Pii(Check):
 
     def update(self, batch: pl.DataFrame) -> list[dict[str, Any]]:
         found = self._found(batch)
-        self.records += batch.height
-        self.findings += found.height
-        self.records_with_pii += found["_row"].n_unique()
+        t = self.totals
+        t.records += batch.height
+        t.findings += found.height
+        t.records_with_pii += found["_row"].n_unique()
         for entity, n in found["entity"].value_counts().iter_rows():
-            self.by_entity[entity] += n
+            t.by_entity[entity] += n
         per_entity = found.select("_row", "entity").unique()["entity"].value_counts()
         for entity, n in per_entity.iter_rows():
-            self.records_by_entity[entity] += n
+            t.records_by_entity[entity] += n
         roles = segment_frame(batch).select("_row", "role").drop_nulls().unique()
         for role, n in roles["role"].value_counts().iter_rows():
-            self.role_records[role] += n
+            t.role_records[role] += n
         hit_roles = found.select("_row", "role").drop_nulls().unique()
         for role, n in hit_roles["role"].value_counts().iter_rows():
-            self.role_records_with_pii[role] += n
-        self._keep_examples(found)
+            t.role_records_with_pii[role] += n
+        t.keep_examples(found.select("entity", "excerpt").iter_rows())
         return found.drop("_row").with_columns(pl.lit(self.name).alias("check")).to_dicts()
 
-    def _keep_examples(self, found: pl.DataFrame) -> None:
-        limit = self.params.max_examples
-        for entity, excerpt in found.select("entity", "excerpt").iter_rows():
-            kept = self.examples.setdefault(entity, [])
-            if len(kept) < limit and excerpt not in kept:
-                kept.append(excerpt)
-
     def result(self) -> dict[str, float | int | None]:
+        t = self.totals
         out: dict[str, float | int | None] = {
-            "records": self.records,
-            "records_with_pii": self.records_with_pii,
-            "record_rate": _rate(self.records_with_pii, self.records),
-            "findings": self.findings,
-            "findings_per_1k_records": _rate(1000 * self.findings, self.records),
+            "records": t.records,
+            "records_with_pii": t.records_with_pii,
+            "record_rate": _rate(t.records_with_pii, t.records),
+            "findings": t.findings,
+            "findings_per_1k_records": _rate(1000 * t.findings, t.records),
         }
         for role in ROLE_METRICS:
-            out[f"{role}_record_rate"] = _rate(
-                self.role_records_with_pii[role], self.role_records[role]
-            )
+            out[f"{role}_record_rate"] = _rate(t.role_records_with_pii[role], t.role_records[role])
         return out
 
     def details(self) -> dict[str, Any]:
+        t = self.totals
         return {
             "detector_evaluation": detector_evaluation(self.engine.mode),
             "mode": self.engine.mode,
@@ -150,20 +175,20 @@ class Pii(Check):
                 {
                     "entity": entity,
                     "findings": n,
-                    "records": self.records_by_entity[entity],
-                    "record_rate": _rate(self.records_by_entity[entity], self.records),
-                    "examples": self.examples.get(entity, []),
+                    "records": t.records_by_entity[entity],
+                    "record_rate": _rate(t.records_by_entity[entity], t.records),
+                    "examples": t.examples.get(entity, []),
                 }
-                for entity, n in sorted(self.by_entity.items(), key=lambda kv: (-kv[1], kv[0]))
+                for entity, n in sorted(t.by_entity.items(), key=lambda kv: (-kv[1], kv[0]))
             ],
             "by_role": [
                 {
                     "role": role,
                     "records": n,
-                    "records_with_pii": self.role_records_with_pii[role],
-                    "record_rate": _rate(self.role_records_with_pii[role], n),
+                    "records_with_pii": t.role_records_with_pii[role],
+                    "record_rate": _rate(t.role_records_with_pii[role], n),
                 }
-                for role, n in sorted(self.role_records.items())
+                for role, n in sorted(t.role_records.items())
             ],
-            "regex_timeouts": self.regex_timeouts,
+            "regex_timeouts": t.regex_timeouts,
         }

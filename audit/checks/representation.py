@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -43,7 +44,7 @@ from audit.lexicons import (
 )
 from curate import batch as B
 from curate.errors import RulesError
-from curate.registry import Check, Params, register_check
+from curate.registry import Check, Params, Totals, register_check, summed
 
 AXES = (
     "gender",
@@ -135,6 +136,16 @@ def _metric_table() -> dict[str, str]:
     return table
 
 
+@dataclass
+class RepresentationTotals(Totals):
+    #: axis -> term -> mentions
+    term_counts: dict[str, Counter[str]] = summed(dict)
+    #: axis -> (target word, group) -> co-occurrences
+    pair_counts: dict[str, Counter[tuple[str, str]]] = summed(dict)
+    records: int = summed()
+    units: int = summed()
+
+
 @register_check
 class Representation(Check):
     """Group mention balance and stereotypical association per demographic axis (HELM)."""
@@ -182,10 +193,16 @@ class Representation(Check):
         self._target_matcher = Matcher(term_to_target) if term_to_target else None
         matchers = [*self._axis_matchers.values(), self._target_matcher]
         self._fold_to_ascii = all(m.is_ascii for m in matchers if m is not None)
-        self._term_counts: dict[str, Counter[str]] = {a: Counter() for a in self.axes}
-        self._pair_counts: dict[str, Counter[tuple[str, str]]] = {a: Counter() for a in self.axes}
-        self._records = 0
-        self._units = 0
+        self.totals = self.new_totals()
+
+    totals_type = RepresentationTotals
+    totals: RepresentationTotals
+
+    def new_totals(self) -> RepresentationTotals:
+        axes = getattr(self, "axes", {})  # the base class asks before the lexicons are read
+        return RepresentationTotals(
+            term_counts={a: Counter() for a in axes}, pair_counts={a: Counter() for a in axes}
+        )
 
     # -- counting ----------------------------------------------------------------------------
 
@@ -201,11 +218,11 @@ class Representation(Check):
         return texts.with_row_index("unit")
 
     def update(self, batch: pl.DataFrame) -> Iterable[dict[str, Any]] | None:
-        self._records += batch.height
+        self.totals.records += batch.height
         if batch.height == 0:
             return None
         units = self._units_of(batch)
-        self._units += units.height
+        self.totals.units += units.height
         targets = None
         if self._target_matcher is not None:
             targets = (
@@ -218,7 +235,7 @@ class Representation(Check):
             if hits.height == 0:
                 continue
             totals = hits.group_by("term").agg(pl.col("n").sum())
-            self._term_counts[axis].update(dict(totals.iter_rows()))
+            self.totals.term_counts[axis].update(dict(totals.iter_rows()))
             if targets is None or targets.height == 0:
                 continue
             pairs = (
@@ -228,7 +245,7 @@ class Representation(Check):
                 .group_by("key_target", "key")
                 .agg((pl.col("n") * pl.col("n_target")).sum().alias("n"))
             )
-            counter = self._pair_counts[axis]
+            counter = self.totals.pair_counts[axis]
             for target, group, n in pairs.iter_rows():
                 counter[(target, group)] += n
         return None
@@ -244,7 +261,7 @@ class Representation(Check):
     def _group_counts(self, axis: str) -> dict[str, int]:
         term_to_group = self.axes[axis].term_to_group()
         counts: Counter[str] = Counter()
-        for term, n in self._term_counts[axis].items():
+        for term, n in self.totals.term_counts[axis].items():
             counts[term_to_group[term]] += n
         return dict(counts)
 
@@ -256,7 +273,7 @@ class Representation(Check):
 
     def _target_scores(self, axis: str) -> list[dict[str, Any]]:
         by_target: dict[str, dict[str, int]] = {}
-        for (target, group), n in self._pair_counts[axis].items():
+        for (target, group), n in self.totals.pair_counts[axis].items():
             by_target.setdefault(target, {})[group] = n
         rows = []
         for target, counts in by_target.items():
@@ -298,7 +315,7 @@ class Representation(Check):
             total = sum(counts.values())
             weights = self._group_weights(axis, counts)
             weight_sum = sum(weights)
-            terms = self._term_counts[axis]
+            terms = self.totals.term_counts[axis]
             term_to_group = lexicon.term_to_group()
             groups = []
             for (group, group_terms), weight in zip(lexicon.groups.items(), weights, strict=True):
@@ -336,8 +353,8 @@ class Representation(Check):
                 }
             )
         return {
-            "records": self._records,
-            "units": self._units,
+            "records": self.totals.records,
+            "units": self.totals.units,
             "association_scope": self.params.association_scope,
             "normalize_by_terms": self.params.normalize_by_terms,
             "target_lists": [

@@ -9,14 +9,23 @@ record whose PII could not be removed is dropped rather than shipped.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 from audit.pii import PiiEngine, PiiParams
 from curate import batch as B
-from curate.registry import Step, register_step
+from curate.registry import Step, Totals, register_step, summed
 from curate.steps.normalize import batch_separator
+
+
+@dataclass
+class RedactTotals(Totals):
+    records: int = summed()
+    records_redacted: int = summed()
+    residual_records: int = summed()
+    redacted: Counter[str] = summed(Counter)  # spans, per entity
 
 
 @register_step
@@ -28,27 +37,19 @@ class RedactPii(Step[PiiParams]):
     redacts = True
     Params = PiiParams
     parallel_safe = True
-    running: ClassVar[dict[str, str]] = {
-        "records": "sum",
-        "records_redacted": "sum",
-        "residual_records": "sum",
-        "redacted": "sum",
-    }
     changes_text = True
+    totals_type = RedactTotals
+    totals: RedactTotals
 
     def __init__(self, params: PiiParams, *, seed: int = 0, base_dir: str | None = None) -> None:
         super().__init__(params, seed=seed, base_dir=base_dir)
         self.engine = PiiEngine(params, seed=seed, base_dir=base_dir)
-        self.records = 0
-        self.records_redacted = 0
-        self.residual_records = 0
-        self.redacted: Counter[str] = Counter()
 
     def _redact(self, texts: pl.Series) -> pl.Series:
         values = texts.to_list()
         out: list[str | None] = []
         for text, spans in zip(values, self.engine.detect_many(values), strict=True):
-            self.redacted.update(s.entity for s in spans)
+            self.totals.redacted.update(s.entity for s in spans)
             out.append(self.engine.redact_text(text, spans) if spans else text)
         return pl.Series(out, dtype=pl.String)
 
@@ -62,20 +63,19 @@ class RedactPii(Step[PiiParams]):
         rescanned = self.engine.scan(redacted.filter(changed))["_row"].unique()
         residual = positions.gather(rescanned)
         is_residual = pl.int_range(batch.height, eager=True).is_in(residual.implode())
-        self.records += batch.height
-        self.records_redacted += positions.len()
-        self.residual_records += residual.len()
+        self.totals += RedactTotals(batch.height, positions.len(), residual.len())
         return redacted.with_columns(
             pl.when(is_residual).then(pl.lit("pii_residual")).alias(B.REASON)
         )
 
     def summary(self) -> dict[str, Any]:
+        t = self.totals
         return {
             "mode": self.engine.mode,
-            "records": self.records,
-            "records_redacted": self.records_redacted,
-            "spans_redacted": sum(self.redacted.values()),
-            "by_entity": dict(sorted(self.redacted.items())),
-            "residual_records": self.residual_records,
-            "residual_rate": self.residual_records / self.records if self.records else None,
+            "records": t.records,
+            "records_redacted": t.records_redacted,
+            "spans_redacted": sum(t.redacted.values()),
+            "by_entity": dict(sorted(t.redacted.items())),
+            "residual_records": t.residual_records,
+            "residual_rate": t.residual_records / t.records if t.records else None,
         }

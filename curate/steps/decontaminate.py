@@ -13,8 +13,9 @@ contamination of such text when a whole run matches.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import orjson
@@ -24,7 +25,7 @@ from pydantic import Field
 
 from curate import batch as B
 from curate.errors import InputError
-from curate.registry import Params, Step, register_step
+from curate.registry import Params, Step, Totals, register_step, summed
 
 REASON_OVERLAP = "eval_overlap"
 _PUNCTUATION = r"[^\p{L}\p{N}\s]+"
@@ -172,6 +173,12 @@ class EvalNgrams:
         return found
 
 
+@dataclass
+class DecontaminateTotals(Totals):
+    checked: int = summed()
+    overlapping: int = summed()
+
+
 @register_step
 class Decontaminate(Step[DecontaminateParams]):
     """Drops records sharing >= ``min_overlap`` distinct word n-grams with an eval file."""
@@ -179,7 +186,8 @@ class Decontaminate(Step[DecontaminateParams]):
     name = "decontaminate"
     Params = DecontaminateParams
     parallel_safe = True
-    running: ClassVar[dict[str, str]] = {"checked": "sum", "overlapping": "sum"}
+    totals_type = DecontaminateTotals
+    totals: DecontaminateTotals
 
     def __init__(self, params: DecontaminateParams, **kw: Any) -> None:
         super().__init__(params, **kw)
@@ -192,16 +200,13 @@ class Decontaminate(Step[DecontaminateParams]):
             raise InputError(f"step 'decontaminate': eval_file not found: {path}")
         self.eval_path = path
         self.eval = EvalNgrams(path, params.eval_fields, params.n)
-        self.checked = 0
-        self.overlapping = 0
 
     def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
         rows, hashes = ngram_hashes(words_of(batch[B.TEXT]), self.params.n)
         hit = self.eval.contains(hashes)
         shared = distinct_per_row(rows[hit], hashes[hit], batch.height)
         marked = pl.Series(shared >= self.params.min_overlap)
-        self.checked += batch.height
-        self.overlapping += int(marked.sum())
+        self.totals += DecontaminateTotals(batch.height, int(marked.sum()))
         return batch.with_columns(
             pl.when(marked).then(pl.lit(REASON_OVERLAP)).alias(B.REASON),
             pl.when(marked).then(pl.Series(shared, dtype=pl.Float64)).alias(B.SCORE),
@@ -214,7 +219,9 @@ class Decontaminate(Step[DecontaminateParams]):
             "eval_docs": self.eval.docs,
             "eval_docs_shorter_than_n": self.eval.docs_shorter_than_n,
             "eval_ngrams": len(self.eval),
-            "records_checked": self.checked,
-            "records_overlapping": self.overlapping,
-            "overlap_rate": round(self.overlapping / self.checked, 6) if self.checked else 0.0,
+            "records_checked": self.totals.checked,
+            "records_overlapping": self.totals.overlapping,
+            "overlap_rate": round(self.totals.overlapping / self.totals.checked, 6)
+            if self.totals.checked
+            else 0.0,
         }

@@ -1,15 +1,37 @@
-"""dedupe_exact: drop records whose normalised text was seen before; keep the first."""
+"""dedupe_exact: drop records whose normalised text was seen before; keep the first.
+
+In one process the step folds batch by batch: ``totals`` maps each text hash to the first record
+that had it, and a later record with the same hash is marked. Two processes' folds add up (the
+earlier input's first records win), and on a cluster the same decision is made in phases:
+``keys`` (a 128-bit hash per record) grouped by hash bucket, ``reduce`` (every record after the
+first of its text), ``decide`` (marks and clusters).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
 
+import numpy as np
 import polars as pl
 import xxhash
 from pydantic import Field
 
 from curate import batch as B
-from curate.registry import Params, Step, register_step
+from curate.registry import (
+    Decision,
+    Fetch,
+    GlobalStep,
+    Params,
+    Totals,
+    marks_frame,
+    register_step,
+)
+
+REASON = "exact_duplicate"
+H1, H2, BUCKET, KEPT_ID, TEXTS = "_h1", "_h2", "_bucket", "_kept_id", "_texts"
+#: hash buckets ``reduce`` runs over on a cluster
+BUCKETS = 64
 
 
 class DedupeExactParams(Params):
@@ -33,53 +55,143 @@ def normalized(expr: pl.Expr, how: str) -> pl.Expr:
     return expr.str.replace_all(r"\s+", " ").str.strip_chars()
 
 
+@dataclass
+class FirstSeen(Totals):
+    """Text hash -> id of the first record with that text, and each kept id's cluster (the
+    kept id, then the ids of its duplicates in input order)."""
+
+    first: dict[bytes, str] = field(default_factory=dict)
+    members: dict[str, list[str]] = field(default_factory=dict)
+
+    def __add__(self, later: FirstSeen) -> FirstSeen:
+        first = dict(self.first)
+        members = {kept: list(group) for kept, group in self.members.items()}
+        for digest, record_id in later.first.items():
+            kept = first.setdefault(digest, record_id)
+            group = later.members.get(record_id, [record_id])
+            # the later part's first record of a text this part saw first is a duplicate too
+            tail = group[1:] if kept == record_id else [m for m in group if m != kept]
+            if tail:
+                members.setdefault(kept, [kept]).extend(tail)
+        return FirstSeen(first, members)
+
+
+def clusters_of(members: dict[str, list[str]], step: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "cluster": f"exact:{kept}",
+            "step": step,
+            "kept": kept,
+            "members": group,
+            "size": len(group),
+            "similarity": 1.0,
+        }
+        for kept, group in members.items()
+    ]
+
+
+def text_hashes(texts: list[str], min_chars: int) -> list[bytes | None]:
+    """The xxh3-128 digest of each normalised text (None: shorter than ``min_chars``)."""
+    return [
+        None if len(t) < min_chars else xxhash.xxh3_128_digest(t.encode("utf-8", "surrogatepass"))
+        for t in texts
+    ]
+
+
 @register_step
-class DedupeExact(Step[DedupeExactParams]):
+class DedupeExact(GlobalStep[DedupeExactParams]):
     """Exact duplicates by a 128-bit xxh3 hash of the normalised text; the first one is kept."""
 
     name = "dedupe_exact"
     Params = DedupeExactParams
+    marks_duplicates = True
+    # The first record of a text decides, so one pass in input order is enough here.
+    needs_fit = False
+    partition_by: ClassVar[str | None] = BUCKET
+    totals_type = FirstSeen
+    totals: FirstSeen
 
-    def __init__(self, params: DedupeExactParams, **kw: Any) -> None:
-        super().__init__(params, **kw)
-        self._first: dict[bytes, str] = {}
-        self._members: dict[str, list[str]] = {}
+    def _digests(self, batch: pl.DataFrame) -> list[bytes | None]:
+        keys = batch.select(normalized(pl.col(B.TEXT), self.params.normalize)).to_series()
+        return text_hashes(keys.to_list(), self.params.min_chars)
+
+    # -- one pass, in this process ------------------------------------------------------
 
     def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
-        keys = batch.select(normalized(pl.col(B.TEXT), self.params.normalize)).to_series()
-        ids = batch[B.ID].to_list()
+        first, members = self.totals.first, self.totals.members
         duplicate_of: list[str | None] = []
-        for record_id, text in zip(ids, keys.to_list(), strict=True):
-            if len(text) < self.params.min_chars:
-                duplicate_of.append(None)
-                continue
-            digest = xxhash.xxh3_128_digest(text.encode("utf-8", "surrogatepass"))
-            first = self._first.setdefault(digest, record_id)
-            if first == record_id:
+        for record_id, digest in zip(batch[B.ID].to_list(), self._digests(batch), strict=True):
+            kept = None if digest is None else first.setdefault(digest, record_id)
+            if kept is None or kept == record_id:
                 duplicate_of.append(None)
             else:
-                duplicate_of.append(first)
-                self._members.setdefault(first, [first]).append(record_id)
+                duplicate_of.append(kept)
+                members.setdefault(kept, [kept]).append(record_id)
         dup = pl.Series(B.DUPLICATE_OF, duplicate_of, dtype=pl.String)
         return batch.with_columns(
             dup,
-            pl.when(dup.is_not_null()).then(pl.lit("exact_duplicate")).alias(B.REASON),
+            pl.when(dup.is_not_null()).then(pl.lit(REASON)).alias(B.REASON),
             pl.when(dup.is_not_null()).then(pl.lit(1.0)).alias(B.SCORE),
             pl.when(dup.is_not_null()).then(pl.lit("exact:") + dup).alias(B.CLUSTER),
         )
 
     def duplicate_clusters(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "cluster": f"exact:{kept}",
-                "step": self.name,
-                "kept": kept,
-                "members": members,
-                "size": len(members),
-                "similarity": 1.0,
-            }
-            for kept, members in self._members.items()
-        ]
+        if self.decision is not None:
+            return list(self.decision.clusters)
+        return clusters_of(self.totals.members, self.name)
 
     def summary(self) -> dict[str, Any]:
-        return {"clusters": len(self._members), "unique_texts": len(self._first)}
+        if self.decision is not None:
+            return dict(self.decision.summary)
+        return {"clusters": len(self.totals.members), "unique_texts": len(self.totals.first)}
+
+    # -- in phases, on a cluster ----------------------------------------------------------
+
+    def keys(self, batch: pl.DataFrame) -> pl.DataFrame:
+        digests = self._digests(batch)
+        hashed = [d for d in digests if d is not None]
+        keep = pl.Series([d is not None for d in digests], dtype=pl.Boolean)
+        high = [int.from_bytes(d[:8], "big") for d in hashed]
+        low = [int.from_bytes(d[8:], "big") for d in hashed]
+        keys = batch.select(B.RANK, B.ID).filter(keep)
+        return keys.with_columns(
+            pl.Series(H1, high, dtype=pl.UInt64),
+            pl.Series(H2, low, dtype=pl.UInt64),
+            (pl.Series(high, dtype=pl.UInt64) % BUCKETS).cast(pl.Int64).alias(BUCKET),
+        )
+
+    def reduce(self, part: pl.DataFrame) -> pl.DataFrame:
+        """Every record after the first of its text, with the first's id (as in one pass, a
+        record whose id equals the first's is not marked), and one row with rank -1 that
+        counts the distinct texts of the part."""
+        ordered = part.sort(B.RANK)
+        first_id = pl.col(B.ID).first().over(H1, H2)
+        first_rank = pl.col(B.RANK).first().over(H1, H2)
+        dups = (
+            ordered.with_columns(first_id.alias(KEPT_ID), first_rank.alias("_first"))
+            .filter((pl.col(B.RANK) != pl.col("_first")) & (pl.col(B.ID) != pl.col(KEPT_ID)))
+            .select(B.RANK, B.ID, KEPT_ID, pl.lit(0, pl.Int64).alias(TEXTS))
+        )
+        texts = ordered.select(H1, H2).n_unique() if ordered.height else 0
+        count = pl.DataFrame(
+            {B.RANK: [-1], B.ID: [None], KEPT_ID: [None], TEXTS: [texts]},
+            schema=dups.schema,
+        )
+        return pl.concat([dups, count])
+
+    def decide(self, reduced: pl.DataFrame, fetch: Fetch, records: int) -> Decision:
+        texts = int(reduced[TEXTS].sum())
+        dups = reduced.filter(pl.col(B.RANK) >= 0).sort(B.RANK)
+        members: dict[str, list[str]] = {}
+        for record_id, kept in zip(dups[B.ID].to_list(), dups[KEPT_ID].to_list(), strict=True):
+            members.setdefault(kept, [kept]).append(record_id)
+        kept_ids = dups[KEPT_ID].to_list()
+        marks = marks_frame(
+            dups[B.RANK].to_numpy(),
+            REASON,
+            np.ones(dups.height),
+            kept_ids,
+            [f"exact:{k}" for k in kept_ids],
+        )
+        summary = {"clusters": len(members), "unique_texts": texts}
+        return Decision(marks, summary, clusters_of(members, self.name), records)

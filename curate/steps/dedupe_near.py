@@ -1,18 +1,21 @@
 """dedupe_near: drop records whose shingle sets are near duplicates (MinHash LSH, Jaccard).
 
-``fit`` shingles every record, signs it (one-permutation MinHash by default), bands the
-signatures into LSH buckets, verifies candidate pairs on the exact shingle sets, joins verified
-pairs into clusters and picks one record per cluster to keep. ``apply`` then marks the others.
-Records are known by their position in the stream (batches come in the same order to ``fit``
-and ``apply``), because ``_id`` values may repeat. A cluster is named ``near:<position>`` after
-the position (0-based, among the records this step saw) of the record it keeps.
+Each record is shingled and signed (one-permutation MinHash by default); signatures are cut into
+LSH bands; records sharing a band key are candidate pairs, verified on the exact shingle sets;
+verified pairs join into clusters and one record per cluster is kept (``resolve``, the one
+decision). In one process ``fit`` does it all with shingles spilled to disk; on a cluster the
+same decision is made in phases (``keys`` per block, band rows grouped by bucket, candidate
+pairs per bucket, ``decide`` on the records in some pair). Records are known by rank (0-based,
+in input order among those reaching the step), because ``_id`` values may repeat; a cluster is
+named ``near:<rank>`` after the record it keeps.
 """
 
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterable
-from typing import Any, Literal
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import polars as pl
@@ -26,6 +29,7 @@ from curate.lsh import (
     connected_components,
     exact_jaccard,
     optimal_bands_rows,
+    segment_index,
 )
 from curate.minhash import (
     EMPTY,
@@ -35,9 +39,14 @@ from curate.minhash import (
     iter_shingle_groups,
     set_values,
 )
-from curate.registry import Params, Step, register_step
+from curate.registry import Decision, Fetch, GlobalStep, Params, marks_frame, register_step
 
 REASON = "near_duplicate"
+# keys / spread / reduce columns (phases on a cluster)
+LENGTH, SHINGLES, SIGNATURE, BANDS, SETS = "_len", "_nsh", "_sig", "_keys", "_sets"
+BUCKET, BAND, KEY, LO, HI = "_bucket", "_band", "_key", "_lo", "_hi"
+#: band-key buckets ``reduce`` runs over on a cluster
+BUCKETS = 64
 # signature rows compared per chunk when estimating similarity
 PAIR_CHUNK = 1 << 15
 # Before exact verification, candidates whose signature estimate lies this many standard
@@ -159,29 +168,122 @@ def _exact(
     return exact_jaccard(table, left, right, threads)
 
 
+def kept_of(keep: str, members: np.ndarray, labels: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """For each cluster member (an index in rank order), the index of the record its cluster
+    keeps: the first, or the longest (ties: the first)."""
+    cluster = labels[members]
+    if keep == "first":
+        return cluster  # a component's label is its smallest index
+    # members are sorted by index, so the stable sort breaks length ties by index
+    order = np.lexsort((-lengths[members], cluster))
+    first_of_cluster = np.concatenate(([True], cluster[order][1:] != cluster[order][:-1]))
+    winners = members[order][first_of_cluster]
+    return winners[np.searchsorted(np.unique(cluster), cluster)]
+
+
+Jaccard = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+@dataclass
+class Resolved:
+    decision: Decision
+    #: pairs (ranks lo < hi) at or above the threshold, with their similarity
+    linked: tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def resolve(
+    params: DedupeNearParams,
+    step: str,
+    *,
+    records: int,
+    without_shingles: int,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    ranks: np.ndarray,
+    ids: pl.Series,
+    lengths: np.ndarray,
+    signatures: np.ndarray,
+    jaccard: Jaccard | None,
+) -> Resolved:
+    """The decision from candidate pairs: verify, join clusters, keep one record per cluster.
+
+    Records are known by index into ``ranks`` (sorted), ``ids``, ``lengths`` and
+    ``signatures``, which may hold every record or only those in some candidate pair;
+    ``jaccard`` gives the exact similarity of index pairs (None: trust the signatures)."""
+    threshold = params.threshold
+    similarity = _estimates(signatures, lo, hi)
+    if jaccard is not None:
+        spread = np.sqrt(threshold * (1 - threshold) / params.num_perm)
+        plausible = np.flatnonzero(similarity >= threshold - PREFILTER_SIGMAS * spread)
+        similarity[:] = 0.0
+        similarity[plausible] = jaccard(lo[plausible], hi[plausible])
+    linked = similarity >= threshold
+    labels = connected_components(ranks.size, lo[linked], hi[linked])
+    members = np.unique(np.concatenate((lo[linked], hi[linked])))
+    kept = kept_of(params.keep, members, labels, lengths)
+    dropped, kept_of_dropped = members[members != kept], kept[members != kept]
+    if jaccard is not None:
+        score = jaccard(dropped, kept_of_dropped)
+    else:
+        score = _estimates(signatures, dropped, kept_of_dropped)
+    kept_ids = ids.gather(kept_of_dropped).cast(pl.String).to_list()
+    kept_rank = ranks[kept_of_dropped]
+    marks = marks_frame(
+        ranks[dropped], REASON, score, kept_ids, [f"near:{r}" for r in kept_rank.tolist()]
+    )
+    clusters: list[dict[str, Any]] = []
+    if dropped.size:
+        order = np.lexsort((ranks[dropped], kept_rank))
+        d_local, k_local, d_score = dropped[order], kept_of_dropped[order], score[order]
+        bounds = np.flatnonzero(np.concatenate(([True], k_local[1:] != k_local[:-1], [True])))
+        all_ids = ids.cast(pl.String)
+        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+            keeper = int(k_local[a])
+            group = all_ids.gather([keeper, *d_local[a:b].tolist()]).to_list()
+            clusters.append(
+                {
+                    "cluster": f"near:{int(ranks[keeper])}",
+                    "step": step,
+                    "kept": group[0],
+                    "members": group,
+                    "size": len(group),
+                    "similarity": float(d_score[a:b].min()),
+                }
+            )
+    bands, rows = params.bands_rows()
+    summary = {
+        "docs": records,
+        "without_shingles": without_shingles,
+        "candidate_pairs": int(lo.size),
+        "verified_pairs": int(linked.sum()),
+        "clusters": int(np.unique(kept).size),
+        "removed": int(dropped.size),
+        "bands": bands,
+        "rows": rows,
+        "verify": params.verify,
+    }
+    pairs = (ranks[lo[linked]], ranks[hi[linked]], similarity[linked])
+    return Resolved(Decision(marks, summary, clusters, records), pairs)
+
+
 @register_step
-class DedupeNear(Step[DedupeNearParams]):
+class DedupeNear(GlobalStep[DedupeNearParams]):
     """Near duplicates by MinHash LSH over word (or character) shingles, verified exactly."""
 
     name = "dedupe_near"
     Params = DedupeNearParams
-    needs_fit = True
+    marks_duplicates = True
+    partition_by: ClassVar[str | None] = BUCKET
 
     def __init__(self, params: DedupeNearParams, **kw: Any) -> None:
         super().__init__(params, **kw)
         self.bands, self.rows = params.bands_rows()
         self._options = ShingleOptions(params.shingle, params.ngram, params.char_ngram)
         self._signer = Signer(params.num_perm, params.signature, self.seed)
-        self._fitted = False
-        self._applied = 0
-        self._ids = pl.Series(B.ID, [], dtype=pl.String)
-        self._duplicate_of = np.empty(0, dtype=np.int64)
-        self._score = np.empty(0, dtype=np.float64)
-        self._summary: dict[str, Any] = {}
         empty = np.empty(0, dtype=np.int64)
         self._linked: tuple[np.ndarray, np.ndarray, np.ndarray] = (empty, empty, np.empty(0))
 
-    # -- fit -----------------------------------------------------------------------------
+    # -- in this process: signatures and shingles spill to disk -------------------------
 
     def fit(self, batches: Iterable[pl.DataFrame]) -> None:
         shingle_store, signature_store = _Spill(), _Spill()
@@ -199,24 +301,49 @@ class DedupeNear(Step[DedupeNearParams]):
                 set_starts.append(starts)
                 set_sizes.append(sizes)
                 ids.append(frame[B.ID].cast(pl.String))
-                text_length = frame[B.TEXT].str.len_chars().fill_null(0).cast(pl.Int64)
-                lengths.append(text_length.to_numpy())
+                lengths.append(_lengths(frame))
                 signature_store.append(signatures.ravel())
-            self._ids = pl.concat(ids) if ids else pl.Series(B.ID, [], dtype=pl.String)
-            total = self._ids.len()
-            self._resolve(
-                np.concatenate(keys) if keys else np.empty((0, self.bands), dtype=np.uint64),
-                np.concatenate(set_starts) if keys else np.empty(0, dtype=np.int64),
-                np.concatenate(set_sizes) if keys else np.empty(0, dtype=np.int64),
-                np.concatenate(lengths) if keys else np.empty(0, dtype=np.int64),
-                shingle_store.view(),
-                signature_store.view().reshape(total, self.params.num_perm),
+            all_ids = pl.concat(ids) if ids else pl.Series(B.ID, [], dtype=pl.String)
+            total = all_ids.len()
+            starts_all = np.concatenate(set_starts) if keys else np.empty(0, dtype=np.int64)
+            sizes_all = np.concatenate(set_sizes) if keys else np.empty(0, dtype=np.int64)
+            band = np.concatenate(keys) if keys else np.empty((0, self.bands), dtype=np.uint64)
+            lo, hi = candidate_pairs(band, sizes_all > 0)
+            shingles = shingle_store.view()
+            resolved = resolve(
+                self.params,
+                self.name,
+                records=total,
+                without_shingles=int((sizes_all == 0).sum()),
+                lo=lo,
+                hi=hi,
+                ranks=np.arange(total, dtype=np.int64),
+                ids=all_ids,
+                lengths=np.concatenate(lengths) if keys else np.empty(0, dtype=np.int64),
+                signatures=signature_store.view().reshape(total, self.params.num_perm),
+                jaccard=(
+                    (
+                        lambda a, b: _exact(
+                            shingles, starts_all, sizes_all, a, b, self.params.threads
+                        )
+                    )
+                    if self.params.verify
+                    else None
+                ),
             )
         finally:
             shingle_store.close()
             signature_store.close()
-        self._fitted = True
-        self._applied = 0
+        self.decision, self._linked = resolved.decision, resolved.linked
+        self._next_rank = 0
+
+    def _spilled_jaccard(
+        self, shingles: np.ndarray, starts: np.ndarray, sizes: np.ndarray
+    ) -> Jaccard | None:
+        if not self.params.verify:
+            return None
+        threads = self.params.threads
+        return lambda a, b: _exact(shingles, starts, sizes, a, b, threads)
 
     def _sign(
         self, texts: list[str | None], store: _Spill
@@ -234,117 +361,127 @@ class DedupeNear(Step[DedupeNearParams]):
                 starts[group.docs] = first + group.offsets[:-1]
         return signatures, starts, sizes
 
-    def _resolve(
-        self,
-        keys: np.ndarray,
-        set_starts: np.ndarray,
-        set_sizes: np.ndarray,
-        lengths: np.ndarray,
-        shingles: np.ndarray,
-        signatures: np.ndarray,
-    ) -> None:
-        total = keys.shape[0]
-        threshold = self.params.threshold
-        lo, hi = candidate_pairs(keys, set_sizes > 0)
-        similarity = _estimates(signatures, lo, hi)
-        if self.params.verify:
-            spread = np.sqrt(threshold * (1 - threshold) / self.params.num_perm)
-            plausible = np.flatnonzero(similarity >= threshold - PREFILTER_SIGMAS * spread)
-            similarity[:] = 0.0
-            similarity[plausible] = _exact(
-                shingles, set_starts, set_sizes, lo[plausible], hi[plausible], self.params.threads
-            )
-        linked = similarity >= threshold
-        self._linked = (lo[linked], hi[linked], similarity[linked])
-        labels = connected_components(total, lo[linked], hi[linked])
-        members = np.unique(np.concatenate((lo[linked], hi[linked])))
-        kept = self._kept_of(members, labels, lengths)
-        dropped = members[members != kept]
-        kept_of_dropped = kept[members != kept]
-        if self.params.verify:
-            score = _exact(
-                shingles, set_starts, set_sizes, dropped, kept_of_dropped, self.params.threads
-            )
-        else:
-            score = _estimates(signatures, dropped, kept_of_dropped)
-        self._duplicate_of = np.full(total, -1, dtype=np.int64)
-        self._duplicate_of[dropped] = kept_of_dropped
-        self._score = np.full(total, np.nan)
-        self._score[dropped] = score
-        self._summary = {
-            "docs": total,
-            "without_shingles": int((set_sizes == 0).sum()),
-            "candidate_pairs": int(lo.size),
-            "verified_pairs": int(linked.sum()),
-            "clusters": int(np.unique(kept).size),
-            "removed": int(dropped.size),
-            "bands": self.bands,
-            "rows": self.rows,
-            "verify": self.params.verify,
-        }
-
-    def _kept_of(self, members: np.ndarray, labels: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """For each cluster member, the position of the record its cluster keeps."""
-        cluster = labels[members]
-        if self.params.keep == "first":
-            return cluster  # a component's label is its smallest position
-        # members are sorted by position, so the stable sort breaks length ties by position
-        order = np.lexsort((-lengths[members], cluster))
-        first_of_cluster = np.concatenate(([True], cluster[order][1:] != cluster[order][:-1]))
-        winners = members[order][first_of_cluster]
-        return winners[np.searchsorted(np.unique(cluster), cluster)]
-
-    # -- apply ---------------------------------------------------------------------------
-
-    def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
-        if not self._fitted:
-            raise RuntimeError("dedupe_near: apply() before fit()")
-        start, stop = self._applied, self._applied + batch.height
-        if stop > self._duplicate_of.size:
-            raise RuntimeError("dedupe_near: apply() saw more records than fit()")
-        self._applied = stop
-        kept = self._duplicate_of[start:stop]
-        is_duplicate = pl.Series(kept >= 0)
-        kept_id = self._ids.gather(np.maximum(kept, 0))
-        kept_position = pl.Series(kept).cast(pl.String)
-        return batch.with_columns(
-            pl.when(is_duplicate).then(pl.lit(REASON)).alias(B.REASON),
-            pl.when(is_duplicate).then(kept_id).alias(B.DUPLICATE_OF),
-            pl.when(is_duplicate).then(pl.lit("near:") + kept_position).alias(B.CLUSTER),
-            pl.when(is_duplicate).then(pl.Series(self._score[start:stop])).alias(B.SCORE),
-        )
-
-    # -- reports -------------------------------------------------------------------------
-
-    def duplicate_clusters(self) -> list[dict[str, Any]]:
-        dropped = np.flatnonzero(self._duplicate_of >= 0)
-        if dropped.size == 0:
-            return []
-        kept = self._duplicate_of[dropped]
-        order = np.lexsort((dropped, kept))
-        dropped, kept, score = dropped[order], kept[order], self._score[dropped[order]]
-        ids = self._ids.to_list()
-        out: list[dict[str, Any]] = []
-        bounds = np.flatnonzero(np.concatenate(([True], kept[1:] != kept[:-1], [True])))
-        for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-            keeper = int(kept[lo])
-            members = [keeper, *dropped[lo:hi].tolist()]
-            out.append(
-                {
-                    "cluster": f"near:{keeper}",
-                    "step": self.name,
-                    "kept": ids[keeper],
-                    "members": [ids[m] for m in members],
-                    "size": len(members),
-                    "similarity": float(score[lo:hi].min()),
-                }
-            )
-        return out
-
     def linked_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """After ``fit``: the pairs (positions lo < hi) at or above the threshold, with their
         similarity (exact if verified, else estimated)."""
         return self._linked
 
-    def summary(self) -> dict[str, Any]:
-        return dict(self._summary)
+    # -- in phases, on a cluster ----------------------------------------------------------
+
+    def keys(self, batch: pl.DataFrame) -> pl.DataFrame:
+        """Per record: rank, id, length, signature, band keys and (verify) its shingle set."""
+        import pyarrow as pa
+
+        store = _Spill()
+        try:
+            signatures, starts, sizes = self._sign(batch[B.TEXT].to_list(), store)
+            shingles = np.asarray(store.view())
+        finally:
+            store.close()
+        count = batch.height
+        bands = band_keys(signatures, self.bands, self.rows)
+        columns: dict[str, Any] = {
+            B.RANK: pa.array(batch[B.RANK].to_numpy(), pa.int64()),
+            B.ID: pa.array(batch[B.ID].cast(pl.String).to_list(), pa.large_string()),
+            LENGTH: pa.array(_lengths(batch), pa.int64()),
+            SHINGLES: pa.array(sizes, pa.int64()),
+            SIGNATURE: pa.FixedSizeListArray.from_arrays(
+                pa.array(signatures.ravel(), pa.uint32()), self.params.num_perm
+            ),
+            BANDS: pa.FixedSizeListArray.from_arrays(
+                pa.array(bands.ravel(), pa.uint64()), self.bands
+            ),
+        }
+        if self.params.verify:
+            offsets = np.zeros(count + 1, dtype=np.int64)
+            np.cumsum(sizes, out=offsets[1:])
+            in_order = shingles[segment_index(starts, sizes)] if count else shingles[:0]
+            columns[SETS] = pa.LargeListArray.from_arrays(
+                pa.array(offsets), pa.array(in_order, pa.uint32())
+            )
+        frame = pl.from_arrow(pa.table(columns))
+        assert isinstance(frame, pl.DataFrame)
+        return frame
+
+    def spread(self, keys: pl.DataFrame) -> pl.DataFrame:
+        """One row per (record with shingles, band), bucketed by band key; and one row (band
+        -1) counting the records without shingles."""
+        valid = keys[SHINGLES].to_numpy() > 0
+        band_keys_ = _fixed(keys[BANDS], self.bands, np.uint64)[valid]
+        ranks = keys[B.RANK].to_numpy()[valid]
+        flat = band_keys_.ravel()
+        rows = pl.DataFrame(
+            {
+                BUCKET: (flat % np.uint64(BUCKETS)).astype(np.int64),
+                BAND: np.tile(np.arange(self.bands, dtype=np.int64), ranks.size),
+                KEY: flat,
+                B.RANK: np.repeat(ranks, self.bands).astype(np.int64),
+            },
+            schema={BUCKET: pl.Int64, BAND: pl.Int64, KEY: pl.UInt64, B.RANK: pl.Int64},
+        )
+        empty = pl.DataFrame(
+            {BUCKET: [0], BAND: [-1], KEY: [0], B.RANK: [int((~valid).sum())]},
+            schema=rows.schema,
+        )
+        return pl.concat([rows, empty])
+
+    def reduce(self, part: pl.DataFrame) -> pl.DataFrame:
+        """Candidate pairs (ranks) of a bucket by the one-process rule, band by band; one row
+        (lo -1) carries the count of records without shingles."""
+        without = int(part.filter(pl.col(BAND) < 0)[B.RANK].sum() or 0)
+        lows: list[np.ndarray] = [np.array([-1], dtype=np.int64)]
+        highs: list[np.ndarray] = [np.array([without], dtype=np.int64)]
+        bands = part.filter(pl.col(BAND) >= 0).sort(BAND, B.RANK)
+        for band in bands.partition_by(BAND, maintain_order=True):
+            ranks = band[B.RANK].to_numpy()
+            lo, hi = candidate_pairs(band[KEY].to_numpy()[:, None])
+            lows.append(ranks[lo])
+            highs.append(ranks[hi])
+        return pl.DataFrame({LO: np.concatenate(lows), HI: np.concatenate(highs)})
+
+    def decide(self, reduced: pl.DataFrame, fetch: Fetch, records: int) -> Decision:
+        counts = reduced.filter(pl.col(LO) < 0)
+        pairs = reduced.filter(pl.col(LO) >= 0)
+        width = max(records, 1)
+        codes = np.unique(pairs[LO].to_numpy() * width + pairs[HI].to_numpy())
+        lo, hi = codes // width, codes % width
+        involved = np.unique(np.concatenate((lo, hi)))
+        table = fetch(involved)
+        ranks = table[B.RANK].to_numpy()
+        jaccard: Jaccard | None = None
+        if self.params.verify and table.height:
+            column = table[SETS]
+            values = np.asarray(column.explode().drop_nulls().to_numpy(), dtype=np.uint32)
+            sizes = column.list.len().fill_null(0).to_numpy().astype(np.int64)
+            offsets = np.zeros(sizes.size + 1, dtype=np.int64)
+            np.cumsum(sizes, out=offsets[1:])
+            sets = SetTable.from_segments(values, offsets[:-1], sizes)
+            jaccard = lambda a, b: exact_jaccard(sets, a, b)  # noqa: E731
+        elif self.params.verify:
+            jaccard = lambda a, b: np.zeros(a.size)  # noqa: E731 - no pairs to verify
+        resolved = resolve(
+            self.params,
+            self.name,
+            records=records,
+            without_shingles=int(counts[HI].sum() or 0),
+            lo=np.searchsorted(ranks, lo),
+            hi=np.searchsorted(ranks, hi),
+            ranks=ranks,
+            ids=table[B.ID],
+            lengths=table[LENGTH].to_numpy(),
+            signatures=_fixed(table[SIGNATURE], self.params.num_perm, np.uint32),
+            jaccard=jaccard,
+        )
+        self._linked = resolved.linked
+        return resolved.decision
+
+
+def _lengths(frame: pl.DataFrame) -> np.ndarray:
+    return frame[B.TEXT].str.len_chars().fill_null(0).cast(pl.Int64).to_numpy()
+
+
+def _fixed(column: pl.Series, width: int, dtype: Any) -> np.ndarray:
+    """A fixed-size list column as a (rows, width) array."""
+    if column.len() == 0:
+        return np.empty((0, width), dtype=dtype)
+    return np.asarray(column.to_numpy(), dtype=dtype).reshape(-1, width)

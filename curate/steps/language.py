@@ -41,16 +41,17 @@ import importlib.util
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import polars as pl
 from pydantic import Field, field_validator
 
 from curate import batch as B
 from curate.errors import RulesError
-from curate.registry import Params, Step, register_step
+from curate.registry import Params, Step, Totals, register_step, summed
 
 LANG = "lang"
 LANG_SCORE = "lang_score"
@@ -320,6 +321,13 @@ def allowed(codes: pl.Series, allow: list[str]) -> pl.Series:
     return codes.is_in(allow) | primary.is_in(allow)
 
 
+@dataclass
+class LanguageTotals(Totals):
+    languages: Counter[str] = summed(Counter)
+    undetected: int = summed()
+    routes: Counter[str] = summed(Counter)  # auto: how many texts took each path
+
+
 @register_step
 class Language(Step[LanguageParams]):
     """Language identification with an allow-list and a confidence floor."""
@@ -327,18 +335,12 @@ class Language(Step[LanguageParams]):
     name = "language"
     Params = LanguageParams
     parallel_safe = True
-    running: ClassVar[dict[str, str]] = {
-        "_languages": "sum",
-        "_undetected": "sum",
-        "_routes": "sum",
-    }
+    totals_type = LanguageTotals
+    totals: LanguageTotals
 
     def __init__(self, params: LanguageParams, **kw: Any) -> None:
         super().__init__(params, **kw)
         self._detect = build_detector(params.backend, self.seed)
-        self._languages: Counter[str] = Counter()
-        self._undetected = 0
-        self._routes: Counter[str] = Counter()  # auto: how many texts took each path
 
     def detect(self, texts: pl.Series) -> tuple[pl.Series, pl.Series]:
         """Codes and probabilities (null where a text has too few letters to judge)."""
@@ -351,7 +353,7 @@ class Language(Step[LanguageParams]):
         ):
             codes[position], scores[position] = self._detect(text)
         if isinstance(self._detect, AutoDetector):
-            self._routes.update(self._detect.routes)
+            self.totals.routes.update(self._detect.routes)
             self._detect.routes.clear()
         return pl.Series(LANG, codes, dtype=pl.String), pl.Series(
             LANG_SCORE, scores, dtype=pl.Float64
@@ -360,8 +362,8 @@ class Language(Step[LanguageParams]):
     def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
         p = self.params
         codes, scores = self.detect(batch[B.TEXT])
-        self._languages.update(c for c in codes.to_list() if c is not None)
-        self._undetected += int(codes.is_null().sum())
+        self.totals.languages.update(c for c in codes.to_list() if c is not None)
+        self.totals.undetected += int(codes.is_null().sum())
         reason = (
             pl.when(pl.col(LANG).is_null())
             .then(pl.lit("language_undetected"))
@@ -383,10 +385,10 @@ class Language(Step[LanguageParams]):
     def summary(self) -> dict[str, Any]:
         figures: dict[str, Any] = {
             "backend": self.params.backend,
-            "languages": dict(self._languages.most_common(25)),
-            "undetected": self._undetected,
+            "languages": dict(self.totals.languages.most_common(25)),
+            "undetected": self.totals.undetected,
         }
         if isinstance(self._detect, AutoDetector):
             figures["chain"] = self._detect.chain
-            figures["routes"] = dict(sorted(self._routes.items()))
+            figures["routes"] = dict(sorted(self.totals.routes.items()))
         return figures

@@ -7,15 +7,16 @@ folder holding one or a transformers tokenizer), never downloaded.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import polars as pl
 from pydantic import Field, model_validator
 
 from curate import batch as B
 from curate.errors import RulesError
-from curate.registry import Params, Step, register_step
+from curate.registry import Params, Step, Totals, highest, lowest, register_step, summed
 
 TokenCounter = Callable[[list[str]], list[int]]
 
@@ -91,6 +92,14 @@ def load_token_counter(path: Path) -> TokenCounter:
     return count_slow
 
 
+@dataclass
+class LengthTotals(Totals):
+    measured: int = summed()
+    total: int = summed()
+    smallest: int | None = lowest()
+    largest: int | None = highest()
+
+
 @register_step
 class Length(Step[LengthParams]):
     """Too short, too long or empty texts (the joined text of a record)."""
@@ -98,12 +107,8 @@ class Length(Step[LengthParams]):
     name = "length"
     Params = LengthParams
     parallel_safe = True
-    running: ClassVar[dict[str, str]] = {
-        "_measured": "sum",
-        "_total": "sum",
-        "_smallest": "min",
-        "_largest": "max",
-    }
+    totals_type = LengthTotals
+    totals: LengthTotals
 
     def __init__(self, params: LengthParams, **kw: Any) -> None:
         super().__init__(params, **kw)
@@ -113,10 +118,6 @@ class Length(Step[LengthParams]):
             if not path.is_absolute() and self.base_dir:
                 path = Path(self.base_dir) / path
             self._count_tokens = load_token_counter(path)
-        self._measured = 0
-        self._total = 0
-        self._smallest: int | None = None
-        self._largest: int | None = None
 
     def measure(self, texts: pl.Series) -> pl.Series:
         """The length of each text in the configured unit (Int64)."""
@@ -155,17 +156,15 @@ class Length(Step[LengthParams]):
     def _record(self, lengths: pl.Series) -> None:
         if lengths.is_empty():
             return
-        self._measured += lengths.len()
-        self._total += int(lengths.sum())
         low, high = int(lengths.min()), int(lengths.max())  # type: ignore[arg-type]
-        self._smallest = low if self._smallest is None else min(self._smallest, low)
-        self._largest = high if self._largest is None else max(self._largest, high)
+        self.totals += LengthTotals(lengths.len(), int(lengths.sum()), low, high)
 
     def summary(self) -> dict[str, Any]:
-        mean = self._total / self._measured if self._measured else None
+        t = self.totals
+        mean = t.total / t.measured if t.measured else None
         return {
             "unit": self.params.unit,
-            "min": self._smallest,
-            "max": self._largest,
+            "min": t.smallest,
+            "max": t.largest,
             "mean": round(mean, 2) if mean is not None else None,
         }

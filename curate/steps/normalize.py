@@ -11,14 +11,15 @@ from __future__ import annotations
 import html
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import polars as pl
 from pydantic import Field
 
 from curate import batch as B
-from curate.registry import Params, Step, register_step
+from curate.registry import Params, Step, Totals, register_step, summed
 
 # UTF-8 read as cp1252/Latin-1 turns each multi-byte character into a lead byte shown as one of
 # Â..ô followed by continuation bytes shown as U+0080..U+00BF or cp1252's punctuation for
@@ -142,6 +143,12 @@ def batch_separator(batch: pl.DataFrame, default: str = "\n\n") -> str:
     return default
 
 
+@dataclass
+class NormalizeTotals(Totals):
+    changed: Counter[str] = summed(Counter)  # segments changed, per stage
+    mojibake_candidates: int = summed()
+
+
 @register_step
 class Normalize(Step[NormalizeParams]):
     """Normalises text in place: each segment (chat message, field) separately."""
@@ -150,12 +157,8 @@ class Normalize(Step[NormalizeParams]):
     Params = NormalizeParams
     changes_text = True
     parallel_safe = True
-    running: ClassVar[dict[str, str]] = {"_changed": "sum", "_mojibake_candidates": "sum"}
-
-    def __init__(self, params: NormalizeParams, **kw: Any) -> None:
-        super().__init__(params, **kw)
-        self._changed: Counter[str] = Counter()
-        self._mojibake_candidates = 0
+    totals_type = NormalizeTotals
+    totals: NormalizeTotals
 
     def _stages(self) -> list[tuple[str, Callable[[pl.Series], pl.Series]]]:
         p = self.params
@@ -182,7 +185,7 @@ class Normalize(Step[NormalizeParams]):
 
     def _fix_mojibake(self, texts: pl.Series) -> pl.Series:
         fixed, candidates = _map_matching(texts, MOJIBAKE_HINT, _ftfy_fixer())
-        self._mojibake_candidates += candidates
+        self.totals.mojibake_candidates += candidates
         return fixed
 
     def _remove_invisible(self, texts: pl.Series) -> pl.Series:
@@ -216,7 +219,7 @@ class Normalize(Step[NormalizeParams]):
     def _transform(self, texts: pl.Series) -> pl.Series:
         for kind, stage in self._stages():
             after = stage(texts)
-            self._changed[kind] += int((after != texts).fill_null(False).sum())
+            self.totals.changed[kind] += int((after != texts).fill_null(False).sum())
             texts = after
         return texts
 
@@ -235,8 +238,8 @@ class Normalize(Step[NormalizeParams]):
 
     def summary(self) -> dict[str, Any]:
         return {
-            "segments_changed": {k: self._changed[k] for k, _ in self._stages()},
-            "mojibake_candidates": self._mojibake_candidates,
+            "segments_changed": {k: self.totals.changed[k] for k, _ in self._stages()},
+            "mojibake_candidates": self.totals.mojibake_candidates,
         }
 
 

@@ -50,14 +50,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
 from pydantic import Field, field_validator, model_validator
 
 from curate import batch as B
-from curate.registry import Params, Step, register_step
+from curate.registry import Params, Step, Totals, register_step, summed
 from curate.steps import quality_metrics as M
 
 Group = Literal["gopher_quality", "c4", "fineweb", "gopher_repetition"]
@@ -427,6 +427,12 @@ class QualityParams(Params):
         return values
 
 
+@dataclass
+class QualityTotals(Totals):
+    seen: int = summed()
+    reasons: Counter[str] = summed(Counter)
+
+
 @register_step
 class Quality(Step[QualityParams]):
     """Heuristic quality rules for web text; the first failing rule names the reason."""
@@ -434,7 +440,8 @@ class Quality(Step[QualityParams]):
     name = "quality"
     Params = QualityParams
     parallel_safe = True
-    running: ClassVar[dict[str, str]] = {"_seen": "sum", "_reasons": "sum"}
+    totals_type = QualityTotals
+    totals: QualityTotals
 
     def __init__(self, params: QualityParams, **kw: Any) -> None:
         super().__init__(params, **kw)
@@ -448,8 +455,6 @@ class Quality(Step[QualityParams]):
             c4_max_word_length=params.c4_max_word_length,
             c4_policy_phrases=tuple(p.lower() for p in params.c4_policy_phrases),
         )
-        self._seen = 0
-        self._reasons: Counter[str] = Counter()
 
     def _active(self, rule: Rule) -> bool:
         if not self.settings[rule.group] or rule.code in self.params.disable:
@@ -507,7 +512,7 @@ class Quality(Step[QualityParams]):
         return columns
 
     def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
-        self._seen += batch.height
+        self.totals.seen += batch.height
         if batch.height == 0 or not self.rules:
             return batch.with_columns(
                 pl.lit(None, pl.String).alias(B.REASON), pl.lit(None, pl.Float64).alias(B.SCORE)
@@ -525,12 +530,16 @@ class Quality(Step[QualityParams]):
             ).alias(B.SCORE),
         )
         for reason, count in marks[B.REASON].drop_nulls().value_counts().iter_rows():
-            self._reasons[reason] += count
+            self.totals.reasons[reason] += count
         return batch.with_columns(marks[B.REASON], marks[B.SCORE])
 
     def summary(self) -> dict[str, Any]:
         return {
-            "seen": self._seen,
-            "marked": sum(self._reasons.values()),
-            "reasons": {code: self._reasons[code] for code in REASON_CODES if self._reasons[code]},
+            "seen": self.totals.seen,
+            "marked": sum(self.totals.reasons.values()),
+            "reasons": {
+                code: self.totals.reasons[code]
+                for code in REASON_CODES
+                if self.totals.reasons[code]
+            },
         }

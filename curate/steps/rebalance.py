@@ -15,10 +15,10 @@ Modes:
 Records whose column is null or missing form the class ``__missing__`` (``missing: group``, the
 default) or are left alone and take no part in the balancing (``missing: keep``).
 
-Which records go is decided in ``fit`` from their global positions (0-based order in the
-stream), with one generator per class seeded by ``(seed, hash of the class name)``: the choice
-depends on neither the batch boundaries nor the other classes. ``apply`` then marks by position,
-which is sound because the runner replays the batches in the order ``fit`` saw them (checked).
+Which records go is decided over every record's class and rank (0-based order in the input
+among the records reaching the step; ``curate.registry.GlobalStep``), with one generator per
+class seeded by ``(seed, hash of the class name)``: the choice depends on neither the batch
+boundaries, nor the engine, nor the other classes. The marks are then applied by rank.
 
 Put this step last: copies keep their original's ``_id``, ``_line`` and text, so later steps
 would judge each copy again (and a copy dropped by a later step is not yet counted right by
@@ -28,8 +28,6 @@ the ledger).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
@@ -40,12 +38,11 @@ from pydantic import Field, field_validator, model_validator
 from curate import batch as B
 from curate.errors import RulesError
 from curate.records import column_value
-from curate.registry import Params, Step, register_step
+from curate.registry import Decision, Fetch, GlobalStep, Params, marks_frame, register_step
 
 MISSING = "__missing__"
 REASON_DOWNSAMPLED = "rebalance_downsampled"
-_MISSING_CODE = -1  # code of null values in the per-record class codes
-_UNKNOWN_CODE = -2  # a value fit never saw (only possible if apply gets other batches)
+CLASS = "_class"
 _EPS = 1e-9  # so that ratio x count products such as 1.5 x 10 are not floored to 14
 
 
@@ -90,20 +87,6 @@ class RebalanceParams(Params):
         return self
 
 
-@dataclass
-class _Plan:
-    """The decision taken in ``fit``: positions to drop and positions to copy (sorted)."""
-
-    names: list[str]  # class names by code
-    codes: np.ndarray  # class code of every record seen by fit, in stream order
-    drop: np.ndarray
-    copy: np.ndarray  # a position appears once per copy to make
-    before: dict[str, int]
-    after: dict[str, int]
-    left_alone: int
-    notes: dict[str, Any]
-
-
 def _class_rng(seed: int, name: str | None) -> np.random.Generator:
     key = b"\x00missing" if name is None else name.encode("utf-8", "surrogatepass")
     return np.random.default_rng([seed, xxhash.xxh3_64_intdigest(key)])
@@ -139,12 +122,12 @@ def _target_keep(
 
 
 @register_step
-class Rebalance(Step[RebalanceParams]):
+class Rebalance(GlobalStep[RebalanceParams]):
     """Balances the classes of one column; selection is seeded and independent of batching."""
 
     name = "rebalance"
     Params = RebalanceParams
-    needs_fit = True
+    adds_records = True
 
     def __init__(self, params: RebalanceParams, **kw: Any) -> None:
         super().__init__(params, **kw)
@@ -153,15 +136,11 @@ class Rebalance(Step[RebalanceParams]):
                 "step 'rebalance': 'column' is required: the label or group column to balance "
                 "(it must also be listed in the rules' fields.label or fields.columns)"
             )
-        self._plan: _Plan | None = None
-        self._cursor = 0
 
     def required_columns(self) -> list[str]:
         return [self.params.column]
 
-    # -- fit -------------------------------------------------------------------------------
-
-    def _values(self, batch: pl.DataFrame) -> pl.Series:
+    def keys(self, batch: pl.DataFrame) -> pl.DataFrame:
         column = self.params.column
         if column not in batch.columns:
             # the step never sees the rules: this is the first point where the gap shows
@@ -169,55 +148,25 @@ class Rebalance(Step[RebalanceParams]):
                 f"step 'rebalance': column {column!r} is not in the records: list it in the "
                 "rules' fields.label or fields.columns"
             )
-        return batch[column]
+        return batch.select(B.RANK, pl.col(column).cast(pl.String).alias(CLASS))
 
-    def fit(self, batches: Iterable[pl.DataFrame]) -> None:
-        names: list[str] = []
-        code_of: dict[str, int] = {}
-        chunks: list[np.ndarray] = []
-        for batch in batches:
-            values = self._values(batch)
-            for value in values.drop_nulls().unique(maintain_order=True).to_list():
-                if value not in code_of:
-                    code_of[value] = len(names)
-                    names.append(value)
-            chunks.append(self._encode(values, names))
-        codes = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int32)
-        self._plan = self._decide(names, codes)
-        self._cursor = 0
-
-    @staticmethod
-    def _encode(values: pl.Series, names: list[str]) -> np.ndarray:
-        coded = values.replace_strict(
-            names, list(range(len(names))), default=_UNKNOWN_CODE, return_dtype=pl.Int32
-        )
-        return (
-            pl.select(pl.when(values.is_null()).then(_MISSING_CODE).otherwise(coded))
-            .to_series()
-            .cast(pl.Int32)
-            .to_numpy()
-        )
-
-    def _decide(self, names: list[str], codes: np.ndarray) -> _Plan:
+    def decide(self, reduced: pl.DataFrame, fetch: Fetch, records: int) -> Decision:
+        """Per class (first seen first), the same seeded draws over the class's records in
+        input order: which to drop, which to copy."""
         p = self.params
-        order = np.argsort(codes, kind="stable")
-        found, starts, sizes = np.unique(codes[order], return_index=True, return_counts=True)
-        positions: dict[str, np.ndarray] = {}
-        label: dict[str, str | None] = {}
-        left_alone = 0
-        for code, start, size in zip(found.tolist(), starts.tolist(), sizes.tolist(), strict=True):
-            if code == _MISSING_CODE and p.missing == "keep":
-                left_alone = size
-                continue
-            name = MISSING if code == _MISSING_CODE else names[code]
-            positions[name] = order[start : start + size]
-            label[name] = None if code == _MISSING_CODE else name
-        before = {k: len(v) for k, v in positions.items()}
+        ranks: dict[str | None, np.ndarray] = {}
+        keys = reduced.sort(B.RANK)
+        for (value,), part in keys.group_by(CLASS, maintain_order=True):
+            ranks[value] = part[B.RANK].to_numpy()
+        left_alone = len(ranks.pop(None, ())) if p.missing == "keep" else 0
+        name_of = {value: MISSING if value is None else value for value in ranks}
+        before = {name_of[v]: len(r) for v, r in ranks.items()}
         after = dict(before)
-        drop: list[np.ndarray] = []
-        copy: list[np.ndarray] = []
         notes: dict[str, Any] = {}
         keep: dict[str, int] = {}
+        drop: list[np.ndarray] = []
+        copy: list[np.ndarray] = []
+        by_name = {name_of[v]: v for v in ranks}
         if before and p.mode == "downsample":
             notes["cap"] = math.floor(p.max_ratio * min(before.values()) + _EPS)
             keep = {k: min(n, notes["cap"]) for k, n in before.items()}
@@ -226,82 +175,34 @@ class Rebalance(Step[RebalanceParams]):
         elif before and p.mode == "upsample":
             goal = math.ceil(p.min_ratio * max(before.values()) - _EPS)
             notes["goal"] = goal
-            for name in sorted(positions):
+            for name in sorted(before):
                 need = goal - before[name]
                 if need > 0:
-                    rng = _class_rng(self.seed, label[name])
-                    copy.append(rng.choice(positions[name], size=need, replace=True))
+                    rng = _class_rng(self.seed, by_name[name])
+                    copy.append(rng.choice(ranks[by_name[name]], size=need, replace=True))
                     after[name] = goal
         for name in sorted(keep):
             if keep[name] < before[name]:
-                rng = _class_rng(self.seed, label[name])
-                drop.append(rng.permutation(positions[name])[keep[name] :])
+                rng = _class_rng(self.seed, by_name[name])
+                drop.append(rng.permutation(ranks[by_name[name]])[keep[name] :])
                 after[name] = keep[name]
-        return _Plan(
-            names=names,
-            codes=codes,
-            drop=np.sort(np.concatenate(drop)) if drop else np.zeros(0, dtype=np.int64),
-            copy=np.sort(np.concatenate(copy)) if copy else np.zeros(0, dtype=np.int64),
-            before=before,
-            after=after,
-            left_alone=left_alone,
-            notes=notes,
-        )
-
-    # -- apply -----------------------------------------------------------------------------
-
-    def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
-        plan = self._plan
-        if plan is None:
-            raise RuntimeError("step 'rebalance': apply() called before fit()")
-        start, end = self._cursor, self._cursor + batch.height
-        codes = self._encode(self._values(batch), plan.names)
-        if end > len(plan.codes) or not np.array_equal(codes, plan.codes[start:end]):
-            raise RuntimeError(
-                "step 'rebalance': apply() got records in a different order than fit() saw "
-                f"(positions {start}-{end}): the runner must replay the same batches in order"
+        dropped = np.sort(np.concatenate(drop)) if drop else np.zeros(0, dtype=np.int64)
+        copied = np.concatenate(copy) if copy else np.zeros(0, dtype=np.int64)
+        marks = marks_frame(dropped, REASON_DOWNSAMPLED)
+        if p.mode == "upsample":
+            copied_ranks, copies = np.unique(copied, return_counts=True)
+            marks = pl.DataFrame(
+                {B.RANK: copied_ranks.astype(np.int64), B.COPIES: copies.astype(np.int64)}
             )
-        self._cursor = end
-        if self.params.mode == "upsample":
-            return self._with_copies(batch, plan.copy, start, end)
-        lo, hi = np.searchsorted(plan.drop, [start, end])
-        dropped = np.zeros(batch.height, dtype=bool)
-        dropped[plan.drop[lo:hi] - start] = True
-        return batch.with_columns(
-            pl.when(pl.Series(dropped)).then(pl.lit(REASON_DOWNSAMPLED)).alias(B.REASON)
-        )
-
-    @staticmethod
-    def _with_copies(batch: pl.DataFrame, copy: np.ndarray, start: int, end: int) -> pl.DataFrame:
-        lo, hi = np.searchsorted(copy, [start, end])
-        copies_per_row = np.bincount(copy[lo:hi] - start, minlength=batch.height)
-        rows = np.repeat(np.arange(batch.height), 1 + copies_per_row)
-        is_copy = np.ones(len(rows), dtype=bool)
-        # the first of each run of repeated rows is the original
-        is_copy[np.cumsum(1 + copies_per_row) - (1 + copies_per_row)] = False
-        if B.UPSAMPLED in batch.columns:  # an earlier rebalance step already made copies
-            earlier = batch[B.UPSAMPLED].fill_null(False).to_numpy()[rows]
-            is_copy |= earlier.astype(bool)
-        out = batch[rows] if hi > lo else batch
-        return out.with_columns(
-            pl.Series(B.UPSAMPLED, is_copy, dtype=pl.Boolean),
-            pl.lit(None, dtype=pl.String).alias(B.REASON),
-        )
-
-    # -- report ----------------------------------------------------------------------------
-
-    def summary(self) -> dict[str, Any]:
-        plan = self._plan
-        if plan is None:
-            return {}
-        return {
-            "column": self.params.column,
-            "mode": self.params.mode,
-            "classes": len(plan.before),
-            "before": _shares(plan.before),
-            "after": _shares(plan.after),
-            "dropped": len(plan.drop),
-            "copies": len(plan.copy),
-            "left_alone": plan.left_alone,
-            **plan.notes,
+        summary = {
+            "column": p.column,
+            "mode": p.mode,
+            "classes": len(before),
+            "before": _shares(before),
+            "after": _shares(after),
+            "dropped": int(dropped.size),
+            "copies": int(copied.size),
+            "left_alone": left_alone,
+            **notes,
         }
+        return Decision(marks, summary, records=records)
