@@ -48,7 +48,6 @@ import polars as pl
 from curate import batch as B
 from curate import registry
 from curate.atomic import AtomicWriter, write_json
-from curate.batch import from_texts
 from curate.errors import CurateError, InputError, RulesError
 from curate.ledger import Ledger, StepCount
 from curate.pipeline import StepRunner, build_steps
@@ -602,11 +601,11 @@ class Fitted:
     clusters: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _empty_keys(step: GlobalStep[Any]) -> pl.DataFrame:
-    batch = from_texts([]).with_columns(
-        pl.lit(None, pl.Int64).alias(B.RANK), pl.lit(None, pl.Int64).alias(POS)
-    )
-    return step.keys(batch.clear())
+def _empty_keys(ds: ray.data.Dataset, step: GlobalStep[Any]) -> pl.DataFrame:
+    """The step's keys of no records: the schema of what its phases return."""
+    schema = ds.schema(fetch_if_missing=True)
+    empty = from_arrow(schema.base_schema.empty_table())  # type: ignore[union-attr]
+    return step.keys(empty.with_columns(pl.lit(None, pl.Int64).alias(B.RANK)).clear())
 
 
 def fit_global(ds: ray.data.Dataset, rules: Rules, index: int, step: GlobalStep[Any]) -> Fitted:
@@ -620,7 +619,7 @@ def fit_global(ds: ray.data.Dataset, rules: Rules, index: int, step: GlobalStep[
         batch_format="pyarrow",
         batch_size=None,
     ).materialize()
-    empty = _empty_keys(step)
+    empty = _empty_keys(ds, step)
     if step.partition_by is None:
         reduced = _collect(keys, empty.schema)
     else:
@@ -661,7 +660,7 @@ def check_supported(rules: Rules, steps: Sequence[tuple[StepSpec, Any]]) -> None
         if is_global and adds_at is not None:
             raise RulesError(
                 f"{spec.where}: step {spec.id!r} follows step {adds_at!r}, which adds records: "
-                "on Ray, put steps that add records (rebalance with mode upsample) last"
+                "on Ray, put it last (a rebalance with mode upsample last)"
             )
         if step.adds_records:
             adds_at = spec.id

@@ -127,7 +127,6 @@ class Rebalance(GlobalStep[RebalanceParams]):
 
     name = "rebalance"
     Params = RebalanceParams
-    adds_records = True
 
     def __init__(self, params: RebalanceParams, **kw: Any) -> None:
         super().__init__(params, **kw)
@@ -136,6 +135,10 @@ class Rebalance(GlobalStep[RebalanceParams]):
                 "step 'rebalance': 'column' is required: the label or group column to balance "
                 "(it must also be listed in the rules' fields.label or fields.columns)"
             )
+
+    @property
+    def adds_records(self) -> bool:  # type: ignore[override]
+        return self.params.mode == "upsample"
 
     def required_columns(self) -> list[str]:
         return [self.params.column]
