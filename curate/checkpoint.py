@@ -44,6 +44,7 @@ import io
 import os
 import pickle
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -56,6 +57,7 @@ import polars as pl
 from curate import batch as B
 from curate.atomic import _umask_mode, atomic_open
 from curate.outdir import sweep_stale
+from curate.registry import Decision, Totals
 
 FORMAT = 2
 CHECKPOINT_FILE = "checkpoint.pkl"
@@ -146,6 +148,12 @@ class _DataUnpickler(pickle.Unpickler):
             found = super().find_class(module, name)
             if _own_dataclass(found):
                 return found
+        # A plugin's totals: a dataclass of ``Totals`` from a module this run imported already
+        # (a checkpoint never makes a module be imported).
+        found = getattr(sys.modules.get(module), name, None)
+        is_data = isinstance(found, type) and dataclasses.is_dataclass(found)
+        if is_data and issubclass(found, (Totals, Decision)):  # type: ignore[arg-type]
+            return found
         raise pickle.UnpicklingError(f"checkpoint refers to {module}.{name}: not data")
 
 

@@ -133,7 +133,13 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     started = False
     if not ray.is_initialized():
         # Ray runs one task per CPU: polars in a task gets one thread, not one per core.
-        job = {"env_vars": {"POLARS_MAX_THREADS": "1", "RAY_USAGE_STATS_ENABLED": "0"}}
+        env = {"POLARS_MAX_THREADS": "1", "RAY_USAGE_STATS_ENABLED": "0"}
+        plugins = registry.plugin_modules()
+        if plugins:  # the user's own steps and checks: every worker imports their modules
+            env[registry.PLUGINS_ENV] = ",".join(plugins)
+            if not address:  # a Ray started here: its workers find them where this process did
+                env["PYTHONPATH"] = os.pathsep.join(_module_roots(plugins))
+        job = {"env_vars": env}
         if address:
             ray.init(address=address, runtime_env=job, logging_level=logging.WARNING)
         else:
@@ -159,6 +165,22 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     finally:
         if started:
             ray.shutdown()
+
+
+def _module_roots(modules: Sequence[str]) -> list[str]:
+    """The folders to put on a worker's path to import ``modules`` as this process did."""
+    import sys
+
+    roots = []
+    for name in modules:
+        where = getattr(sys.modules.get(name), "__file__", None)
+        if where:
+            root = Path(where).resolve().parent
+            for _ in range(name.count(".")):
+                root = root.parent
+            roots.append(str(root))
+    existing = os.environ.get("PYTHONPATH")
+    return list(dict.fromkeys([*roots, *([existing] if existing else [])]))
 
 
 def _partitions() -> int:
@@ -443,11 +465,11 @@ def run_stage(
         spec = rules.steps[item.index]
         if item.decided is not None:
             live = _apply_step(live, item.index, spec, item.decided, action or spec.action)
-            continue
-        step = _worker_step(rules, item.index)
-        step.take_totals()  # a task that failed in this process left totals behind
-        live = _apply_step(live, item.index, spec, step, action or spec.action)
-        states[item.index] = step.take_totals()
+        else:
+            step = _worker_step(rules, item.index)
+            step.take_totals()  # a task that failed in this process left totals behind
+            live = _apply_step(live, item.index, spec, step, action or spec.action)
+            states[item.index] = step.take_totals()
         gone = live[DROPPED_AT].is_not_null()
         parts.append(live.filter(gone))
         live = live.filter(~gone)

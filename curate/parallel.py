@@ -29,7 +29,7 @@ import polars as pl
 from curate.errors import EXIT_INTERNAL, CurateError
 from curate.ledger import Ledger, StepCount
 from curate.pipeline import StepRunner, build_checks, build_steps
-from curate.registry import Check, Totals, load_plugins
+from curate.registry import Check, Totals, load_plugins, plugin_modules
 from curate.rules import Rules
 
 #: Set in worker processes, so that a worker does not start helper processes of its own.
@@ -155,6 +155,7 @@ class ParallelRunner:
             actions=[r.action for r in self.runners],
             scans=bool(self.scans),
             parent=os.getpid(),
+            plugins=plugin_modules(),
         )
         pool = ProcessPoolExecutor(
             max_workers=self.workers,
@@ -210,6 +211,7 @@ class WorkerSetup:
     actions: list[str]
     scans: bool
     parent: int  # the main process's pid
+    plugins: list[str]  # modules that registered the user's own steps and checks
 
 
 _STEPS: list[Any] = []
@@ -221,7 +223,7 @@ def _start_worker(setup: WorkerSetup) -> None:
     global _SETUP, _STEPS, _CHECKS
     exit_with_parent(setup.parent)
     os.environ[WORKER_ENV] = "1"
-    load_plugins()
+    load_plugins(setup.plugins)
     _SETUP = setup
     _STEPS = build_steps(setup.rules)[: setup.steps]
     _CHECKS = [c for c in build_checks(setup.rules) if c.scan_column] if setup.scans else []

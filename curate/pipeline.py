@@ -106,13 +106,14 @@ class StepRunner:
             self.on_drop(marked.filter(is_marked), self.count)
             kept = marked.filter(~is_marked)
         else:
-            score = marked[B.SCORE] if B.SCORE in marked.columns else pl.lit(None, pl.Float64)
+            # a step that gives no score (its own, a plugin's) flags with a null score
+            score = pl.col(B.SCORE) if B.SCORE in marked.columns else pl.lit(None, pl.Float64)
             flag = pl.when(pl.col(B.REASON).is_not_null()).then(
                 pl.concat_list(
                     pl.struct(
                         pl.lit(self.spec.id).alias("step"),
                         pl.col(B.REASON).alias("reason"),
-                        pl.lit(score).cast(pl.Float64).alias("score"),
+                        score.cast(pl.Float64).alias("score"),
                     )
                 )
             )

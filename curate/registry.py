@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from importlib.metadata import entry_points
 from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
@@ -38,6 +41,10 @@ from curate import batch as B
 
 # Optional modules that register more steps or checks; the core never imports them statically.
 PLUGIN_MODULES = ("curate.steps", "audit.checks", "audit.steps")
+#: Entry-point group under which installed packages register steps and checks.
+PLUGIN_GROUP = "curate.plugins"
+#: Environment variable naming more modules to import (comma-separated).
+PLUGINS_ENV = "CURATE_PLUGINS"
 
 
 class Params(BaseModel):
@@ -422,15 +429,32 @@ def register_check(cls: type[Check]) -> type[Check]:
     return cls
 
 
-def load_plugins() -> None:
-    """Import the modules that register steps and checks (once)."""
+def plugin_modules() -> list[str]:
+    """The modules outside curate's own packages that registered a step or check: what a
+    worker process or a Ray worker must import to know them (see ``load_plugins``)."""
+    classes = [*STEPS.values(), *CHECKS.values()]
+    own = tuple(f"{package}." for package in ("curate", "audit", "finetune"))
+    return sorted({c.__module__ for c in classes if not c.__module__.startswith(own)})
+
+
+def load_plugins(extra: Iterable[str] = ()) -> None:
+    """Import the modules that register steps and checks: curate's own (once), the modules
+    named in ``extra`` and in the environment variable ``CURATE_PLUGINS`` (comma-separated,
+    e.g. ``CURATE_PLUGINS=my_steps``: how the CLI and every worker learn of a user's own
+    steps and checks), and those that packages declare under the entry-point group
+    ``curate.plugins``."""
     global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for module in PLUGIN_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+    if not _loaded:
+        _loaded = True
+        for module in PLUGIN_MODULES:
+            try:
+                importlib.import_module(module)
+            except ModuleNotFoundError as exc:
+                if exc.name != module:
+                    raise
+        for entry in entry_points(group=PLUGIN_GROUP):
+            entry.load()
+    named = os.environ.get(PLUGINS_ENV, "").split(",")
+    for module in [*named, *extra]:
+        if module.strip() and module.strip() not in sys.modules:
+            importlib.import_module(module.strip())
