@@ -10,34 +10,28 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 import polars as pl
 
 from audit import gate
 from audit.baseline import compare
-from audit.stats import DatasetStats
-from curate import batch as B
-from curate import registry
-from curate.atomic import AtomicWriter, write_json
-from curate.checkpoint import DEFAULT_EVERY, Checkpointer, Held, Position, discard, for_run
-from curate.cleaning import count_read, provenance, require_records
+from audit.sink import AuditSink
+from curate.atomic import AtomicWriter, LineWriter, write_json
+from curate.checkpoint import DEFAULT_EVERY, Position, discard, for_run
+from curate.cleaning import provenance
 from curate.errors import EXIT_GATE_FAILED, CurateError, InputError
-from curate.ledger import Ledger
+from curate.ledger import Ledger, StepCount
 from curate.outdir import claim
-from curate.parallel import split_for_workers
-from curate.pipeline import StepRunner, build_checks, build_steps, chain, finish_summaries
+from curate.pipeline import build_steps
 from curate.rules import Rules, load_rules
-from curate.sources import Source, open_source
+from curate.runner import Progress, check_engine, run_local
+from curate.sources import open_source
 
 SCHEMA_VERSION = 1
-QUARANTINE_EXAMPLES = 20
 #: What an audit writes into its folder (a killed run's temp files of these are swept).
 REPORT_FILES = (
     "findings.jsonl",
@@ -47,7 +41,6 @@ REPORT_FILES = (
     "audit.sarif",
     "audit.json",
 )
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -118,6 +111,9 @@ def run_audit(
     resume: bool = False,
     checkpoint_every: float = DEFAULT_EVERY,
     workers: int | None = None,
+    engine: str = "local",
+    address: str | None = None,
+    num_cpus: int | None = None,
 ) -> AuditResult:
     """Audit one input; writes audit.json, findings.jsonl and the rendered reports.
 
@@ -128,121 +124,109 @@ def run_audit(
     to the gate checks. With ``resume`` (a file input only), the run checkpoints every
     ``checkpoint_every`` seconds and continues from the last checkpoint a killed run left.
     ``workers`` processes (default: one per core; 1 with ``resume``) share the per-record
-    work; the results do not depend on how many.
+    work; the results do not depend on how many. ``engine="ray"`` runs on a Ray cluster
+    (``address``; default: one started here with ``num_cpus``) with the same results.
     """
     report_dir = Path(report_dir)
     if not isinstance(rules, Rules):
         rules = load_rules(rules)
-    data = open_source(data_path)
+    check_engine(engine, resume=resume, workers=workers)
     old = load_audit(baseline, verify=True) if baseline is not None else None
+    if engine == "ray":
+        return _run_audit_ray(data_path, report_dir, rules, baseline, old, address, num_cpus)
+    data = open_source(data_path)
     report_dir.mkdir(parents=True, exist_ok=True)
     with claim(report_dir, REPORT_FILES):  # one run per folder; sweeps what killed runs left
         ckpt = for_run(report_dir, "audit", rules, data, checkpoint_every) if resume else None
-        return _run_audit(data, report_dir, rules, progress, baseline, old, ckpt, workers)
+        findings: LineWriter = (
+            ckpt.writer(report_dir / "findings.jsonl")
+            if ckpt
+            else AtomicWriter(report_dir / "findings.jsonl")
+        )
+        try:
+            sink = _LocalAudit(rules, findings)
+            ledger, _ = run_local(
+                data,
+                rules,
+                sink,
+                report_dir,
+                action="flag",
+                scans=sink.checks,
+                progress=progress,
+                ckpt=ckpt,
+                workers=workers,
+                copies_are_added=False,
+            )
+            info = provenance(data, rules)
+            result = audit_result(rules, info, ledger, sink, findings, old, baseline)
+            publish(result, report_dir, findings)
+        except BaseException:
+            findings.abort()
+            raise
+        if ckpt:
+            ckpt.finish()
+        else:
+            discard(report_dir, "audit")  # an older interrupted run's checkpoint is obsolete now
+        return AuditResult(report_dir, result, ckpt.resumed_from if ckpt else None)
 
 
-def _run_audit(
-    data: Source,
+class _LocalAudit(AuditSink):
+    """The audit sink of a run on this machine: findings go straight to their file."""
+
+    def __init__(self, rules: Rules, findings: LineWriter) -> None:
+        super().__init__(rules)
+        self.findings = findings
+
+    def dropped(self, frame: pl.DataFrame, count: StepCount) -> None:
+        pass  # an audit only flags
+
+    def kept(self, frame: pl.DataFrame) -> None:
+        for line in self.update(frame):
+            self.findings.write_line(line)
+
+
+def _run_audit_ray(
+    data_path: str | Path,
     report_dir: Path,
     rules: Rules,
-    progress: Progress | None,
     baseline: str | Path | None,
     old: dict[str, Any] | None,
-    ckpt: Checkpointer | None,
-    workers: int | None = None,
+    address: str | None,
+    num_cpus: int | None,
 ) -> AuditResult:
-    source = data.label
-    ledger = Ledger()
-    stats = DatasetStats(label=rules.fields.label)
-    checks = build_checks(rules)
-    # The same checks on the data as it would be after duplicate removal: a value repeated in
-    # a thousand copies is one problem, not a thousand.
-    duplicate_steps = dedupe_step_ids(rules)
-    collapsed_checks = build_checks(rules) if rules.collapsed_metrics and duplicate_steps else []
-    collapsed = Held(0)  # records left after duplicate removal
-    examples = Held([])  # of quarantined lines
-    findings: Any = (
-        ckpt.writer(report_dir / "findings.jsonl")
-        if ckpt
-        else AtomicWriter(report_dir / "findings.jsonl")
-    )
-    try:
-        with tempfile.TemporaryDirectory(prefix=".work-", dir=report_dir) as work:
-            steps = build_steps(rules)
-            runners = [
-                StepRunner(spec, step, ledger, on_drop=lambda *_: None, action="flag")
-                for spec, step in steps
-            ]
-            if ckpt:
-                ckpt.track("ledger", ledger)
-                ckpt.track("stats", stats)
-                ckpt.track("quarantine_examples", examples)
-                ckpt.track("collapsed", collapsed)
-                for runner in runners:
-                    runner.count = ledger.steps[runner.spec.id]  # restored with the ledger
-                    ckpt.track(f"step:{runner.spec.id}", runner.step)
-                for i, check in enumerate(checks):
-                    ckpt.track(f"check:{i}", check)
-                for i, check in enumerate(collapsed_checks):
-                    ckpt.track(f"collapsed_check:{i}", check)
+    """The same audit on Ray: each block is measured by an ``AuditSink`` in a worker; the
+    driver adds the blocks' totals up and writes their findings in input order."""
+    from curate import engine_ray as R
 
-            def frames() -> Any:
-                done = 0
-                for read in ckpt.reads(data.read(rules)) if ckpt else data.read(rules):
-                    count_read(ledger, read)
-                    for q in read.quarantined[: QUARANTINE_EXAMPLES - len(examples.value)]:
-                        # Only where and why: the raw line may hold personal data.
-                        examples.value.append(
-                            {
-                                "line": q.line,
-                                "reason": q.reason,
-                                "error": f"{source}:{q.line}: {q.error}",
-                            }
-                        )
-                    done += read.bytes_read
-                    if progress:
-                        progress(read.frame.height + len(read.quarantined), done)
-                    yield read.frame
-
-            head = split_for_workers(rules, runners, checks, workers, ckpt, data)
-            for frame in chain(head(frames()), runners[len(head.runners) :], Path(work), ckpt):
-                ledger.kept += frame.height
-                stats.update(frame)
-                for check in checks:
-                    for finding in check.update(frame) or ():
-                        findings.write_line(orjson.dumps(finding))
-                if collapsed_checks:
-                    unique = frame.filter(~is_duplicate(frame, duplicate_steps))
-                    collapsed.value += unique.height
-                    for check in collapsed_checks:
-                        for _ in check.update(unique) or ():
-                            pass  # the findings were written by the raw pass
-            require_records(ledger, source)
-            finish_summaries(runners)
-            ledger.check()
-
-        result = audit_result(
-            rules=rules,
-            provenance_info=provenance(data, rules),
-            ledger=ledger,
-            stats=stats,
-            checks=checks,
-            collapsed_checks=collapsed_checks,
-            collapsed_records=collapsed.value,
-            quarantine_examples=examples.value,
-            findings_output={"lines": findings.lines, "sha256": findings.sha256},
-            old=old,
-            baseline=baseline,
-        )
-        publish(result, report_dir, findings)
-    except BaseException:
-        findings.abort()
-        raise
-    if ckpt:
-        ckpt.finish()
-    else:
-        discard(report_dir, "audit")  # an older interrupted run's checkpoint is obsolete now
-    return AuditResult(report_dir, result, ckpt.resumed_from if ckpt else None)
+    inputs = R.list_inputs(data_path, rules)
+    steps = build_steps(rules)
+    R.check_supported(rules, steps)
+    report_dir.mkdir(parents=True, exist_ok=True)
+    with claim(report_dir), R.ray_session(address, num_cpus), R.surfacing_curate_errors():
+        findings = AtomicWriter(report_dir / "findings.jsonl")
+        try:
+            run = R.run_pipeline(
+                inputs,
+                rules,
+                steps,
+                action="flag",
+                work=None,
+                extras=R.SinkBlocks(rules, AuditSink),
+                copies_are_added=False,
+            )
+            sink = AuditSink(rules)
+            for partial in run.partials:
+                lines, share = partial["extras"]
+                sink.add(share)
+                for line in lines:
+                    findings.write_line(line)
+            info = R.provenance(inputs, rules)
+            result = audit_result(rules, info, run.ledger, sink, findings, old, baseline)
+            publish(result, report_dir, findings)
+        except BaseException:
+            findings.abort()
+            raise
+    return AuditResult(report_dir, result)
 
 
 def publish(result: dict[str, Any], report_dir: Path, findings: Any) -> None:
@@ -260,20 +244,16 @@ def publish(result: dict[str, Any], report_dir: Path, findings: Any) -> None:
 
 
 def audit_result(
-    *,
     rules: Rules,
     provenance_info: dict[str, Any],
     ledger: Ledger,
-    stats: DatasetStats,
-    checks: list[Any],
-    collapsed_checks: list[Any],
-    collapsed_records: int,
-    quarantine_examples: list[dict[str, Any]],
-    findings_output: dict[str, Any],
+    sink: AuditSink,
+    findings: LineWriter,
     old: dict[str, Any] | None,
     baseline: str | Path | None,
 ) -> dict[str, Any]:
-    """audit.json's content from what a run measured (shared by the local and Ray engines)."""
+    """audit.json's content from what a run measured (either engine)."""
+    stats = sink.stats
     metrics: dict[str, Any] = {
         f"dataset.{k}": v for k, v in stats.metrics(ledger.records, ledger.quarantined).items()
     }
@@ -284,18 +264,13 @@ def audit_result(
         metrics[f"steps.{count.id}.flagged_rate"] = flagged / valid
         metrics[f"steps.{count.id}.changed_rate"] = count.changed / valid
     details: dict[str, Any] = {"dataset": stats.details()}
-    details["dataset"]["quarantine_examples"] = quarantine_examples
+    details["dataset"]["quarantine_examples"] = sink.examples
     details["dataset"]["quarantined_by_reason"] = dict(sorted(ledger.quarantine_reasons.items()))
     details["steps"] = [c.to_json() for c in ledger.steps.values()]
-    for spec, check in zip(rules.checks, checks, strict=True):
-        metrics.update({f"{spec.check}.{k}": v for k, v in check.result().items()})
-        details[spec.check] = check.details()
-    if collapsed_checks:
-        details["collapsed"] = {"records": collapsed_records, "checks": {}}
-        for spec, check in zip(rules.checks, collapsed_checks, strict=True):
-            result_ = check.result()
-            metrics.update({f"collapsed.{spec.check}.{k}": v for k, v in result_.items()})
-            details["collapsed"]["checks"][spec.check] = result_
+    measured, by_check = sink.measured(rules)
+    metrics.update(measured)
+    details.update(by_check)
+    findings_output = {"lines": findings.lines, "sha256": findings.sha256}
 
     gate_checks = gate.evaluate(rules.gate, metrics)
     result: dict[str, Any] = {
@@ -323,20 +298,6 @@ def audit_result(
         }
     result["digest"] = {"algorithm": "sha256", "value": content_digest(result)}
     return result
-
-
-def dedupe_step_ids(rules: Rules) -> list[str]:
-    """The ids of the rules' steps that mark duplicates."""
-    registry.load_plugins()
-    return [s.id for s in rules.steps if registry.STEPS[s.step].marks_duplicates]
-
-
-def is_duplicate(frame: pl.DataFrame, step_ids: list[str]) -> pl.Series:
-    """Rows a step that marks duplicates flagged (the audit runs every step in flag mode)."""
-    if B.FLAGS not in frame.columns or not step_ids:
-        return pl.Series([False] * frame.height)
-    steps = frame[B.FLAGS].list.eval(pl.element().struct.field("step"))
-    return steps.list.eval(pl.element().is_in(step_ids)).list.any().fill_null(False)
 
 
 def _jsonable(value: Any) -> Any:

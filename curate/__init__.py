@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from curate.version import __version__
+
 __all__ = ["__version__", "audit", "clean"]
 
 if TYPE_CHECKING:

@@ -12,10 +12,10 @@ import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 
-def _umask_mode() -> int:
+def umask_mode() -> int:
     """Permissions a plain ``open()`` would give (mkstemp's are 0600)."""
     mask = os.umask(0)
     os.umask(mask)
@@ -33,7 +33,7 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO[Any]]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, _umask_mode())
+        os.chmod(tmp, umask_mode())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -49,6 +49,22 @@ def write_text(path: str | Path, text: str) -> None:
 def write_json(path: str | Path, data: Any) -> None:
     """Pretty, key-sorted JSON so that the same data gives the same bytes."""
     write_text(path, json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n")
+
+
+class LineWriter(Protocol):
+    """An output file written line by line and put in place at the end (``commit``), or not
+    at all (``abort``): ``AtomicWriter``, ``curate.checkpoint.ResumableWriter``."""
+
+    lines: int
+
+    @property
+    def sha256(self) -> str: ...
+
+    def write_line(self, line: bytes) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def abort(self) -> None: ...
 
 
 class AtomicWriter:
@@ -85,7 +101,7 @@ class AtomicWriter:
         os.fsync(self._handle.fileno())
         self._handle.close()
         self._handle = None
-        os.chmod(self._tmp, _umask_mode())
+        os.chmod(self._tmp, umask_mode())
         os.replace(self._tmp, self.path)
 
     def abort(self) -> None:

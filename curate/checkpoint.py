@@ -55,7 +55,7 @@ import numpy as np
 import polars as pl
 
 from curate import batch as B
-from curate.atomic import _umask_mode, atomic_open
+from curate.atomic import atomic_open, umask_mode
 from curate.outdir import sweep_stale
 from curate.registry import Decision, Totals
 
@@ -213,7 +213,7 @@ class ResumableWriter:
     def commit(self) -> None:
         self.mark()
         self.close()
-        os.chmod(self.part, _umask_mode())
+        os.chmod(self.part, umask_mode())
         os.replace(self.part, self.path)
 
     def close(self) -> None:
@@ -283,7 +283,7 @@ class Position:
 
 def run_key(command: str, rules: Any, describe: dict[str, Any]) -> dict[str, Any]:
     """What must not change between a killed run and its resumption."""
-    from curate import __version__
+    from curate.version import __version__
 
     canonical = rules.canonical() if hasattr(rules, "canonical") else None
     return {

@@ -13,30 +13,27 @@ record in the input.
 
 from __future__ import annotations
 
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+import polars as pl
 
-from curate import __version__, registry
-from curate import batch as B
-from curate.atomic import AtomicWriter, write_json
+from curate import registry
+from curate.atomic import AtomicWriter, LineWriter, write_json
 from curate.checkpoint import DEFAULT_EVERY, Checkpointer, Position, discard, for_run
-from curate.errors import InputError
 from curate.ledger import Ledger, StepCount
 from curate.outdir import claim
-from curate.parallel import split_for_workers
-from curate.pipeline import StepRunner, build_steps, chain, finish_summaries
-from curate.reader import ReadBatch
-from curate.rules import Rules, load_rules
+from curate.rules import Rules, load_rules, provenance_of
+from curate.runner import Progress, check_engine, run_local
 from curate.sources import Source, open_source
 from curate.writer import dropped_lines, kept_lines
 
+if TYPE_CHECKING:
+    from curate.engine_ray import RayCleanResult
+
 OUTPUT_FILES = ("clean.jsonl", "dropped.jsonl", "quarantine.jsonl", "duplicates.jsonl")
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -50,29 +47,6 @@ class CleanResult:
 
 def provenance(source: Source | str | Path, rules: Rules) -> dict[str, Any]:
     return provenance_of(open_source(source).describe(rules), rules)
-
-
-def provenance_of(input_info: dict[str, Any], rules: Rules) -> dict[str, Any]:
-    """The tool, input and rules blocks of a manifest or audit, for a described input."""
-    return {
-        "tool": {"name": "curate", "version": __version__},
-        "input": input_info,
-        "rules": {
-            "name": rules.name,
-            "source": rules.source,
-            "files": rules.files,
-            "sha256": rules.sha256,
-            "seed": rules.seed,
-        },
-    }
-
-
-def count_read(ledger: Ledger, read: ReadBatch) -> None:
-    ledger.records += read.frame.height + len(read.quarantined)
-    ledger.quarantined += len(read.quarantined)
-    ledger.blank_lines += read.blank_lines
-    for q in read.quarantined:
-        ledger.quarantine_reasons[q.reason] += 1
 
 
 def withholds_records(rules: Rules) -> bool:
@@ -94,11 +68,6 @@ def quarantine_line(entry: dict[str, Any], withhold: bool) -> bytes:
     return orjson.dumps(entry)
 
 
-def require_records(ledger: Ledger, input_path: str | Path) -> None:
-    if ledger.records == 0:
-        raise InputError(f"{input_path}: no records (the input is empty or only blank lines)")
-
-
 def clean(
     input_path: str | Path | Any,
     out_dir: str | Path,
@@ -108,7 +77,10 @@ def clean(
     resume: bool = False,
     checkpoint_every: float = DEFAULT_EVERY,
     workers: int | None = None,
-) -> CleanResult:
+    engine: str = "local",
+    address: str | None = None,
+    num_cpus: int | None = None,
+) -> CleanResult | RayCleanResult:
     """Clean one input with the given rules (a ``Rules``, a path, a bundled name or default).
 
     The input is a path or anything ``curate.sources.open_source`` accepts (a saved
@@ -116,16 +88,51 @@ def clean(
     With ``resume`` (a file input only), the run checkpoints every ``checkpoint_every``
     seconds and continues from the last checkpoint a killed run left (see curate.checkpoint).
     ``workers`` processes (default: one per core; 1 with ``resume``) share the per-record
-    work of the leading steps; the outputs do not depend on how many.
+    work of the leading steps; the outputs do not depend on how many. ``engine="ray"`` runs
+    on a Ray cluster (``address``; default: one started here with ``num_cpus``) and writes
+    the outputs as shards (see ``curate.engine_ray``).
     """
     out_dir = Path(out_dir)
     if not isinstance(rules, Rules):
         rules = load_rules(rules)
+    check_engine(engine, resume=resume, workers=workers)
+    if engine == "ray":
+        from curate.engine_ray import clean_ray
+
+        return clean_ray(input_path, out_dir, rules, address=address, num_cpus=num_cpus)
     data = open_source(input_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     with claim(out_dir, [*OUTPUT_FILES, "manifest.json"]):  # one run per folder
         ckpt = for_run(out_dir, "clean", rules, data, checkpoint_every) if resume else None
         return _clean(data, out_dir, rules, progress, ckpt, workers)
+
+
+class CleanSink:
+    """Writes kept, dropped and quarantined records (see the module doc)."""
+
+    def __init__(self, writers: dict[str, LineWriter], withhold: bool) -> None:
+        self.writers = writers
+        self.withhold = withhold
+
+    def quarantined(self, entries: list[dict[str, Any]]) -> None:
+        for entry in entries:
+            self.writers["quarantine.jsonl"].write_line(quarantine_line(entry, self.withhold))
+
+    def dropped(self, frame: pl.DataFrame, count: StepCount) -> None:
+        for line in dropped_lines(frame, count.id):
+            self.writers["dropped.jsonl"].write_line(
+                withheld_drop_line(line) if self.withhold else line
+            )
+
+    def kept(self, frame: pl.DataFrame) -> None:
+        for line in kept_lines(frame):
+            self.writers["clean.jsonl"].write_line(line)
+
+    def saved_state(self) -> None:
+        return None  # the writers' parts are the checkpoint's own
+
+    def restore_state(self, state: None) -> None:
+        pass
 
 
 def _clean(
@@ -136,54 +143,18 @@ def _clean(
     ckpt: Checkpointer | None,
     workers: int | None = None,
 ) -> CleanResult:
-    source = data.label
-    ledger = Ledger()
-    writers: dict[str, Any] = {
+    writers: dict[str, LineWriter] = {
         name: ckpt.writer(out_dir / name) if ckpt else AtomicWriter(out_dir / name)
         for name in OUTPUT_FILES
     }
-
-    withhold = withholds_records(rules)
-
-    def on_drop(frame: Any, count: StepCount) -> None:
-        for line in dropped_lines(frame, count.id):
-            writers["dropped.jsonl"].write_line(withheld_drop_line(line) if withhold else line)
-
     try:
-        with tempfile.TemporaryDirectory(prefix=".work-", dir=out_dir) as work:
-            steps = build_steps(rules)
-            runners = [StepRunner(spec, step, ledger, on_drop) for spec, step in steps]
-            if ckpt:
-                ckpt.track("ledger", ledger)
-                for runner in runners:
-                    runner.count = ledger.steps[runner.spec.id]  # restored with the ledger
-                    ckpt.track(f"step:{runner.spec.id}", runner.step)
-
-            def frames() -> Any:
-                done = 0
-                for read in ckpt.reads(data.read(rules)) if ckpt else data.read(rules):
-                    count_read(ledger, read)
-                    for q in read.quarantined:
-                        entry = quarantine_line(q.to_json(source), withhold)
-                        writers["quarantine.jsonl"].write_line(entry)
-                    done += read.bytes_read
-                    if progress:
-                        progress(read.frame.height + len(read.quarantined), done)
-                    yield read.frame
-
-            head = split_for_workers(rules, runners, [], workers, ckpt, data)
-            for frame in chain(head(frames()), runners[len(head.runners) :], Path(work), ckpt):
-                for line in kept_lines(frame):
-                    writers["clean.jsonl"].write_line(line)
-                upsampled = int(frame[B.UPSAMPLED].sum()) if B.UPSAMPLED in frame.columns else 0
-                ledger.kept += frame.height - upsampled
-                ledger.added += upsampled
-            require_records(ledger, source)
-            finish_summaries(runners)
-            for _, step in steps:
-                for cluster in step.duplicate_clusters():
-                    writers["duplicates.jsonl"].write_line(orjson.dumps(cluster))
-            ledger.check()
+        sink = CleanSink(writers, withholds_records(rules))
+        ledger, steps = run_local(
+            data, rules, sink, out_dir, progress=progress, ckpt=ckpt, workers=workers
+        )
+        for _, step in steps:
+            for cluster in step.duplicate_clusters():
+                writers["duplicates.jsonl"].write_line(orjson.dumps(cluster))
         manifest = {
             "command": "clean",
             **provenance(data, rules),

@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
-from curate import __version__
 from curate.errors import EXIT_INTERNAL, EXIT_PASS, EXIT_USAGE, CurateError
+from curate.version import __version__
 
 
 class _Parser(argparse.ArgumentParser):
@@ -138,32 +138,18 @@ def _add_engine_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _engine(args: argparse.Namespace, local: Callable[..., Any], command: str) -> Any:
-    """The function that runs ``command``: ``local``, or its Ray form with the same call."""
-    if args.engine == "local":
-        if args.address:
-            raise CurateError("--address needs --engine ray")
-        return local
-    if args.resume:
-        raise CurateError("--resume is for --engine local (Ray re-runs failed tasks itself)")
-    if command == "clean":
-        from curate.engine_ray import clean_ray as run
-    else:
-        from audit.engine_ray import run_audit_ray as run
-
-    def on_ray(data: Any, out: Any, rules: Any, **options: Any) -> Any:
-        for local_only in ("progress", "resume", "checkpoint_every", "workers"):
-            options.pop(local_only, None)
-        return run(data, out, rules, address=args.address, **options)
-
-    return on_ray
+def _engine(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine options of ``clean`` and ``audit`` (which refuse meaningless combinations)."""
+    if args.engine == "local" and args.address:
+        raise CurateError("--address needs --engine ray")
+    return {"engine": args.engine, "address": args.address}
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
     from curate.cleaning import clean
 
     with _progress(args, "clean", _total_bytes(args.input)) as progress:
-        result = _engine(args, clean, "clean")(
+        result = clean(
             args.input,
             args.out,
             args.rules,
@@ -171,6 +157,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
             resume=args.resume,
             checkpoint_every=args.checkpoint_every,
             workers=args.workers,
+            **_engine(args),
         )
     _note_resumed(args, result.resumed_from)
     counts = result.manifest["counts"]
@@ -228,7 +215,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     from audit.run import run_audit
 
     with _progress(args, "audit", _total_bytes(args.data)) as progress:
-        audit = _engine(args, run_audit, "audit")(
+        audit = run_audit(
             args.data,
             args.report,
             args.rules,
@@ -237,6 +224,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             resume=args.resume,
             checkpoint_every=args.checkpoint_every,
             workers=args.workers,
+            **_engine(args),
         )
     _note_resumed(args, audit.resumed_from)
     result = audit.data

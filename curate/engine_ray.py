@@ -28,9 +28,7 @@ results.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import logging
 import os
 import pickle
 import shutil
@@ -48,10 +46,46 @@ import polars as pl
 from curate import batch as B
 from curate import registry
 from curate.atomic import AtomicWriter, write_json
-from curate.errors import CurateError, InputError, RulesError
+from curate.errors import InputError, RulesError
 from curate.ledger import Ledger, StepCount
 from curate.pipeline import StepRunner, build_steps
-from curate.reader import ReadBatch, detect_format, file_sha256, read_batches
+from curate.ray_io import (  # noqa: F401  (the engine's public names, as before the split)
+    BLANK_LINES,
+    BORN,
+    CHANGED_BY,
+    CHANGED_DTYPE,
+    COUNT,
+    DROP_REASON,
+    DROPPED_AT,
+    FATE_SCHEMA,
+    FAULT_ENV,
+    FILE,
+    FILE_SHIFT,
+    KIND,
+    MARKS_OF_DROPPED,
+    ORDER,
+    OUTPUT_KINDS,
+    PAYLOAD,
+    POS,
+    QREASON,
+    QUARANTINED,
+    RECORD,
+    STATE,
+    STATE_BLOB,
+    Inputs,
+    RayEngineError,
+    complete_columns,
+    from_arrow,
+    list_inputs,
+    live_mask,
+    maybe_fail,
+    partitions,
+    provenance,
+    ray_session,
+    read_dataset,
+    surfacing_curate_errors,
+    to_arrow,
+)
 from curate.registry import Decision, GlobalStep, Totals, apply_marks, fetch_ranks
 from curate.rules import Rules, StepSpec, load_rules
 from curate.writer import dropped_lines, kept_lines
@@ -59,326 +93,6 @@ from curate.writer import dropped_lines, kept_lines
 if TYPE_CHECKING:
     import pyarrow as pa
     import ray.data
-
-# -- row layout ------------------------------------------------------------------------------
-
-KIND = "_kind"  # what a row is: one of the four below
-RECORD, QUARANTINED, BLANK_LINES, STATE = 0, 1, 2, 3
-FILE = "_file"
-POS = "_pos"
-PAYLOAD = "_payload"  # a quarantine entry, as written to quarantine.jsonl
-QREASON = "_qreason"
-COUNT = "_count"  # blank lines skipped (BLANK_LINES rows)
-STATE_BLOB = "_state"  # pickled summary state of the steps that processed a block
-BORN = "_born"  # index of the step that made this row (an upsampled copy); -1: read
-DROPPED_AT = "_dropped_at"
-DROP_REASON, DROP_SCORE, DROP_DUP, DROP_CLUSTER = "_d_reason", "_d_score", "_d_dup", "_d_cluster"
-CHANGED_BY = "_changed_by"  # indices of the steps that changed the text
-ORDER = "_order"  # row order inside a block while a stage runs
-
-FILE_SHIFT = 40  # lines per file < 2**40, files < 2**23
-CHANGED_DTYPE = pl.List(pl.Int16)
-FATE_SCHEMA: dict[str, pl.DataType] = {
-    KIND: pl.Int8(),
-    FILE: pl.Int32(),
-    POS: pl.Int64(),
-    PAYLOAD: pl.String(),
-    QREASON: pl.String(),
-    COUNT: pl.Int64(),
-    STATE_BLOB: pl.Binary(),
-    BORN: pl.Int16(),
-    DROPPED_AT: pl.Int16(),
-    DROP_REASON: pl.String(),
-    DROP_SCORE: pl.Float64(),
-    DROP_DUP: pl.String(),
-    DROP_CLUSTER: pl.String(),
-    CHANGED_BY: CHANGED_DTYPE,
-    B.UPSAMPLED: pl.Boolean(),
-    B.FLAGS: B.FLAG_DTYPE,
-}
-MARKS_OF_DROPPED = {
-    B.REASON: DROP_REASON,
-    B.SCORE: DROP_SCORE,
-    B.DUPLICATE_OF: DROP_DUP,
-    B.CLUSTER: DROP_CLUSTER,
-}
-#: for tests only: while the folder this names holds a file ``armed`` (holding a number n),
-#: the first n blocks of each kind of map task die once, after their side effects and before
-#: returning, so that Ray re-runs them
-FAULT_ENV = "CURATE_RAY_FAULT_DIR"
-OUTPUT_KINDS = ("clean", "dropped", "quarantine")
-
-
-class RayEngineError(CurateError):
-    """The Ray engine cannot reproduce the local result for this configuration."""
-
-
-# -- session ---------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iterator[None]:
-    """Connect to ``address`` (an existing cluster, or ``auto``) or start a local Ray.
-
-    A session already open in this process (a test, a notebook) is used as it is and left open.
-    """
-    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    try:
-        import ray
-        import ray.data
-    except ImportError:
-        raise RayEngineError(
-            "--engine ray needs Ray Data: pip install 'ray[data]' (or curate[ray])"
-        ) from None
-    started = False
-    if not ray.is_initialized():
-        # Ray runs one task per CPU: polars in a task gets one thread, not one per core.
-        env = {"POLARS_MAX_THREADS": "1", "RAY_USAGE_STATS_ENABLED": "0"}
-        plugins = registry.plugin_modules()
-        if plugins:  # the user's own steps and checks: every worker imports their modules
-            env[registry.PLUGINS_ENV] = ",".join(plugins)
-            if not address:  # a Ray started here: its workers find them where this process did
-                env["PYTHONPATH"] = os.pathsep.join(_module_roots(plugins))
-        job = {"env_vars": env}
-        if address:
-            ray.init(address=address, runtime_env=job, logging_level=logging.WARNING)
-        else:
-            ray.init(
-                address="local",  # a new Ray, even if `ray start` runs a cluster here
-                num_cpus=num_cpus,
-                runtime_env=job,
-                include_dashboard=False,
-                logging_level=logging.WARNING,
-            )
-        started = True
-    from ray.data.context import ShuffleStrategy
-
-    context = ray.data.DataContext.get_current()
-    context.execution_options.preserve_order = True  # blocks keep the order of _pos
-    # Task-based sort shuffle: the hash shuffle's actor pool costs seconds per shuffle to
-    # start, which dominates for inputs below tens of GB (see the README's figures).
-    context.shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
-    context.enable_progress_bars = False
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        if started:
-            ray.shutdown()
-
-
-def _module_roots(modules: Sequence[str]) -> list[str]:
-    """The folders to put on a worker's path to import ``modules`` as this process did."""
-    import sys
-
-    roots = []
-    for name in modules:
-        where = getattr(sys.modules.get(name), "__file__", None)
-        if where:
-            root = Path(where).resolve().parent
-            for _ in range(name.count(".")):
-                root = root.parent
-            roots.append(str(root))
-    existing = os.environ.get("PYTHONPATH")
-    return list(dict.fromkeys([*roots, *([existing] if existing else [])]))
-
-
-def _partitions() -> int:
-    import ray
-
-    return max(2, int(ray.cluster_resources().get("CPU", 2)))
-
-
-def reraise_curate(exc: BaseException) -> None:
-    """Ray wraps an exception raised in a task; surface a CurateError under it as itself."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        current = todo.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, CurateError):
-            raise current from None
-        todo += [current.__cause__, current.__context__, getattr(current, "cause", None)]
-
-
-def _maybe_fail(where: str, key: object) -> None:
-    folder = os.environ.get(FAULT_ENV)
-    armed = Path(folder) / "armed" if folder else None
-    if armed is None or not armed.exists():
-        return
-    marker = armed.parent / f"{where}-{key}"
-    crashed = len(list(armed.parent.glob(f"{where}-*")))
-    if not marker.exists() and crashed < int(armed.read_text() or 1):
-        marker.touch()
-        os._exit(1)  # a worker crash: Ray re-runs the task
-
-
-# -- inputs ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """The files to read, in the order that defines positions."""
-
-    root: Path
-    files: tuple[Path, ...]
-
-    @property
-    def single(self) -> bool:
-        return len(self.files) == 1 and self.files[0] == self.root
-
-    def label(self, index: int) -> str:
-        return str(self.files[index])
-
-
-def list_inputs(path: str | Path, rules: Rules) -> Inputs:
-    """One file, a saved ``datasets`` folder, or a folder of shards (read in path order).
-
-    In a folder, hidden files and names starting with ``_`` (``_SUCCESS``) are skipped, and so
-    are files whose format is not recognised.
-    """
-    from curate.sources import is_saved_dataset
-
-    root = Path(path)
-    if not root.exists():
-        raise InputError(f"{root}: input file not found")
-    if root.is_file() or is_saved_dataset(root):
-        return Inputs(root, (root,))
-    files = []
-    for candidate in sorted(root.rglob("*")):
-        parts = candidate.relative_to(root).parts
-        if any(p.startswith((".", "_")) for p in parts) or not candidate.is_file():
-            continue
-        try:
-            detect_format(candidate, rules.read.format)
-        except InputError:
-            continue
-        files.append(candidate)
-    if not files:
-        raise InputError(
-            f"{root}: no data files in this folder (.jsonl, .jsonl.gz, .jsonl.zst, .csv, .parquet)"
-        )
-    if len(files) >= 1 << (63 - FILE_SHIFT):
-        raise InputError(f"{root}: too many files ({len(files)})")
-    return Inputs(root, tuple(files))
-
-
-def _hash_file(row: dict[str, Any]) -> dict[str, Any]:
-    path = Path(row["path"])
-    return {**row, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
-
-
-def describe_inputs(inputs: Inputs, rules: Rules) -> dict[str, Any]:
-    """The ``input`` block of the manifest: as the local engine's for one file; for shards,
-    each file, and a sha256 over the list of (relative path, sha256)."""
-    if inputs.single:
-        from curate.sources import open_source
-
-        return open_source(inputs.root).describe(rules)
-    import ray.data
-
-    rows = [{"index": i, "path": str(p)} for i, p in enumerate(inputs.files)]
-    hashed = ray.data.from_items(rows, override_num_blocks=min(len(rows), 64)).map(_hash_file)
-    described = sorted(hashed.take_all(), key=lambda r: r["index"])
-    files = [
-        {
-            "path": str(Path(r["path"]).relative_to(inputs.root)),
-            "format": detect_format(Path(r["path"]), rules.read.format),
-            "bytes": r["bytes"],
-            "sha256": r["sha256"],
-        }
-        for r in described
-    ]
-    listing = "".join(f"{f['path']}\t{f['sha256']}\n" for f in files)
-    return {
-        "path": str(inputs.root),
-        "format": "shards",
-        "bytes": sum(f["bytes"] for f in files),
-        "sha256": hashlib.sha256(listing.encode()).hexdigest(),
-        "files": files,
-    }
-
-
-def provenance(inputs: Inputs, rules: Rules) -> dict[str, Any]:
-    from curate.cleaning import provenance_of
-
-    return provenance_of(describe_inputs(inputs, rules), rules)
-
-
-# -- frames <-> Arrow --------------------------------------------------------------------------
-
-
-def to_arrow(frame: pl.DataFrame) -> pa.Table:
-    # the oldest Arrow layout (large_string, not string_view) that every Ray version reads
-    return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
-
-
-def from_arrow(table: pa.Table) -> pl.DataFrame:
-    frame = pl.from_arrow(table)
-    assert isinstance(frame, pl.DataFrame)
-    return frame
-
-
-def _complete(frame: pl.DataFrame) -> pl.DataFrame:
-    """Every block has every bookkeeping column, typed alike, whatever rows it holds."""
-    missing = [pl.lit(None, dtype).alias(c) for c, dtype in FATE_SCHEMA.items() if c not in frame]
-    return frame.with_columns(missing) if missing else frame
-
-
-def _read_frame(read: ReadBatch, file_index: int, source: str) -> pl.DataFrame:
-    base = file_index << FILE_SHIFT
-    parts = [
-        read.frame.with_columns(
-            pl.lit(RECORD, pl.Int8).alias(KIND),
-            pl.lit(file_index, pl.Int32).alias(FILE),
-            (pl.col(B.LINE) + base).alias(POS),
-            pl.lit(-1, pl.Int16).alias(BORN),
-            pl.lit(False).alias(B.UPSAMPLED),
-        )
-    ]
-    if read.quarantined:
-        parts.append(
-            pl.DataFrame(
-                {
-                    KIND: [QUARANTINED] * len(read.quarantined),
-                    FILE: [file_index] * len(read.quarantined),
-                    B.LINE: [q.line for q in read.quarantined],
-                    POS: [base + q.line for q in read.quarantined],
-                    PAYLOAD: [orjson.dumps(q.to_json(source)).decode() for q in read.quarantined],
-                    QREASON: [q.reason for q in read.quarantined],
-                },
-                schema={
-                    KIND: pl.Int8,
-                    FILE: pl.Int32,
-                    B.LINE: pl.Int64,
-                    POS: pl.Int64,
-                    PAYLOAD: pl.String,
-                    QREASON: pl.String,
-                },
-            )
-        )
-    if read.blank_lines:
-        parts.append(
-            pl.DataFrame(
-                {KIND: [BLANK_LINES], FILE: [file_index], COUNT: [read.blank_lines]},
-                schema={KIND: pl.Int8, FILE: pl.Int32, COUNT: pl.Int64},
-            )
-        )
-    return _complete(pl.concat(parts, how="diagonal_relaxed"))
-
-
-def read_files(table: pa.Table, *, rules: Rules, labels: Sequence[str]) -> Iterator[pa.Table]:
-    """Ray task: read the files listed in ``table`` into blocks (records, quarantine, blanks)."""
-    for file_index, path in zip(table["index"].to_pylist(), table["path"].to_pylist(), strict=True):
-        for read in read_batches(path, rules):
-            yield to_arrow(_read_frame(read, file_index, labels[file_index]))
-
-
-def live_mask(frame: pl.DataFrame) -> pl.Series:
-    return (frame[KIND] == RECORD) & frame[DROPPED_AT].is_null()
-
 
 # -- steps in workers ----------------------------------------------------------------------
 
@@ -481,8 +195,8 @@ def run_stage(
             schema={KIND: pl.Int8, STATE_BLOB: pl.Binary},
         )
         out = pl.concat([out, state], how="diagonal_relaxed")
-    _maybe_fail("stage", _first_pos(frame))
-    return to_arrow(_complete(out))
+    maybe_fail("stage", _first_pos(frame))
+    return to_arrow(complete_columns(out))
 
 
 def _first_pos(frame: pl.DataFrame) -> int | None:
@@ -648,7 +362,7 @@ def fit_global(ds: ray.data.Dataset, rules: Rules, index: int, step: GlobalStep[
         spread = keys.map_batches(
             global_spread, fn_kwargs=task, batch_format="pyarrow", batch_size=None
         )
-        grouped = spread.groupby(step.partition_by, num_partitions=_partitions()).map_groups(
+        grouped = spread.groupby(step.partition_by, num_partitions=partitions()).map_groups(
             global_reduce, fn_kwargs=task, batch_format="pyarrow"
         )
         reduced = _collect(grouped, step.reduce(step.spread(empty)).schema)
@@ -686,22 +400,6 @@ def check_supported(rules: Rules, steps: Sequence[tuple[StepSpec, Any]]) -> None
             )
         if step.adds_records:
             adds_at = spec.id
-
-
-def read_dataset(inputs: Inputs, rules: Rules) -> ray.data.Dataset:
-    import ray.data
-
-    rows = [{"index": i, "path": str(p)} for i, p in enumerate(inputs.files)]
-    labels = [inputs.label(i) for i in range(len(inputs.files))]
-    read = ray.data.from_items(rows, override_num_blocks=len(rows)).map_batches(
-        read_files,
-        fn_kwargs={"rules": rules, "labels": labels},
-        batch_format="pyarrow",
-        batch_size=1,
-    )
-    # Ray merges what a task yields into blocks of up to 128 MB; blocks of read.batch_size
-    # records let the steps spread over the cluster even when there are few input files.
-    return read.repartition(target_num_rows_per_block=rules.read.batch_size)
 
 
 @dataclass
@@ -744,6 +442,38 @@ def run_steps(
         fitted[index] = fit
         pending.append(StageItem(index, fit.decided))
     return StepsRun(flush(ds), fitted)
+
+
+# -- a sink per block -------------------------------------------------------------------------
+
+# Bookkeeping columns the local engine's frames do not have; sinks see the frame without them.
+_HIDDEN = [c for c in FATE_SCHEMA if c not in (B.FLAGS, B.UPSAMPLED)]
+
+
+class SinkBlocks:
+    """``extras`` for the last pass: a sink (``curate.runner.Sink`` with ``update``/``take``,
+    e.g. ``audit.sink.AuditSink``), built once per worker, folds in a block's quarantined and
+    kept records and hands over what it measured: (the lines ``update`` gave, ``take()``)."""
+
+    def __init__(self, rules: Rules, sink_type: Callable[[Rules], Any]) -> None:
+        self.rules = rules
+        self.sink_type = sink_type
+
+    def __call__(self, frame: pl.DataFrame) -> tuple[list[bytes], Any]:
+        def build() -> Any:
+            registry.load_plugins()  # a worker gets the rules unpickled, not loaded
+            return self.sink_type(self.rules)
+
+        key = ("sink", self.sink_type.__qualname__, *rules_key(self.rules))
+        sink = worker_cached(key, build)
+        sink.take()  # a task that failed in this process left totals behind
+        payloads = frame.filter(pl.col(KIND) == QUARANTINED)[PAYLOAD].to_list()
+        sink.quarantined([orjson.loads(p) for p in payloads])
+        view = frame.filter(live_mask(frame)).drop(_HIDDEN)
+        if not view[B.UPSAMPLED].any():
+            view = view.drop(B.UPSAMPLED)  # as locally, where only upsampling adds it
+        lines = sink.update(view)
+        return lines, sink.take()
 
 
 # -- the last pass: counts, state, shards ----------------------------------------------------
@@ -855,7 +585,7 @@ def finish_block(
         }
         for kind, lines in outputs.items():
             partial["shards"][kind] = _write_shard(folder / kind, name, lines)
-    _maybe_fail("finish", _first_pos(frame))
+    maybe_fail("finish", _first_pos(frame))
     return pa.table({"partial": [pickle.dumps(partial)]})
 
 
@@ -997,14 +727,8 @@ def clean_ray(
     steps = build_steps(rules)
     check_supported(rules, steps)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with claim(out_dir), ray_session(address, num_cpus):
-        try:
-            return _clean(inputs, out_dir, rules, steps)
-        except CurateError:
-            raise
-        except Exception as exc:
-            reraise_curate(exc)
-            raise
+    with claim(out_dir), ray_session(address, num_cpus), surfacing_curate_errors():
+        return _clean(inputs, out_dir, rules, steps)
 
 
 @dataclass
@@ -1026,7 +750,7 @@ def run_pipeline(
 ) -> PipelineRun:
     """Read, run every step, finish every block; the ledger (checked) and step summaries."""
     read = read_dataset(inputs, rules)
-    if len(inputs.files) < _partitions():
+    if len(inputs.files) < partitions():
         # Ray fuses reading a file with the maps after it into one task: fewer files than
         # CPUs would leave CPUs idle, so the blocks are stored first and then spread.
         read = read.materialize()

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from curate import registry
 from curate.errors import RulesError
+from curate.version import __version__
 from curate.yamlsafe import YamlDoc, load_yaml
 
 Loc = tuple[str | int, ...]
@@ -428,3 +429,18 @@ STEP_METRICS = {
     "flagged_rate": "flagged / valid records",
     "changed_rate": "share of records whose text the step changed",
 }
+
+
+def provenance_of(input_info: dict[str, Any], rules: Rules) -> dict[str, Any]:
+    """The tool, input and rules blocks of a manifest or audit, for a described input."""
+    return {
+        "tool": {"name": "curate", "version": __version__},
+        "input": input_info,
+        "rules": {
+            "name": rules.name,
+            "source": rules.source,
+            "files": rules.files,
+            "sha256": rules.sha256,
+            "seed": rules.seed,
+        },
+    }

@@ -27,10 +27,10 @@ from typing import Any
 
 import numpy as np
 
-from curate import __version__
 from curate.atomic import write_json, write_text
 from curate.errors import InputError, RulesError
 from curate.rules import Rules, load_rules
+from curate.version import __version__
 from finetune import report
 from finetune.config import FinetuneConfig, SearchSpace, resolve_config
 from finetune.data import read_records

@@ -158,7 +158,7 @@ def test_internal_error_is_exit_3_one_line_and_debug_shows_traceback(
     def boom(*_a, **_k):
         raise RuntimeError("unexpected state")
 
-    monkeypatch.setattr("curate.cleaning.build_steps", boom)
+    monkeypatch.setattr("curate.runner.build_steps", boom)
     code, _, err = cli("clean", data, "--out", tmp_path / "o")
     assert code == 3
     assert err.strip().splitlines() == [

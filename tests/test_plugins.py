@@ -145,7 +145,6 @@ def test_plugins_on_ray_equal_local(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("ray")
-    from audit.engine_ray import run_audit_ray
     from curate.engine_ray import clean_ray, read_shards
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
@@ -166,6 +165,6 @@ def test_plugins_on_ray_equal_local(
     ).read_bytes()
     flag = _rules(tmp_path, "flag")
     audit_local = run_audit(data, tmp_path / "audit-local", flag).data
-    audit_ray = run_audit_ray(data, tmp_path / "audit-ray", flag, num_cpus=2).data
+    audit_ray = run_audit(data, tmp_path / "audit-ray", flag, engine="ray", num_cpus=2).data
     assert audit_ray == audit_local
     assert os.environ.get(registry.PLUGINS_ENV) is None  # Ray learnt of them by itself

@@ -19,13 +19,16 @@ zstandard = pytest.importorskip("zstandard")
 
 import polars as pl  # noqa: E402
 
-from audit.engine_ray import run_audit_ray  # noqa: E402
 from audit.run import run_audit  # noqa: E402
 from curate import engine_ray as R  # noqa: E402
 from curate.cleaning import clean  # noqa: E402
 from curate.errors import RulesError  # noqa: E402
 
 WORDS = [f"w{i}" for i in range(300)]
+
+
+def run_audit_ray(*args: Any, **options: Any) -> Any:
+    return run_audit(*args, engine="ray", **options)
 CLEAN_STEPS = """
   - step: normalize
   - step: length

@@ -1,0 +1,121 @@
+"""The one flow on this machine: read -> steps -> kept records into a sink, every record counted.
+
+``curate clean`` and ``curate audit`` are this run with different sinks (clean writes the
+records, audit measures them) and different step actions (an audit only flags). The engine
+choices are the caller's: worker processes for the per-record work (``curate.parallel``), and
+``--resume`` checkpoints (``curate.checkpoint``); the steps, the sink and the counts are the
+same whichever runs.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import polars as pl
+
+from curate import batch as B
+from curate.checkpoint import Checkpointer
+from curate.errors import CurateError, InputError
+from curate.ledger import Ledger, StepCount
+from curate.parallel import split_for_workers
+from curate.pipeline import StepRunner, build_steps, chain, finish_summaries
+from curate.reader import ReadBatch
+from curate.registry import Check, Step
+from curate.rules import Rules, StepSpec
+from curate.sources import Source
+
+Progress = Callable[[int, int], None]
+
+
+class Sink(Protocol):
+    """Where the records of a run go."""
+
+    def quarantined(self, entries: list[dict[str, Any]]) -> None:
+        """Quarantine entries (``Quarantined.to_json``: line, reason, error, raw)."""
+
+    def dropped(self, frame: pl.DataFrame, count: StepCount) -> None: ...
+
+    def kept(self, frame: pl.DataFrame) -> None: ...
+
+    def saved_state(self) -> Any: ...
+
+    def restore_state(self, state: Any) -> None: ...
+
+
+def check_engine(engine: str, *, resume: bool, workers: int | None) -> None:
+    """Refuse engine options that mean nothing together."""
+    if engine not in ("local", "ray"):
+        raise CurateError(f"engine must be 'local' or 'ray', not {engine!r}")
+    if engine == "ray" and resume:
+        raise CurateError("--resume is for --engine local (Ray re-runs failed tasks itself)")
+    if engine == "ray" and workers:
+        raise CurateError("--workers is for --engine local (Ray schedules its own workers)")
+
+
+def count_read(ledger: Ledger, read: ReadBatch) -> None:
+    ledger.records += read.frame.height + len(read.quarantined)
+    ledger.quarantined += len(read.quarantined)
+    ledger.blank_lines += read.blank_lines
+    for q in read.quarantined:
+        ledger.quarantine_reasons[q.reason] += 1
+
+
+def require_records(ledger: Ledger, input_path: str | Path) -> None:
+    if ledger.records == 0:
+        raise InputError(f"{input_path}: no records (the input is empty or only blank lines)")
+
+
+def run_local(
+    data: Source,
+    rules: Rules,
+    sink: Sink,
+    work_dir: Path,
+    *,
+    action: str | None = None,
+    scans: list[Check] | None = None,
+    progress: Progress | None = None,
+    ckpt: Checkpointer | None = None,
+    workers: int | None = None,
+    copies_are_added: bool = True,
+) -> tuple[Ledger, list[tuple[StepSpec, Step[Any]]]]:
+    """Run the rules' steps over ``data`` into ``sink``; the checked ledger and the steps.
+
+    ``action`` overrides every step's (an audit flags); ``scans`` are checks whose per-record
+    scans worker processes may make; with ``copies_are_added`` upsampled copies count as
+    added records (a clean writes them), else as kept ones.
+    """
+    ledger = Ledger()
+    steps = build_steps(rules)
+    runners = [StepRunner(spec, step, ledger, sink.dropped, action) for spec, step in steps]
+    if ckpt:
+        ckpt.track("ledger", ledger)
+        for runner in runners:
+            runner.count = ledger.steps[runner.spec.id]  # restored with the ledger
+            ckpt.track(f"step:{runner.spec.id}", runner.step)
+        ckpt.track("sink", sink)
+
+    def frames() -> Iterator[pl.DataFrame]:
+        done = 0
+        for read in ckpt.reads(data.read(rules)) if ckpt else data.read(rules):
+            count_read(ledger, read)
+            sink.quarantined([q.to_json(data.label) for q in read.quarantined])
+            done += read.bytes_read
+            if progress:
+                progress(read.frame.height + len(read.quarantined), done)
+            yield read.frame
+
+    with tempfile.TemporaryDirectory(prefix=".work-", dir=work_dir) as work:
+        head = split_for_workers(rules, runners, scans or [], workers, ckpt, data)
+        for frame in chain(head(frames()), runners[len(head.runners) :], Path(work), ckpt):
+            copies = int(frame[B.UPSAMPLED].sum()) if B.UPSAMPLED in frame.columns else 0
+            copies = copies if copies_are_added else 0
+            ledger.kept += frame.height - copies
+            ledger.added += copies
+            sink.kept(frame)
+    require_records(ledger, data.label)
+    finish_summaries(runners)
+    ledger.check()
+    return ledger, steps
