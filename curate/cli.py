@@ -343,21 +343,46 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_validate(args: argparse.Namespace) -> int:
+    from curate import rules_view
     from curate.rules import load_rules
 
+    results = []
     for path in args.files:
         rules = load_rules(path)
-        if not args.quiet:
-            print(
-                f"{path}: ok ({len(rules.steps)} steps, {len(rules.checks)} checks, "
-                f"{len(rules.gate)} gate rules; sha256 {rules.sha256[:12]})"
-            )
+        results.append(
+            {
+                "file": str(path),
+                "files": rules_view.files(rules),
+                "sha256": rules.sha256,
+                "counts": {
+                    section: {kind: dict(counter) for kind, counter in per_section.items()}
+                    for section, per_section in rules_view.origin_counts(rules).items()
+                },
+            }
+        )
+        if not args.quiet and not args.json:
+            print(f"{path}: ok ({rules_view.summary(rules)}; sha256 {rules.sha256[:12]})")
+    if args.json:
+        _print_json(results)
     return EXIT_PASS
 
 
 def cmd_rules_show(args: argparse.Namespace) -> int:
     from curate import registry
     from curate.rules import bundled_rules_dir
+
+    if args.effective:
+        from curate import rules_view
+        from curate.rules import load_rules
+
+        if args.name:
+            raise CurateError("give either a step or check name, or --effective FILE")
+        rules = load_rules(args.effective)
+        if args.json:
+            _print_json(rules_view.as_data(rules))
+        else:
+            sys.stdout.write(rules_view.render(rules))
+        return EXIT_PASS
 
     registry.load_plugins()
     tables: list[tuple[str, dict[str, Any]]] = [
@@ -429,16 +454,32 @@ def _type_label(annotation: Any) -> str:
     return name if name and not get_args(annotation) else str(annotation).replace("typing.", "")
 
 
+def _global_flags(default: Any) -> argparse.ArgumentParser:
+    """The flags that work before or after the command (``curate --json audit`` = ``audit --json``).
+
+    The top-level parser gives them ``False``; each subcommand repeats them with a suppressed
+    default, because argparse lets a subparser's defaults overwrite what the parent parsed.
+    """
+    flags = argparse.ArgumentParser(add_help=False)
+    flags.add_argument(
+        "--debug", action="store_true", default=default, help="print tracebacks on errors"
+    )
+    flags.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="no progress, no tables"
+    )
+    flags.add_argument(
+        "--json", action="store_true", default=default, help="print the summary as JSON on stdout"
+    )
+    return flags
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="print tracebacks on errors")
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress, no tables")
-    common.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    common = _global_flags(argparse.SUPPRESS)
 
     parser = _Parser(
         prog="curate",
         description="Clean, audit and gate text datasets before training on them.",
-        parents=[common],
+        parents=[_global_flags(False)],
         epilog="Exit codes: 0 pass, 1 gate failed, 2 usage/rules/input error, 3 internal error.",
     )
     parser.add_argument("--version", action="version", version=f"curate {__version__}")
@@ -511,6 +552,11 @@ def build_parser() -> argparse.ArgumentParser:
         "show", parents=[common], help="every step and check with its parameters"
     )
     s.add_argument("name", nargs="?", help="only this step or check")
+    s.add_argument(
+        "--effective",
+        metavar="FILE",
+        help="FILE's rules merged with what it extends; each entry says which file set it",
+    )
     s.set_defaults(func=cmd_rules_show)
     return parser
 

@@ -18,7 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from curate.errors import RulesError
-from curate.rules import Rules, deep_merge
+from curate.rules import Rules
+from curate.rules_merge import deep_merge
 from curate.yamlsafe import YamlDoc, load_yaml
 
 Task = Literal["classification", "causal-lm"]
