@@ -227,6 +227,11 @@ def _verdict_table(result: dict[str, Any]) -> Any:
 def cmd_audit(args: argparse.Namespace) -> int:
     from audit.run import run_audit
 
+    datasheet = None
+    if args.datasheet:
+        from audit.attestation import read_datasheet
+
+        datasheet = read_datasheet(args.datasheet)  # a bad file stops before any work
     with _progress(args, "audit", _total_bytes(args.data)) as progress:
         audit = _engine(args, run_audit, "audit")(
             args.data,
@@ -240,6 +245,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
         )
     _note_resumed(args, audit.resumed_from)
     result = audit.data
+    if datasheet is not None:
+        from audit.attestation import attach_datasheet
+        from audit.report import render_all
+
+        attach_datasheet(audit.report_dir, result, datasheet)
+        render_all(result, audit.report_dir)
     if args.json:
         _print_json(
             {
@@ -264,16 +275,56 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_PASS if audit.passed else 1
 
 
+def _report_dir(path: str) -> Path:
+    return Path(path) if Path(path).is_dir() else Path(path).parent
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    from audit.report import render_all
+    from audit.report import refuse_hand_edits, render_all
     from audit.run import load_audit
 
     data = load_audit(args.dir, verify=True)
+    folder = _report_dir(args.dir)
+    if args.verify and args.datasheet:
+        raise CurateError("--verify writes nothing: it cannot attach a --datasheet")
     if not args.verify:
-        render_all(data, Path(args.dir) if Path(args.dir).is_dir() else Path(args.dir).parent)
+        if not args.overwrite:
+            refuse_hand_edits(folder)
+        if args.datasheet:
+            from audit.attestation import attach_datasheet, read_datasheet
+
+            attach_datasheet(folder, data, read_datasheet(args.datasheet))
+        render_all(data, folder)
     if not args.quiet:
         verb = "verified" if args.verify else "re-rendered"
         _console().print(f"{verb}: {args.dir} (verdict {data['verdict'].upper()}, digest ok)")
+    return EXIT_PASS
+
+
+def cmd_signoff(args: argparse.Namespace) -> int:
+    from audit.attestation import sign
+    from audit.report import refuse_hand_edits, render_all
+    from audit.run import load_audit
+
+    data = load_audit(args.dir, verify=True)  # never sign an edited audit
+    folder = _report_dir(args.dir)
+    refuse_hand_edits(folder)
+    record = sign(
+        folder,
+        data,
+        reviewer=args.reviewer,
+        decision=args.decision,
+        note=args.note or "",
+        role=args.role or "",
+    )
+    render_all(data, folder)
+    if args.json:
+        _print_json(record)
+    elif not args.quiet:
+        _console().print(
+            f"signed: {args.decision.upper()} by {record['reviewer']} for audit digest "
+            f"{record['audit_digest'][:16]}… ({folder / 'signoff.json'}; reports re-rendered)"
+        )
     return EXIT_PASS
 
 
@@ -506,6 +557,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="github: print GitHub Actions annotations for failing checks and findings",
     )
+    p.add_argument(
+        "--datasheet",
+        metavar="FILE",
+        help="YAML with the datasheet answers (motivation, collection, uses, ...); "
+        "kept beside audit.json and rendered in the reports",
+    )
     _add_resume_options(p)
     _add_workers_option(p)
     _add_engine_options(p)
@@ -514,7 +571,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", parents=[common], help="re-render or verify an audit report")
     p.add_argument("dir", help="report folder (or its audit.json)")
     p.add_argument("--verify", action="store_true", help="only check the digest; write nothing")
+    p.add_argument("--datasheet", metavar="FILE", help="YAML with the datasheet answers")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="re-render even over a report edited by hand (the edit is lost)",
+    )
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "signoff", parents=[common], help="record a reviewer's decision on an audit report"
+    )
+    p.add_argument("dir", help="report folder (or its audit.json)")
+    p.add_argument("--reviewer", required=True, help="the reviewer's name")
+    p.add_argument("--decision", required=True, choices=["approve", "reject"])
+    p.add_argument("--note", help="conditions or reasons, shown in the report")
+    p.add_argument("--role", help="the reviewer's role (e.g. data protection officer)")
+    p.set_defaults(func=cmd_signoff)
 
     p = sub.add_parser("diff", parents=[common], help="compare two audits; exit 1 on regressions")
     p.add_argument("old", help="the earlier audit.json or its folder")

@@ -487,7 +487,11 @@ def _check_sections(
     return section
 
 
-def _mitigations(result: dict[str, Any]) -> Section:
+def _answer(answers: dict[str, str], key: str) -> str:
+    return answers.get(key) or TO_COMPLETE
+
+
+def _mitigations(result: dict[str, Any], answers: dict[str, str]) -> Section:
     steps = result["rules_config"]["steps"]
     text = (
         "An audit measures and removes nothing. The rules configure these cleaning steps, which "
@@ -496,45 +500,62 @@ def _mitigations(result: dict[str, Any]) -> Section:
         + "."
     )
     return Section(
-        "Mitigations", [Text(text), KeyValues([("mitigations applied upstream", TO_COMPLETE)])]
-    )
-
-
-def _datasheet(result: dict[str, Any]) -> Section:
-    counts = result["counts"]
-    return Section(
-        "Datasheet",
+        "Mitigations",
         [
-            Text("After Gebru et al., Datasheets for Datasets. Measured values are filled in."),
-            KeyValues(
-                [
-                    ("Motivation: purpose of the dataset", TO_COMPLETE),
-                    (
-                        "Composition: instances",
-                        f"{counts['records']} records, {counts['quarantined']} malformed",
-                    ),
-                    ("Composition: personal data", "see Privacy"),
-                    ("Collection process and sources", TO_COMPLETE),
-                    ("Preprocessing / cleaning", "see Configuration and Mitigations"),
-                    ("Uses: intended and out of scope", TO_COMPLETE),
-                    ("Distribution and licence", TO_COMPLETE),
-                    ("Maintenance: owner and contact", TO_COMPLETE),
-                ]
-            ),
+            Text(text),
+            KeyValues([("mitigations applied upstream", _answer(answers, "mitigations"))]),
         ],
     )
 
 
-def _article10(result: dict[str, Any]) -> Section:
+def _datasheet(result: dict[str, Any], datasheet: dict[str, Any] | None) -> Section:
+    counts = result["counts"]
+    answers = (datasheet or {}).get("answers", {})
+    blocks: list[Block] = [
+        Text("After Gebru et al., Datasheets for Datasets. Measured values are filled in.")
+    ]
+    if datasheet:
+        source = (
+            f"Answers from `{datasheet['source']}` (sha256 {datasheet['sha256'][:16]}…), "
+            "kept beside audit.json in datasheet.json."
+        )
+        if not datasheet.get("current"):
+            source += " They were attached to an earlier audit of this folder."
+        blocks.append(Text(source))
+    else:
+        blocks.append(
+            Text("Answer the open questions in a YAML file and pass it with `--datasheet FILE`.")
+        )
+    blocks.append(
+        KeyValues(
+            [
+                ("Motivation: purpose of the dataset", _answer(answers, "motivation")),
+                (
+                    "Composition: instances",
+                    f"{counts['records']} records, {counts['quarantined']} malformed",
+                ),
+                ("Composition: personal data", "see Privacy"),
+                ("Collection process and sources", _answer(answers, "collection")),
+                ("Preprocessing / cleaning", "see Configuration and Mitigations"),
+                ("Uses: intended and out of scope", _answer(answers, "uses")),
+                ("Distribution and licence", _answer(answers, "distribution")),
+                ("Maintenance: owner and contact", _answer(answers, "maintenance")),
+            ]
+        )
+    )
+    return Section("Datasheet", blocks)
+
+
+def _article10(result: dict[str, Any], answers: dict[str, str]) -> Section:
     has = set(result["details"])
     rows = [
         [
             "10(2)(a) design choices",
             "Configuration (rules sha256 " + result["rules"]["sha256"][:12] + "…)",
         ],
-        ["10(2)(b) collection and origin", TO_COMPLETE],
+        ["10(2)(b) collection and origin", _answer(answers, "collection")],
         ["10(2)(c) preparation: cleaning, labelling", "Composition and quality; Mitigations"],
-        ["10(2)(d) assumptions", TO_COMPLETE],
+        ["10(2)(d) assumptions", _answer(answers, "assumptions")],
         ["10(2)(e) availability, quantity, suitability", "Composition and quality"],
         [
             "10(2)(f) examination for possible biases",
@@ -542,16 +563,16 @@ def _article10(result: dict[str, Any]) -> Section:
             if has & set(BIAS_CHECKS)
             else "not measured: no bias check configured",
         ],
-        ["10(2)(g) measures against biases", "Mitigations; " + TO_COMPLETE],
+        ["10(2)(g) measures against biases", "Mitigations; " + _answer(answers, "bias_measures")],
         [
             "10(2)(h) data gaps and shortcomings",
-            "Decision summary (failing checks); " + TO_COMPLETE,
+            "Decision summary (failing checks); " + _answer(answers, "gaps"),
         ],
         [
             "10(3) relevant, representative, free of errors",
             "Composition and quality; Representation and bias",
         ],
-        ["10(4) geographical, behavioural, functional setting", TO_COMPLETE],
+        ["10(4) geographical, behavioural, functional setting", _answer(answers, "setting")],
         [
             "10(5) special categories of personal data",
             "Privacy" if "pii" in has else "not measured: no PII check configured",
@@ -562,25 +583,55 @@ def _article10(result: dict[str, Any]) -> Section:
     )
 
 
-def _sign_off() -> Section:
+def _sign_off(signoffs: list[dict[str, Any]]) -> Section:
+    if not signoffs:
+        return Section(
+            "Reviewer sign-off",
+            [
+                Text(
+                    "Not signed. A reviewer signs with `curate signoff REPORT_DIR --reviewer NAME "
+                    "--decision approve|reject [--note TEXT]`; the record is bound to this "
+                    "audit's digest."
+                )
+            ],
+        )
+    rows = [
+        [
+            r.get("reviewer"),
+            r.get("role") or "",
+            str(r.get("decision", "")).upper(),
+            r.get("note") or "",
+            r.get("signed_at"),
+            "valid for this audit" if r["valid"] else f"NOT VALID: {r['problem']}",
+        ]
+        for r in signoffs
+    ]
+    valid = [r for r in signoffs if r["valid"]]
+    latest = (
+        f"Latest valid decision: **{valid[-1]['decision'].upper()}** by {valid[-1]['reviewer']} "
+        f"({valid[-1]['signed_at']})."
+        if valid
+        else "No sign-off is valid for this audit."
+    )
     return Section(
         "Reviewer sign-off",
         [
-            KeyValues(
-                [
-                    ("reviewer name", TO_COMPLETE),
-                    ("role", TO_COMPLETE),
-                    ("decision", TO_COMPLETE),
-                    ("conditions", TO_COMPLETE),
-                    ("date", TO_COMPLETE),
-                    ("signature", TO_COMPLETE),
-                ]
-            )
+            Text(latest),
+            Table(
+                ["reviewer", "role", "decision", "note", "signed (UTC)", "binding"],
+                rows,
+                caption="sign-offs in signoff.json, each bound to the audit digest, its "
+                "signature and the datasheet answers",
+            ),
         ],
     )
 
 
-def build(result: dict[str, Any]) -> Document:
+def build(result: dict[str, Any], attached: dict[str, Any] | None = None) -> Document:
+    """The report of ``result``; ``attached``: datasheet and sign-offs (``audit.attestation``)."""
+    attached = attached or {}
+    datasheet = attached.get("datasheet")
+    answers = (datasheet or {}).get("answers", {})
     sections = [
         _provenance(result),
         _decision(result),
@@ -600,5 +651,10 @@ def build(result: dict[str, Any]) -> Document:
     others = tuple(k for k in result["details"] if k not in known)
     if others:
         sections.append(_check_sections(result, others, "Other checks", ""))
-    sections += [_mitigations(result), _datasheet(result), _article10(result), _sign_off()]
+    sections += [
+        _mitigations(result, answers),
+        _datasheet(result, datasheet),
+        _article10(result, answers),
+        _sign_off(attached.get("signoffs", [])),
+    ]
     return Document(f"Data audit: {result['input']['path']}", result["verdict"], sections)
