@@ -298,7 +298,14 @@ def audit_result(
             metrics.update({f"collapsed.{spec.check}.{k}": v for k, v in result_.items()})
             details["collapsed"]["checks"][spec.check] = result_
 
-    gate_checks = gate.evaluate(rules.gate, metrics)
+    without_evidence = {
+        f"{spec.check}.{name}"
+        for spec, check in zip(rules.checks, checks, strict=True)
+        for name in check.without_evidence()
+    }
+    for spec, check in zip(rules.checks, collapsed_checks, strict=False):
+        without_evidence |= {f"collapsed.{spec.check}.{name}" for name in check.without_evidence()}
+    gate_checks = gate.evaluate(rules.gate, metrics, without_evidence)
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "kind": "curate-audit",

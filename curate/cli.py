@@ -211,7 +211,15 @@ def _verdict_table(result: dict[str, Any]) -> Any:
     table = Table(title=f"curate audit: {result['input']['path']}", title_justify="left")
     for col in ("check", "value", "threshold", "severity", "status"):
         table.add_column(col)
-    colours = {"pass": "green", "fail": "red", "missing": "red", "warn": "yellow"}
+    from audit.gate import status_label
+
+    colours = {
+        "pass": "green",
+        "fail": "red",
+        "missing": "red",
+        "warn": "yellow",
+        "not_enough_evidence": "dim",
+    }
     for check in result["checks"]:
         status = check["status"]
         table.add_row(
@@ -219,7 +227,7 @@ def _verdict_table(result: dict[str, Any]) -> Any:
             fmt(check["value"]),
             f"{check['op']} {fmt(check['threshold'])}",
             check["severity"],
-            f"[{colours[status]}]{status.upper()}[/]",
+            f"[{colours.get(status, 'default')}]{status_label(status)}[/]",
         )
     return table
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from audit.gate import NO_EVIDENCE, status_label
+
 TO_COMPLETE = "_to be completed by the reviewer_"
 
 
@@ -98,9 +100,15 @@ def _generic(title: str, data: Any, depth: int = 0) -> Section:
 def _decision(result: dict[str, Any]) -> Section:
     checks = result["checks"]
     failed = [c for c in checks if c["status"] in ("fail", "missing") and c["severity"] == "fail"]
+    no_evidence = sum(c["status"] == NO_EVIDENCE for c in checks)
     summary = (
         f"Verdict: **{result['verdict'].upper()}**. {len(checks)} gate checks, "
-        f"{len(failed)} failing, {sum(c['status'] == 'warn' for c in checks)} warnings."
+        f"{len(failed)} failing, {sum(c['status'] == 'warn' for c in checks)} warnings"
+        + (
+            f", {no_evidence} without enough evidence to judge (not gated)."
+            if no_evidence
+            else "."
+        )
     )
     rows = [
         [
@@ -109,7 +117,7 @@ def _decision(result: dict[str, Any]) -> Section:
             c["value"],
             f"{c['op']} {fmt(c['threshold'])}",
             c["severity"],
-            c["status"].upper(),
+            status_label(c["status"]),
         ]
         for c in checks
     ]
@@ -356,10 +364,18 @@ def _representation(result: dict[str, Any]) -> Section:
             "counts cannot read meaning: treat axes with few mentions as indicative only."
         )
     )
+    minimum = d.get("min_mentions")
+    if minimum:
+        section.blocks.append(
+            Text(
+                f"Axes with fewer than {minimum} mentions are not scored: too few to judge skew "
+                "(the gate says not enough evidence)."
+            )
+        )
     rows = [
         [
             a["axis"],
-            a["mentions"],
+            a["mentions"] if a.get("enough_evidence", True) else f"{a['mentions']} (too few)",
             a["representation_score"],
             a["association_score"],
             _collapsed_row(result, "representation", f"{a['axis']}_representation_score"),
