@@ -104,11 +104,7 @@ def _decision(result: dict[str, Any]) -> Section:
     summary = (
         f"Verdict: **{result['verdict'].upper()}**. {len(checks)} gate checks, "
         f"{len(failed)} failing, {sum(c['status'] == 'warn' for c in checks)} warnings"
-        + (
-            f", {no_evidence} without enough evidence to judge (not gated)."
-            if no_evidence
-            else "."
-        )
+        + (f", {no_evidence} without enough evidence to judge (not gated)." if no_evidence else ".")
     )
     rows = [
         [
