@@ -383,6 +383,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         seed=args.seed,
         report_to=args.report_to,
+        overwrite=args.overwrite,
     )
     summary = {
         "out": str(result.run_dir),
@@ -621,6 +622,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int, help="training and split seed (default: the rules')")
     p.add_argument("--report-to", choices=["none", "tensorboard", "wandb", "mlflow"])
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier run's outputs in --out (default: refuse a non-empty folder)",
+    )
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("rules", parents=[common], help="validate rules or list steps and checks")

@@ -52,6 +52,19 @@ from finetune.train import (
 )
 
 REQUIRED = ("torch", "transformers", "accelerate", "sklearn")
+#: What a run writes into its folder; ``--overwrite`` removes these (and only these) first.
+RUN_OUTPUTS = (
+    "model",
+    "tensorboard",
+    "metrics.json",
+    "fairness.json",
+    "metrics.jsonl",
+    "splits.json",
+    "run.json",
+    "report.md",
+    "report.html",
+    "model_card.md",
+)
 VERSIONED = ("torch", "transformers", "accelerate", "scikit-learn", "fairlearn", "peft")
 
 
@@ -216,6 +229,29 @@ def _split_summary(task: Task, split: Split) -> dict[str, Any]:
     return out
 
 
+def _check_run_dir(run_dir: Path, overwrite: bool) -> None:
+    """Refuse a run folder holding anything but an earlier refused run's ``audit/``."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(f"{run_dir}: the run folder is a file")
+    entries = sorted(p.name for p in run_dir.iterdir()) if run_dir.is_dir() else []
+    if entries and entries != ["audit"] and not overwrite:
+        shown = ", ".join(entries[:4]) + (", …" if len(entries) > 4 else "")
+        raise InputError(
+            f"{run_dir}: the run folder is not empty ({shown}): choose a new folder, or pass "
+            "--overwrite to replace an earlier run's outputs"
+        )
+
+
+def _clear_outputs(run_dir: Path) -> None:
+    """Remove an earlier run's outputs (so models and TensorBoard runs never mix)."""
+    for name in RUN_OUTPUTS:
+        path = run_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+
+
 def finetune(
     data: str | Path,
     model: str | Path,
@@ -224,13 +260,16 @@ def finetune(
     audit: str | Path | None = None,
     *,
     config: FinetuneConfig | dict[str, Any] | str | Path | None = None,
+    overwrite: bool = False,
     **overrides: Any,
 ) -> FinetuneResult:
     """Fine-tune ``model`` on ``data`` if an audit of exactly that file passed under ``rules``.
 
     ``overrides`` are ``FinetuneConfig`` fields (``epochs=1``, ``learning_rate=3e-5``,
     ``search={"enabled": True}``); ``None`` values are ignored. They win over ``config``, which
-    wins over the rules' ``finetune:`` section.
+    wins over the rules' ``finetune:`` section. A run folder that is not empty is refused
+    unless ``overwrite`` (which removes the earlier run's outputs once the gate has passed); a
+    refused run writes nothing, except the audit it ran itself (``<run>/audit``, which says why).
     """
     started = time.perf_counter()
     _require_packages()
@@ -243,8 +282,11 @@ def finetune(
         raise InputError(f"{data_path}: input not found")
     if cfg.task == "classification" and rules.fields.label is None:
         raise RulesError(f"{rules.source}: classification needs fields.label in the rules")
+    _check_run_dir(run_dir, overwrite)
+    gate = check_gate(data_path, rules, audit, run_dir)  # with `audit` given, writes nothing
     run_dir.mkdir(parents=True, exist_ok=True)
-    gate = check_gate(data_path, rules, audit, run_dir)
+    if overwrite:
+        _clear_outputs(run_dir)
 
     with _no_progress_bars():
         return _train_and_report(data_path, run_dir, rules, cfg, source, gate, started)
