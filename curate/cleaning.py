@@ -61,8 +61,8 @@ def provenance_of(input_info: dict[str, Any], rules: Rules) -> dict[str, Any]:
         "input": input_info,
         "rules": {
             "name": rules.name,
-            "source": rules.source,
-            "files": rules.files,
+            "source": rules.shown_source,
+            "files": rules.shown_files,
             "sha256": rules.sha256,
             "seed": rules.seed,
         },

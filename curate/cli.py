@@ -203,12 +203,12 @@ def cmd_clean(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
-def _verdict_table(result: dict[str, Any]) -> Any:
+def _verdict_table(checks: list[dict[str, Any]], title: str) -> Any:
     from rich.table import Table
 
-    from audit.report.document import fmt
+    from audit.report.document import fmt_check
 
-    table = Table(title=f"curate audit: {result['input']['path']}", title_justify="left")
+    table = Table(title=title, title_justify="left")
     for col in ("check", "value", "threshold", "severity", "status"):
         table.add_column(col)
     from audit.gate import status_label
@@ -220,12 +220,12 @@ def _verdict_table(result: dict[str, Any]) -> Any:
         "warn": "yellow",
         "not_enough_evidence": "dim",
     }
-    for check in result["checks"]:
+    for check in checks:
         status = check["status"]
         table.add_row(
             check["name"],
-            fmt(check["value"]),
-            f"{check['op']} {fmt(check['threshold'])}",
+            fmt_check(check, check["value"]),
+            f"{check['op']} {fmt_check(check, check['threshold'])}",
             check["severity"],
             f"[{colours.get(status, 'default')}]{status_label(status)}[/]",
         )
@@ -274,7 +274,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         sys.stdout.write(github.render(result, audit.report_dir))
     elif not args.quiet:
         console = _console()
-        console.print(_verdict_table(result))
+        console.print(_verdict_table(result["checks"], f"curate audit: {result['input']['path']}"))
         colour = "green" if audit.passed else "red"
         console.print(
             f"Verdict: [bold {colour}]{audit.verdict.upper()}[/]  "
@@ -361,7 +361,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
             change = "n/a" if delta is None else f"{delta:+.4g}"
             table.add_row(row["metric"], fmt(row["old"]), fmt(row["new"]), change)
         console.print(table)
-        console.print(_verdict_table({"input": {"path": "regressions"}, "checks": checks}))
+        console.print(_verdict_table(checks, "curate diff: regression checks (old → new)"))
     return 1 if failed else EXIT_PASS
 
 

@@ -172,6 +172,15 @@ class Rules(_Strict):
         description="(section, entry, file:line) of each inherited entry a file removed",
     )
 
+    @property
+    def shown_source(self) -> str:
+        """``source`` as reports show it: a bundled file as ``bundled:default.yaml``."""
+        return display_path(self.source, bundled_rules_dir())
+
+    @property
+    def shown_files(self) -> list[str]:
+        return [display_path(f, bundled_rules_dir()) for f in self.files]
+
     def canonical(self) -> dict[str, Any]:
         """The rules as plain data, without where they came from (hashed for provenance)."""
         # Hyper-parameters are not part of what an audit judges: changing a learning rate must

@@ -58,9 +58,14 @@ def _run_section(run: dict[str, Any]) -> Section:
     )
 
 
-def _config_section(run: dict[str, Any]) -> Section:
-    items = sorted(flatten_config(run["config"]).items())
-    return Section("Hyper-parameters", [KeyValues(items)])
+def settings_section(run: dict[str, Any]) -> Section:
+    """Every fine-tune setting with the value the run used."""
+    config = dict(run["config"])
+    # Settings left to their defaults are stored as None; the report shows what was used.
+    if config.get("learning_rate") is None and run.get("learning_rate") is not None:
+        config["learning_rate"] = run["learning_rate"]
+    items = sorted(flatten_config(config).items())
+    return Section("Hyper-parameters (as used)", [KeyValues(items)])
 
 
 def flatten_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -414,7 +419,7 @@ def build_report(
             _audit_section(audit),
             _data_section(metrics),
             _history_section(history, metrics),
-            _config_section(run),
+            settings_section(run),
         ],
     )
 

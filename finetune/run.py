@@ -453,7 +453,7 @@ def _write_outputs(
         "tool": {"name": "curate", "version": __version__},
         "task": task.name,
         "data": {"path": str(data_path), "sha256": gate.data_sha256},
-        "rules": {"name": rules.name, "source": rules.source, "sha256": rules.sha256},
+        "rules": {"name": rules.name, "source": rules.shown_source, "sha256": rules.sha256},
         "audit": gate.to_json(),
         "model": {
             "path": str(Path(source.folder) / (source.gguf_file or "")),

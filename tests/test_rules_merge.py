@@ -61,10 +61,14 @@ def test_remove_and_replace(tmp_path: Path) -> None:
     removed = load_rules(
         _write(
             tmp_path / "r.yaml",
-            "extends: default\ngate:\n  - name: no personal data found\n    remove: true\n",
+            "extends: default\ngate:\n"
+            "  - name: records with personal data at most 0% (any is a warning)\n"
+            "    remove: true\n",
         )
     )
-    assert "no personal data found" not in [g.name for g in removed.gate]
+    assert "records with personal data at most 0% (any is a warning)" not in [
+        g.name for g in removed.gate
+    ]
     assert len(removed.gate) == 6
     replaced = load_rules(
         _write(
@@ -122,14 +126,17 @@ def test_show_effective_prints_loadable_rules_with_origins(tmp_path: Path, cli) 
         tmp_path / "child.yaml",
         "extends: default\nname: mine\nsteps:\n  - step: dedupe_near\n    threshold: 0.9\n"
         "gate:\n  - metric: dataset.records\n    op: '>='\n    threshold: 1\n"
-        "  - name: no personal data found\n    remove: true\n",
+        "  - name: records with personal data at most 0% (any is a warning)\n    remove: true\n",
     )
     code, out, err = cli("rules", "show", "--effective", child)
     assert code == 0, err
     assert f"# effective rules of {child} → bundled:default.yaml" in out
     assert f"threshold: 0.9}}  # bundled:default.yaml:22, overridden at {child}:4" in out
     assert f"threshold: 1.0, severity: fail}}  # {child}:7" in out
-    assert f"# removed: no personal data found (at {child}:10)" in out
+    assert (
+        f"# removed: records with personal data at most 0% (any is a warning) (at {child}:10)"
+        in out
+    )
     assert str(Path(load_rules("default").source).parent) not in out  # no install paths
     # What it prints is a rules file of its own that loads to the same rules.
     flat = _write(tmp_path / "flat.yaml", out)

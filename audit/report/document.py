@@ -54,6 +54,12 @@ class Document:
     sections: list[Section]
 
 
+def anchor(title: str) -> str:
+    """The link target of a heading, as GitHub makes it (lower case, spaces to dashes)."""
+    kept = "".join(c for c in title.lower() if c.isalnum() or c in " -_")
+    return kept.replace(" ", "-")
+
+
 def fmt(value: Any) -> str:
     if value is None:
         return "n/a"
@@ -65,7 +71,24 @@ def fmt(value: Any) -> str:
         if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
             return f"{value:.3g}"
         return f"{value:.4f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(fmt(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {fmt(v)}" for k, v in value.items()) or "none"
     return str(value)
+
+
+def percent(value: Any) -> str:
+    """A share as a percentage: 0.0021 -> 0.21%."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return fmt(value)
+    shown = f"{value * 100:.2f}".rstrip("0").rstrip(".")
+    return f"{shown or '0'}%"
+
+
+def fmt_check(check: dict[str, Any], value: Any) -> str:
+    """A gate value or threshold as the check's name states it (a percent if it says %)."""
+    return percent(value) if "%" in str(check.get("name", "")) else fmt(value)
 
 
 def _generic(title: str, data: Any, depth: int = 0) -> Section:
@@ -110,8 +133,8 @@ def _decision(result: dict[str, Any]) -> Section:
         [
             c["name"],
             c["metric"],
-            c["value"],
-            f"{c['op']} {fmt(c['threshold'])}",
+            fmt_check(c, c["value"]),
+            f"{c['op']} {fmt_check(c, c['threshold'])}",
             c["severity"],
             status_label(c["status"]),
         ]
@@ -125,6 +148,13 @@ def _decision(result: dict[str, Any]) -> Section:
     return Section("Decision summary", blocks)
 
 
+def shown_rules_path(path: str) -> str:
+    """A bundled rules file as ``bundled:default.yaml`` (older audits stored install paths)."""
+    from curate.rules import bundled_rules_dir, display_path
+
+    return display_path(path, bundled_rules_dir())
+
+
 def _provenance(result: dict[str, Any]) -> Section:
     data, rules = result["input"], result["rules"]
     return Section(
@@ -135,8 +165,8 @@ def _provenance(result: dict[str, Any]) -> Section:
                     ("dataset", data["path"]),
                     ("dataset sha256", data["sha256"]),
                     ("format / size", f"{data['format']}, {data['bytes']} bytes"),
-                    ("rules", f"{rules['name']} ({rules['source']})"),
-                    ("rules files", ", ".join(rules["files"])),
+                    ("rules", f"{rules['name']} ({shown_rules_path(rules['source'])})"),
+                    ("rules files", ", ".join(shown_rules_path(f) for f in rules["files"])),
                     ("rules sha256", rules["sha256"]),
                     ("seed", rules["seed"]),
                     ("tool", f"curate {result['tool']['version']}"),
@@ -176,7 +206,7 @@ def _configuration(result: dict[str, Any]) -> Section:
         blocks.append(Table(["step id", "step", "parameters"], rows, caption="steps"))
     if checks:
         blocks.append(Table(["check", "parameters"], checks, caption="checks"))
-    return Section("Configuration", blocks)
+    return Section("Appendix: configuration", blocks)
 
 
 def _composition(result: dict[str, Any]) -> Section:
@@ -256,6 +286,25 @@ def _composition(result: dict[str, Any]) -> Section:
                 caption="records flagged by the cleaning steps",
             )
         )
+    for step in steps:
+        examples = (step.get("summary") or {}).get("examples") or []
+        if examples:
+            section.blocks.append(
+                Table(
+                    ["line", "duplicate of line", "similarity", "text (masked)", "kept (masked)"],
+                    [
+                        [
+                            e.get("line"),
+                            e.get("duplicate_of"),
+                            e.get("similarity"),
+                            e.get("excerpt"),
+                            e.get("kept_excerpt"),
+                        ]
+                        for e in examples
+                    ],
+                    caption=f"example pairs flagged by {step['id']} (personal data masked)",
+                )
+            )
     return section
 
 
@@ -324,9 +373,15 @@ def _pii(result: dict[str, Any]) -> Section:
     if evaluation.get("rows"):
         section.children.append(
             Section(
-                "Detector quality",
+                "Detector quality (measured on benchmark data, not on this dataset)",
                 [
-                    Text(evaluation["description"] + f" Measured with `{evaluation['command']}`."),
+                    Text(
+                        "How well the configured detector finds personal data, measured once on "
+                        "labelled benchmark sentences shipped with curate; these figures are "
+                        "not measurements of this dataset. "
+                        + evaluation["description"]
+                        + f" Measured with `{evaluation['command']}`."
+                    ),
                     Table(
                         ["set", "entity", "labelled", "predicted", "precision", "recall", "F2"],
                         [
@@ -548,7 +603,7 @@ def _datasheet(result: dict[str, Any], datasheet: dict[str, Any] | None) -> Sect
                 ),
                 ("Composition: personal data", "see Privacy"),
                 ("Collection process and sources", _answer(answers, "collection")),
-                ("Preprocessing / cleaning", "see Configuration and Mitigations"),
+                ("Preprocessing / cleaning", "see Mitigations and Appendix: configuration"),
                 ("Uses: intended and out of scope", _answer(answers, "uses")),
                 ("Distribution and licence", _answer(answers, "distribution")),
                 ("Maintenance: owner and contact", _answer(answers, "maintenance")),
@@ -563,7 +618,7 @@ def _article10(result: dict[str, Any], answers: dict[str, str]) -> Section:
     rows = [
         [
             "10(2)(a) design choices",
-            "Configuration (rules sha256 " + result["rules"]["sha256"][:12] + "…)",
+            "Appendix: configuration (rules sha256 " + result["rules"]["sha256"][:12] + "…)",
         ],
         ["10(2)(b) collection and origin", _answer(answers, "collection")],
         ["10(2)(c) preparation: cleaning, labelling", "Composition and quality; Mitigations"],
@@ -644,10 +699,10 @@ def build(result: dict[str, Any], attached: dict[str, Any] | None = None) -> Doc
     attached = attached or {}
     datasheet = attached.get("datasheet")
     answers = (datasheet or {}).get("answers", {})
+    # Results first; the configuration that produced them is an appendix.
     sections = [
-        _provenance(result),
         _decision(result),
-        _configuration(result),
+        _provenance(result),
         _composition(result),
         _check_sections(
             result, PRIVACY_CHECKS, "Privacy", "Not measured: the rules configure no PII check."
@@ -668,5 +723,6 @@ def build(result: dict[str, Any], attached: dict[str, Any] | None = None) -> Doc
         _datasheet(result, datasheet),
         _article10(result, answers),
         _sign_off(attached.get("signoffs", [])),
+        _configuration(result),
     ]
     return Document(f"Data audit: {result['input']['path']}", result["verdict"], sections)
