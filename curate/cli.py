@@ -346,21 +346,25 @@ def cmd_diff(args: argparse.Namespace) -> int:
     new = load_audit(args.new, verify=True)
     checks = compare(old, new, load_rules(args.rules).baseline)
     failed = [c for c in checks if c["status"] == "fail"]
-    rows = [r for r in metric_deltas(old, new) if args.all or r["delta"] not in (0, 0.0)]
+    rows = [r for r in metric_deltas(old, new) if args.all or r["changed"]]
     if args.json:
         _print_json({"metrics": rows, "checks": checks, "regressions": len(failed)})
     elif not args.quiet:
         from rich.table import Table
 
         console = _console()
-        table = Table(title=f"curate diff: {args.old} → {args.new}")
+        shown = "every metric" if args.all else "metrics that changed"
+        table = Table(title=f"curate diff: {shown}, {args.old} → {args.new}", title_justify="left")
         for col in ("metric", "old", "new", "change"):
             table.add_column(col, justify="left" if col == "metric" else "right")
         for row in rows:
             delta = row["delta"]
             change = "n/a" if delta is None else f"{delta:+.4g}"
             table.add_row(row["metric"], fmt(row["old"]), fmt(row["new"]), change)
-        console.print(table)
+        if rows:
+            console.print(table)
+        else:
+            console.print(f"curate diff: no metric changed ({args.old} → {args.new})")
         console.print(_verdict_table(checks, "curate diff: regression checks (old → new)"))
     return 1 if failed else EXIT_PASS
 
