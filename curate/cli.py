@@ -38,42 +38,14 @@ def _console(stderr: bool = False) -> Any:
 
 @contextmanager
 def _progress(args: argparse.Namespace, label: str, total_bytes: int | None) -> Iterator[Any]:
-    """A rich progress bar on stderr when it is a terminal; a no-op callback otherwise."""
+    """Progress on stderr when it is a terminal (``curate.progress``); None otherwise."""
     if args.quiet or not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from curate.progress import TerminalProgress
 
-    columns = [
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TextColumn("{task.fields[records]:,} records ({task.fields[rate]:,.0f}/s)"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=total_bytes, records=0, rate=0.0)
-        state = {"records": 0}
-
-        def update(records: int, done_bytes: int) -> None:
-            state["records"] += records
-            elapsed = bar.tasks[task].elapsed or 1e-9
-            bar.update(
-                task,
-                completed=done_bytes,
-                records=state["records"],
-                rate=state["records"] / elapsed,
-            )
-
-        yield update
+    with TerminalProgress(label, total_bytes, _console(stderr=True)) as progress:
+        yield progress
 
 
 def _total_bytes(path: str) -> int | None:
@@ -372,23 +344,25 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_finetune(args: argparse.Namespace) -> int:
     from finetune.run import finetune
 
-    result = finetune(
-        args.data,
-        args.model,
-        args.out,
-        rules=args.rules,
-        audit=args.audit,
-        config=args.config,
-        task=args.task,
-        folds=args.folds,
-        search={"enabled": True} if args.search else None,
-        epochs=args.epochs,
-        learning_rate=args.lr,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        report_to=args.report_to,
-        overwrite=args.overwrite,
-    )
+    with _progress(args, "finetune", None) as progress:
+        result = finetune(
+            args.data,
+            args.model,
+            args.out,
+            rules=args.rules,
+            audit=args.audit,
+            config=args.config,
+            task=args.task,
+            folds=args.folds,
+            search={"enabled": True} if args.search else None,
+            epochs=args.epochs,
+            learning_rate=args.lr,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            report_to=args.report_to,
+            overwrite=args.overwrite,
+            progress=progress,
+        )
     summary = {
         "out": str(result.run_dir),
         "model": str(result.model_dir),

@@ -169,6 +169,13 @@ class FinetuneConfig(_Strict):
     fairness_bootstrap: int = Field(
         200, ge=0, le=100_000, description="bootstrap resamples for the fairness intervals"
     )
+    fairness_min_group_size: int | None = Field(
+        None,
+        ge=1,
+        le=10**12,
+        description="test groups with fewer records are reported, marked small and left out of "
+        "the gaps; unset: the rules' outcome_bias min_group_size (default 30)",
+    )
     seed: int | None = Field(
         None, ge=0, le=2**32 - 1, description="training and split seed; unset: the rules' seed"
     )
