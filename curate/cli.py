@@ -146,9 +146,26 @@ def cmd_clean(args: argparse.Namespace) -> int:
         )
     _note_resumed(args, result.resumed_from)
     counts = result.manifest["counts"]
+    parquet = None
+    if args.output_format == "parquet":
+        if args.engine != "local":
+            raise CurateError("--output-format parquet is for --engine local")
+        from curate.reader import detect_format
+        from curate.writer import jsonl_to_parquet
+
+        # Written beside clean.jsonl (which the manifest accounts for), after the run.
+        source = Path(args.input)
+        like = source if source.is_file() and detect_format(source) == "parquet" else None
+        parquet = result.out_dir / "clean.parquet"
+        jsonl_to_parquet(result.out_dir / "clean.jsonl", parquet, like)
     if args.json:
         _print_json(
-            {"out": str(result.out_dir), "counts": counts, "steps": result.manifest["steps"]}
+            {
+                "out": str(result.out_dir),
+                "counts": counts,
+                "steps": result.manifest["steps"],
+                **({"parquet": str(parquet)} if parquet else {}),
+            }
         )
     elif not args.quiet:
         from rich.table import Table
@@ -171,6 +188,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
                 if counts["upsampled_copies"]
                 else ""
             )
+            + (f"; also wrote {parquet.name}" if parquet else "")
         )
     return EXIT_PASS
 
@@ -248,9 +266,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
         console = _console()
         console.print(_verdict_table(result["checks"], f"curate audit: {result['input']['path']}"))
         colour = "green" if audit.passed else "red"
+        from audit.run import REPORT_FILES
+
+        names = [*REPORT_FILES, *(["datasheet.json"] if datasheet is not None else [])]
+        written = sorted(n for n in names if (audit.report_dir / n).is_file())
         console.print(
             f"Verdict: [bold {colour}]{audit.verdict.upper()}[/]  "
-            f"report: {audit.report_dir}/audit.md, audit.html, audit.json, junit.xml, audit.sarif"
+            f"wrote {audit.report_dir}/: {', '.join(written)}"
         )
     return EXIT_PASS if audit.passed else 1
 
@@ -422,6 +444,8 @@ def cmd_rules_show(args: argparse.Namespace) -> int:
             sys.stdout.write(rules_view.render(rules))
         return EXIT_PASS
 
+    if args.name == "finetune":
+        return _show_finetune_settings(args)
     registry.load_plugins()
     tables: list[tuple[str, dict[str, Any]]] = [
         ("step", registry.STEPS),
@@ -483,6 +507,33 @@ def cmd_rules_show(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def _show_finetune_settings(args: argparse.Namespace) -> int:
+    from finetune.config import settings_catalogue
+
+    rows = settings_catalogue()
+    if args.json:
+        _print_json(rows)
+        return EXIT_PASS
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(
+        title="finetune settings (the rules' finetune: section, --config FILE, CLI flags)",
+        title_justify="left",
+    )
+    for column in ("setting", "type", "default", "doc"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            escape(row["setting"]),
+            escape(row["type"]),
+            escape(json.dumps(row["default"], default=str)),
+            escape(row["doc"]),
+        )
+    _console().print(table)
+    return EXIT_PASS
+
+
 def _type_label(annotation: Any) -> str:
     from typing import Literal, get_args, get_origin
 
@@ -528,6 +579,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="JSONL (.gz, .zst), CSV or Parquet file")
     p.add_argument("--rules", help="rules file or bundled name (default: default)")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument(
+        "--output-format",
+        choices=["jsonl", "parquet"],
+        default="jsonl",
+        help="parquet: also write clean.parquet (column types of a Parquet input kept)",
+    )
     _add_resume_options(p)
     _add_workers_option(p)
     _add_engine_options(p)
@@ -616,7 +673,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = rules_sub.add_parser(
         "show", parents=[common], help="every step and check with its parameters"
     )
-    s.add_argument("name", nargs="?", help="only this step or check")
+    s.add_argument(
+        "name", nargs="?", help="only this step or check; `finetune`: every fine-tune setting"
+    )
     s.add_argument(
         "--effective",
         metavar="FILE",

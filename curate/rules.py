@@ -65,6 +65,11 @@ class ReadOptions(_Strict):
     max_line_bytes: int = Field(
         32 << 20, ge=1024, description="longer JSONL lines are quarantined, not parsed"
     )
+    delimiter: Literal["auto", ",", ";", "\t", "|"] = Field(
+        "auto",
+        description="CSV field separator; auto: tab for .tsv, else whichever of , ; tab | "
+        "splits the header into the most columns",
+    )
 
 
 class StepSpec(_Strict):
@@ -330,6 +335,12 @@ def load_rules(ref: str | Path | None = None) -> Rules:
     """Load, merge (``extends``) and validate a rules file or bundled rule set name."""
     registry.load_plugins()
     path = resolve_rules_path(ref)
+    if not path.exists():
+        names = sorted(p.stem for p in bundled_rules_dir().glob("*.yaml"))
+        hint = _did_you_mean(Path(str(ref)).stem, names) if ref is not None else ""
+        raise RulesError(
+            f"{ref}: rules file not found{hint} (a path, or a bundled rule set: {', '.join(names)})"
+        )
     docs = _load_chain(path)
     chain = merge_chain(docs)
     locator = Locator(chain)

@@ -272,3 +272,37 @@ def _lookup(data: Any, loc: tuple[str | int, ...]) -> Any:
         else:
             return None
     return data
+
+
+def settings_catalogue() -> list[dict[str, Any]]:
+    """Every fine-tune setting (nested ones dotted) with its type, default and doc, in order
+    (``curate rules show finetune``)."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            annotation = info.annotation
+            nested = next(
+                (
+                    a
+                    for a in (annotation, *getattr(annotation, "__args__", ()))
+                    if isinstance(a, type) and issubclass(a, BaseModel)
+                ),
+                None,
+            )
+            if nested is not None:
+                walk(nested, f"{prefix}{name}.")
+                continue
+            rows.append(
+                {
+                    "setting": f"{prefix}{name}",
+                    "type": annotation.__name__
+                    if isinstance(annotation, type)
+                    else str(annotation).replace("typing.", ""),
+                    "default": info.get_default(call_default_factory=True),
+                    "doc": info.description or "",
+                }
+            )
+
+    walk(FinetuneConfig, "")
+    return rows
