@@ -120,13 +120,17 @@ def _generic(title: str, data: Any, depth: int = 0) -> Section:
     return section
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _decision(result: dict[str, Any]) -> Section:
     checks = result["checks"]
     failed = [c for c in checks if c["status"] in ("fail", "missing") and c["severity"] == "fail"]
     no_evidence = sum(c["status"] == NO_EVIDENCE for c in checks)
     summary = (
         f"Verdict: **{result['verdict'].upper()}**. {len(checks)} gate checks, "
-        f"{len(failed)} failing, {sum(c['status'] == 'warn' for c in checks)} warnings"
+        f"{len(failed)} failing, {_count(sum(c['status'] == 'warn' for c in checks), 'warning')}"
         + (f", {no_evidence} without enough evidence to judge (not gated)." if no_evidence else ".")
     )
     rows = [
