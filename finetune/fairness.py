@@ -149,8 +149,8 @@ def _group_rows(
 
 def _gap(values: np.ndarray, gated: np.ndarray) -> float | None:
     """Largest minus smallest value over the ``gated`` groups (fairlearn's ``between_groups``
-    difference); None when every group is too small."""
-    if not gated.any():
+    difference); None with fewer than two groups large enough (no gap to measure)."""
+    if gated.sum() < 2:
         return None
     return float(np.nanmax(values[gated]) - np.nanmin(values[gated]))
 

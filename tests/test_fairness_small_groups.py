@@ -52,6 +52,11 @@ def test_every_group_small_means_no_gap() -> None:
         min_group_size=1000,
     )  # fmt: skip
     assert result["demographic_parity_difference"] is None
+    one_large = fairness.classification_fairness(
+        y_true, y_pred, ["no", "yes"], {"g": ["a"] * 80 + ["tiny"] * 3}, positive_label="yes",
+        n_boot=0, seed=1, min_group_size=30,
+    )  # fmt: skip
+    assert one_large["demographic_parity_difference"] is None  # one group: no gap, not 0
     nll = np.ones((6, 2))
     causal = fairness.causal_fairness(nll, {"g": ["a"] * 5 + ["b"]}, n_boot=0, seed=0,
                                       min_group_size=3)  # fmt: skip
