@@ -323,8 +323,10 @@ def cmd_signoff(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(record)
     elif not args.quiet:
+        from rich.markup import escape
+
         _console().print(
-            f"signed: {args.decision.upper()} by {record['reviewer']} for audit digest "
+            f"signed: {args.decision.upper()} by {escape(record['reviewer'])} for audit digest "
             f"{record['audit_digest'][:16]}… ({folder / 'signoff.json'}; reports re-rendered)"
         )
     return EXIT_PASS
