@@ -7,6 +7,7 @@ that rises, a new kind of personal data, a group whose share moves, a duplicate 
 from __future__ import annotations
 
 import fnmatch
+import math
 from typing import Any
 
 from curate.rules import BaselineRules
@@ -35,6 +36,17 @@ def group_shares(audit: dict[str, Any]) -> dict[str, float]:
     return shares
 
 
+def difference(before: Any, after: Any) -> float:
+    """``after - before``, with floating-point noise (``-5.551e-17``) as exactly 0."""
+    delta = float(after) - float(before)
+    scale = max(1.0, abs(float(before)), abs(float(after)))
+    return 0.0 if math.isclose(delta, 0.0, abs_tol=1e-12 * scale) else delta
+
+
+def _shown(value: float) -> str:
+    return f"{0.0 if abs(value) < 1e-12 else value:.4g}"  # no -5.551e-17 in a check's name
+
+
 def _check(name: str, metric: str, value: float, threshold: float, severity: str) -> dict[str, Any]:
     ok = value <= threshold
     return {
@@ -57,11 +69,11 @@ def compare(old: dict[str, Any], new: dict[str, Any], rules: BaselineRules) -> l
         before, after = old_metrics.get(metric), new_metrics.get(metric)
         if not limits or before is None or after is None:
             continue
-        rise = float(after) - float(before)
+        rise = difference(before, after)
         checks.append(
             _check(
                 f"baseline: {metric} rose at most {min(limits):g} "
-                f"(was {before:.4g}, now {after:.4g})",
+                f"(was {_shown(before)}, now {_shown(after)})",
                 f"baseline.{metric}.increase",
                 rise,
                 min(limits),
@@ -99,11 +111,19 @@ def compare(old: dict[str, Any], new: dict[str, Any], rules: BaselineRules) -> l
 
 
 def metric_deltas(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every metric in either audit with its old and new value (for ``curate diff``)."""
+    """Every metric in either audit with its old and new value (for ``curate diff``).
+
+    ``changed`` is false when both values are equal up to floating-point noise (or both
+    missing); ``delta`` is None when either is missing.
+    """
     rows = []
     old_metrics, new_metrics = old.get("metrics", {}), new.get("metrics", {})
     for metric in sorted(set(old_metrics) | set(new_metrics)):
         before, after = old_metrics.get(metric), new_metrics.get(metric)
-        delta = None if before is None or after is None else float(after) - float(before)
-        rows.append({"metric": metric, "old": before, "new": after, "delta": delta})
+        numeric = all(isinstance(v, (int, float)) for v in (before, after))
+        delta = difference(before, after) if numeric else None
+        changed = delta != 0 if numeric else before != after
+        rows.append(
+            {"metric": metric, "old": before, "new": after, "delta": delta, "changed": changed}
+        )
     return rows

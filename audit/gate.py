@@ -2,7 +2,9 @@
 
 A check whose metric could not be computed (e.g. a label metric without a label column) is
 ``missing``; with severity ``fail`` that fails the gate, since a gate that cannot measure must
-not pass silently.
+not pass silently. A metric its check left out because the data holds too little evidence
+(e.g. a handful of group mentions) is ``not_enough_evidence``: neither a pass, nor a warning,
+nor a failure.
 """
 
 from __future__ import annotations
@@ -24,11 +26,23 @@ OPS: dict[str, Callable[[float, float], bool]] = {
 }
 
 
-def evaluate(rules: list[GateRule], metrics: dict[str, Any]) -> list[dict[str, Any]]:
+NO_EVIDENCE = "not_enough_evidence"
+
+
+def status_label(status: str) -> str:
+    """A status as reports print it: ``NOT ENOUGH EVIDENCE``, ``PASS``."""
+    return status.replace("_", " ").upper()
+
+
+def evaluate(
+    rules: list[GateRule], metrics: dict[str, Any], without_evidence: set[str] | None = None
+) -> list[dict[str, Any]]:
     checks = []
     for rule in rules:
         value = metrics.get(rule.metric)
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if value is None and rule.metric in (without_evidence or set()):
+            status = NO_EVIDENCE
+        elif value is None or (isinstance(value, float) and math.isnan(value)):
             status = "missing"
         else:
             ok = OPS[rule.op](float(value), rule.threshold)

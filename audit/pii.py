@@ -36,6 +36,7 @@ import polars as pl
 from pydantic import Field, field_validator
 
 from audit.pii_custom import ENTITY_NAME, RecognizerSpec, load_recognizer_files
+from audit.presidio_import import load_presidio
 from curate import batch as B
 from curate.errors import RulesError
 from curate.registry import Params
@@ -323,6 +324,7 @@ class PiiEngine:
         return value.encode()
 
     def _build(self) -> tuple[AnalyzerEngine, NlpEngine]:
+        load_presidio(ner=self.mode == "ner")
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
         from presidio_analyzer.nlp_engine import NlpEngineProvider
 
@@ -404,6 +406,7 @@ class PiiEngine:
     @property
     def fast_detector(self) -> FastDetector:
         if self._fast is None:
+            load_presidio(ner=self.mode == "ner")  # before pii_fast imports presidio
             from audit.pii_fast import FastDetector
 
             self._fast = FastDetector(self)

@@ -27,6 +27,7 @@ from curate.errors import EXIT_GATE_FAILED, CurateError, InputError
 from curate.ledger import Ledger, StepCount
 from curate.outdir import claim
 from curate.pipeline import build_steps
+from curate.progress import start_phase
 from curate.rules import Rules, load_rules
 from curate.runner import Progress, check_engine, run_local
 from curate.sources import open_source
@@ -159,6 +160,7 @@ def run_audit(
             )
             info = provenance(data, rules)
             result = audit_result(rules, info, ledger, sink, findings, old, baseline)
+            start_phase(progress, "reports")
             publish(result, report_dir, findings)
         except BaseException:
             findings.abort()
@@ -272,7 +274,14 @@ def audit_result(
     details.update(by_check)
     findings_output = {"lines": findings.lines, "sha256": findings.sha256}
 
-    gate_checks = gate.evaluate(rules.gate, metrics)
+    without_evidence = {
+        f"{spec.check}.{name}"
+        for spec, check in zip(rules.checks, sink.checks, strict=True)
+        for name in check.without_evidence()
+    }
+    for spec, check in zip(rules.checks, sink.collapsed_checks, strict=False):
+        without_evidence |= {f"collapsed.{spec.check}.{name}" for name in check.without_evidence()}
+    gate_checks = gate.evaluate(rules.gate, metrics, without_evidence)
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "kind": "curate-audit",

@@ -38,42 +38,14 @@ def _console(stderr: bool = False) -> Any:
 
 @contextmanager
 def _progress(args: argparse.Namespace, label: str, total_bytes: int | None) -> Iterator[Any]:
-    """A rich progress bar on stderr when it is a terminal; a no-op callback otherwise."""
+    """Progress on stderr when it is a terminal (``curate.progress``); None otherwise."""
     if args.quiet or not sys.stderr.isatty():
         yield None
         return
-    from rich.progress import (
-        BarColumn,
-        DownloadColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    from curate.progress import TerminalProgress
 
-    columns = [
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TextColumn("{task.fields[records]:,} records ({task.fields[rate]:,.0f}/s)"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, console=_console(stderr=True), transient=True) as bar:
-        task = bar.add_task(label, total=total_bytes, records=0, rate=0.0)
-        state = {"records": 0}
-
-        def update(records: int, done_bytes: int) -> None:
-            state["records"] += records
-            elapsed = bar.tasks[task].elapsed or 1e-9
-            bar.update(
-                task,
-                completed=done_bytes,
-                records=state["records"],
-                rate=state["records"] / elapsed,
-            )
-
-        yield update
+    with TerminalProgress(label, total_bytes, _console(stderr=True)) as progress:
+        yield progress
 
 
 def _total_bytes(path: str) -> int | None:
@@ -161,9 +133,26 @@ def cmd_clean(args: argparse.Namespace) -> int:
         )
     _note_resumed(args, result.resumed_from)
     counts = result.manifest["counts"]
+    parquet = None
+    if args.output_format == "parquet":
+        if args.engine != "local":
+            raise CurateError("--output-format parquet is for --engine local")
+        from curate.reader import detect_format
+        from curate.writer import jsonl_to_parquet
+
+        # Written beside clean.jsonl (which the manifest accounts for), after the run.
+        source = Path(args.input)
+        like = source if source.is_file() and detect_format(source) == "parquet" else None
+        parquet = result.out_dir / "clean.parquet"
+        jsonl_to_parquet(result.out_dir / "clean.jsonl", parquet, like)
     if args.json:
         _print_json(
-            {"out": str(result.out_dir), "counts": counts, "steps": result.manifest["steps"]}
+            {
+                "out": str(result.out_dir),
+                "counts": counts,
+                "steps": result.manifest["steps"],
+                **({"parquet": str(parquet)} if parquet else {}),
+            }
         )
     elif not args.quiet:
         from rich.table import Table
@@ -186,27 +175,36 @@ def cmd_clean(args: argparse.Namespace) -> int:
                 if counts["upsampled_copies"]
                 else ""
             )
+            + (f"; also wrote {parquet.name}" if parquet else "")
         )
     return EXIT_PASS
 
 
-def _verdict_table(result: dict[str, Any]) -> Any:
+def _verdict_table(checks: list[dict[str, Any]], title: str) -> Any:
     from rich.table import Table
 
-    from audit.report.document import fmt
+    from audit.report.document import fmt_check
 
-    table = Table(title=f"curate audit: {result['input']['path']}", title_justify="left")
+    table = Table(title=title, title_justify="left")
     for col in ("check", "value", "threshold", "severity", "status"):
         table.add_column(col)
-    colours = {"pass": "green", "fail": "red", "missing": "red", "warn": "yellow"}
-    for check in result["checks"]:
+    from audit.gate import status_label
+
+    colours = {
+        "pass": "green",
+        "fail": "red",
+        "missing": "red",
+        "warn": "yellow",
+        "not_enough_evidence": "dim",
+    }
+    for check in checks:
         status = check["status"]
         table.add_row(
             check["name"],
-            fmt(check["value"]),
-            f"{check['op']} {fmt(check['threshold'])}",
+            fmt_check(check, check["value"]),
+            f"{check['op']} {fmt_check(check, check['threshold'])}",
             check["severity"],
-            f"[{colours[status]}]{status.upper()}[/]",
+            f"[{colours.get(status, 'default')}]{status_label(status)}[/]",
         )
     return table
 
@@ -214,6 +212,11 @@ def _verdict_table(result: dict[str, Any]) -> Any:
 def cmd_audit(args: argparse.Namespace) -> int:
     from audit.run import run_audit
 
+    datasheet = None
+    if args.datasheet:
+        from audit.attestation import read_datasheet
+
+        datasheet = read_datasheet(args.datasheet)  # a bad file stops before any work
     with _progress(args, "audit", _total_bytes(args.data)) as progress:
         audit = run_audit(
             args.data,
@@ -228,6 +231,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
         )
     _note_resumed(args, audit.resumed_from)
     result = audit.data
+    if datasheet is not None:
+        from audit.attestation import attach_datasheet
+        from audit.report import render_all
+
+        attach_datasheet(audit.report_dir, result, datasheet)
+        render_all(result, audit.report_dir)
     if args.json:
         _print_json(
             {
@@ -243,25 +252,71 @@ def cmd_audit(args: argparse.Namespace) -> int:
         sys.stdout.write(github.render(result, audit.report_dir))
     elif not args.quiet:
         console = _console()
-        console.print(_verdict_table(result))
+        console.print(_verdict_table(result["checks"], f"curate audit: {result['input']['path']}"))
         colour = "green" if audit.passed else "red"
+        from audit.run import REPORT_FILES
+
+        names = [*REPORT_FILES, *(["datasheet.json"] if datasheet is not None else [])]
+        written = sorted(n for n in names if (audit.report_dir / n).is_file())
         console.print(
             f"Verdict: [bold {colour}]{audit.verdict.upper()}[/]  "
-            f"report: {audit.report_dir}/audit.md, audit.html, audit.json, junit.xml, audit.sarif"
+            f"wrote {audit.report_dir}/: {', '.join(written)}"
         )
     return EXIT_PASS if audit.passed else 1
 
 
+def _report_dir(path: str) -> Path:
+    return Path(path) if Path(path).is_dir() else Path(path).parent
+
+
 def cmd_report(args: argparse.Namespace) -> int:
-    from audit.report import render_all
+    from audit.report import refuse_hand_edits, render_all
     from audit.run import load_audit
 
     data = load_audit(args.dir, verify=True)
+    folder = _report_dir(args.dir)
+    if args.verify and args.datasheet:
+        raise CurateError("--verify writes nothing: it cannot attach a --datasheet")
     if not args.verify:
-        render_all(data, Path(args.dir) if Path(args.dir).is_dir() else Path(args.dir).parent)
+        if not args.overwrite:
+            refuse_hand_edits(folder)
+        if args.datasheet:
+            from audit.attestation import attach_datasheet, read_datasheet
+
+            attach_datasheet(folder, data, read_datasheet(args.datasheet))
+        render_all(data, folder)
     if not args.quiet:
         verb = "verified" if args.verify else "re-rendered"
         _console().print(f"{verb}: {args.dir} (verdict {data['verdict'].upper()}, digest ok)")
+    return EXIT_PASS
+
+
+def cmd_signoff(args: argparse.Namespace) -> int:
+    from audit.attestation import sign
+    from audit.report import refuse_hand_edits, render_all
+    from audit.run import load_audit
+
+    data = load_audit(args.dir, verify=True)  # never sign an edited audit
+    folder = _report_dir(args.dir)
+    refuse_hand_edits(folder)
+    record = sign(
+        folder,
+        data,
+        reviewer=args.reviewer,
+        decision=args.decision,
+        note=args.note or "",
+        role=args.role or "",
+    )
+    render_all(data, folder)
+    if args.json:
+        _print_json(record)
+    elif not args.quiet:
+        from rich.markup import escape
+
+        _console().print(
+            f"signed: {args.decision.upper()} by {escape(record['reviewer'])} for audit digest "
+            f"{record['audit_digest'][:16]}… ({folder / 'signoff.json'}; reports re-rendered)"
+        )
     return EXIT_PASS
 
 
@@ -275,44 +330,51 @@ def cmd_diff(args: argparse.Namespace) -> int:
     new = load_audit(args.new, verify=True)
     checks = compare(old, new, load_rules(args.rules).baseline)
     failed = [c for c in checks if c["status"] == "fail"]
-    rows = [r for r in metric_deltas(old, new) if args.all or r["delta"] not in (0, 0.0)]
+    rows = [r for r in metric_deltas(old, new) if args.all or r["changed"]]
     if args.json:
         _print_json({"metrics": rows, "checks": checks, "regressions": len(failed)})
     elif not args.quiet:
         from rich.table import Table
 
         console = _console()
-        table = Table(title=f"curate diff: {args.old} → {args.new}")
+        shown = "every metric" if args.all else "metrics that changed"
+        table = Table(title=f"curate diff: {shown}, {args.old} → {args.new}", title_justify="left")
         for col in ("metric", "old", "new", "change"):
             table.add_column(col, justify="left" if col == "metric" else "right")
         for row in rows:
             delta = row["delta"]
             change = "n/a" if delta is None else f"{delta:+.4g}"
             table.add_row(row["metric"], fmt(row["old"]), fmt(row["new"]), change)
-        console.print(table)
-        console.print(_verdict_table({"input": {"path": "regressions"}, "checks": checks}))
+        if rows:
+            console.print(table)
+        else:
+            console.print(f"curate diff: no metric changed ({args.old} → {args.new})")
+        console.print(_verdict_table(checks, "curate diff: regression checks (old → new)"))
     return 1 if failed else EXIT_PASS
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     from finetune.run import finetune
 
-    result = finetune(
-        args.data,
-        args.model,
-        args.out,
-        rules=args.rules,
-        audit=args.audit,
-        config=args.config,
-        task=args.task,
-        folds=args.folds,
-        search={"enabled": True} if args.search else None,
-        epochs=args.epochs,
-        learning_rate=args.lr,
-        batch_size=args.batch_size,
-        seed=args.seed,
-        report_to=args.report_to,
-    )
+    with _progress(args, "finetune", None) as progress:
+        result = finetune(
+            args.data,
+            args.model,
+            args.out,
+            rules=args.rules,
+            audit=args.audit,
+            config=args.config,
+            task=args.task,
+            folds=args.folds,
+            search={"enabled": True} if args.search else None,
+            epochs=args.epochs,
+            learning_rate=args.lr,
+            batch_size=args.batch_size,
+            seed=args.seed,
+            report_to=args.report_to,
+            overwrite=args.overwrite,
+            progress=progress,
+        )
     summary = {
         "out": str(result.run_dir),
         "model": str(result.model_dir),
@@ -331,15 +393,27 @@ def cmd_finetune(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_validate(args: argparse.Namespace) -> int:
+    from curate import rules_view
     from curate.rules import load_rules
 
+    results = []
     for path in args.files:
         rules = load_rules(path)
-        if not args.quiet:
-            print(
-                f"{path}: ok ({len(rules.steps)} steps, {len(rules.checks)} checks, "
-                f"{len(rules.gate)} gate rules; sha256 {rules.sha256[:12]})"
-            )
+        results.append(
+            {
+                "file": str(path),
+                "files": rules_view.files(rules),
+                "sha256": rules.sha256,
+                "counts": {
+                    section: {kind: dict(counter) for kind, counter in per_section.items()}
+                    for section, per_section in rules_view.origin_counts(rules).items()
+                },
+            }
+        )
+        if not args.quiet and not args.json:
+            print(f"{path}: ok ({rules_view.summary(rules)}; sha256 {rules.sha256[:12]})")
+    if args.json:
+        _print_json(results)
     return EXIT_PASS
 
 
@@ -347,6 +421,21 @@ def cmd_rules_show(args: argparse.Namespace) -> int:
     from curate import registry
     from curate.rules import bundled_rules_dir
 
+    if args.effective:
+        from curate import rules_view
+        from curate.rules import load_rules
+
+        if args.name:
+            raise CurateError("give either a step or check name, or --effective FILE")
+        rules = load_rules(args.effective)
+        if args.json:
+            _print_json(rules_view.as_data(rules))
+        else:
+            sys.stdout.write(rules_view.render(rules))
+        return EXIT_PASS
+
+    if args.name == "finetune":
+        return _show_finetune_settings(args)
     registry.load_plugins()
     tables: list[tuple[str, dict[str, Any]]] = [
         ("step", registry.STEPS),
@@ -408,6 +497,33 @@ def cmd_rules_show(args: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
+def _show_finetune_settings(args: argparse.Namespace) -> int:
+    from finetune.config import settings_catalogue
+
+    rows = settings_catalogue()
+    if args.json:
+        _print_json(rows)
+        return EXIT_PASS
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(
+        title="finetune settings (the rules' finetune: section, --config FILE, CLI flags)",
+        title_justify="left",
+    )
+    for column in ("setting", "type", "default", "doc"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            escape(row["setting"]),
+            escape(row["type"]),
+            escape(json.dumps(row["default"], default=str)),
+            escape(row["doc"]),
+        )
+    _console().print(table)
+    return EXIT_PASS
+
+
 def _type_label(annotation: Any) -> str:
     from typing import Literal, get_args, get_origin
 
@@ -417,16 +533,32 @@ def _type_label(annotation: Any) -> str:
     return name if name and not get_args(annotation) else str(annotation).replace("typing.", "")
 
 
+def _global_flags(default: Any) -> argparse.ArgumentParser:
+    """The flags that work before or after the command (``curate --json audit`` = ``audit --json``).
+
+    The top-level parser gives them ``False``; each subcommand repeats them with a suppressed
+    default, because argparse lets a subparser's defaults overwrite what the parent parsed.
+    """
+    flags = argparse.ArgumentParser(add_help=False)
+    flags.add_argument(
+        "--debug", action="store_true", default=default, help="print tracebacks on errors"
+    )
+    flags.add_argument(
+        "-q", "--quiet", action="store_true", default=default, help="no progress, no tables"
+    )
+    flags.add_argument(
+        "--json", action="store_true", default=default, help="print the summary as JSON on stdout"
+    )
+    return flags
+
+
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="print tracebacks on errors")
-    common.add_argument("-q", "--quiet", action="store_true", help="no progress, no tables")
-    common.add_argument("--json", action="store_true", help="print the summary as JSON on stdout")
+    common = _global_flags(argparse.SUPPRESS)
 
     parser = _Parser(
         prog="curate",
         description="Clean, audit and gate text datasets before training on them.",
-        parents=[common],
+        parents=[_global_flags(False)],
         epilog="Exit codes: 0 pass, 1 gate failed, 2 usage/rules/input error, 3 internal error.",
     )
     parser.add_argument("--version", action="version", version=f"curate {__version__}")
@@ -437,6 +569,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="JSONL (.gz, .zst), CSV or Parquet file")
     p.add_argument("--rules", help="rules file or bundled name (default: default)")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument(
+        "--output-format",
+        choices=["jsonl", "parquet"],
+        default="jsonl",
+        help="parquet: also write clean.parquet (column types of a Parquet input kept)",
+    )
     _add_resume_options(p)
     _add_workers_option(p)
     _add_engine_options(p)
@@ -453,6 +591,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="github: print GitHub Actions annotations for failing checks and findings",
     )
+    p.add_argument(
+        "--datasheet",
+        metavar="FILE",
+        help="YAML with the datasheet answers (motivation, collection, uses, ...); "
+        "kept beside audit.json and rendered in the reports",
+    )
     _add_resume_options(p)
     _add_workers_option(p)
     _add_engine_options(p)
@@ -461,7 +605,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", parents=[common], help="re-render or verify an audit report")
     p.add_argument("dir", help="report folder (or its audit.json)")
     p.add_argument("--verify", action="store_true", help="only check the digest; write nothing")
+    p.add_argument("--datasheet", metavar="FILE", help="YAML with the datasheet answers")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="re-render even over a report edited by hand (the edit is lost)",
+    )
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "signoff", parents=[common], help="record a reviewer's decision on an audit report"
+    )
+    p.add_argument("dir", help="report folder (or its audit.json)")
+    p.add_argument("--reviewer", required=True, help="the reviewer's name")
+    p.add_argument("--decision", required=True, choices=["approve", "reject"])
+    p.add_argument("--note", help="conditions or reasons, shown in the report")
+    p.add_argument("--role", help="the reviewer's role (e.g. data protection officer)")
+    p.set_defaults(func=cmd_signoff)
 
     p = sub.add_parser("diff", parents=[common], help="compare two audits; exit 1 on regressions")
     p.add_argument("old", help="the earlier audit.json or its folder")
@@ -487,6 +647,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int, help="training and split seed (default: the rules')")
     p.add_argument("--report-to", choices=["none", "tensorboard", "wandb", "mlflow"])
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an earlier run's outputs in --out (default: refuse a non-empty folder)",
+    )
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("rules", parents=[common], help="validate rules or list steps and checks")
@@ -498,7 +663,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = rules_sub.add_parser(
         "show", parents=[common], help="every step and check with its parameters"
     )
-    s.add_argument("name", nargs="?", help="only this step or check")
+    s.add_argument(
+        "name", nargs="?", help="only this step or check; `finetune`: every fine-tune setting"
+    )
+    s.add_argument(
+        "--effective",
+        metavar="FILE",
+        help="FILE's rules merged with what it extends; each entry says which file set it",
+    )
     s.set_defaults(func=cmd_rules_show)
     return parser
 

@@ -13,6 +13,7 @@ import csv
 import gzip
 import hashlib
 import io
+import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -219,12 +220,27 @@ def _read_jsonl(path: Path, builder: _Builder, rules: Rules) -> Iterator[ReadBat
         yield builder.build()
 
 
+CSV_DELIMITERS = (",", ";", "\t", "|")
+
+
+def csv_delimiter(path: Path, setting: str, header_line: str) -> str:
+    """The configured separator, or: tab for .tsv, else the candidate that splits the header
+    line into the most columns (a comma on a tie): semicolon CSV from spreadsheets works."""
+    if setting != "auto":
+        return setting
+    if path.name.lower().removesuffix(".gz").endswith(".tsv"):
+        return "\t"
+    widths = {d: len(next(csv.reader([header_line], delimiter=d), [])) for d in CSV_DELIMITERS}
+    return max(CSV_DELIMITERS, key=lambda d: (widths[d], d == ","))
+
+
 def _read_csv(path: Path, builder: _Builder, rules: Rules) -> Iterator[ReadBatch]:
     csv.field_size_limit(rules.read.max_line_bytes)
-    delimiter = "\t" if path.name.lower().removesuffix(".gz").endswith(".tsv") else ","
     with _open_binary(path) as binary:
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
-        reader = csv.reader(text, delimiter=delimiter)
+        first = text.readline()
+        delimiter = csv_delimiter(path, rules.read.delimiter, first)
+        reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
         try:
             header = next(reader)
         except StopIteration:

@@ -406,6 +406,11 @@ class Check(Stateful):
     def details(self) -> dict[str, Any]:
         return {}
 
+    def without_evidence(self) -> set[str]:
+        """Metrics ``result`` left at None because the data holds too little to judge them (the
+        gate says "not enough evidence" for these instead of failing as unmeasured)."""
+        return set()
+
     def required_columns(self) -> list[str]:
         return []
 

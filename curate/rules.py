@@ -16,10 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from curate import registry
 from curate.errors import RulesError
+from curate.rules_merge import Loc, Locator, display_path, merge_chain
 from curate.version import __version__
 from curate.yamlsafe import YamlDoc, load_yaml
-
-Loc = tuple[str | int, ...]
 
 
 class _Strict(BaseModel):
@@ -67,6 +66,11 @@ class ReadOptions(_Strict):
     max_line_bytes: int = Field(
         32 << 20, ge=1024, description="longer JSONL lines are quarantined, not parsed"
     )
+    delimiter: Literal["auto", ",", ";", "\t", "|"] = Field(
+        "auto",
+        description="CSV field separator; auto: tab for .tsv, else whichever of , ; tab | "
+        "splits the header into the most columns",
+    )
 
 
 class StepSpec(_Strict):
@@ -75,12 +79,18 @@ class StepSpec(_Strict):
     action: Literal["drop", "flag"] = "drop"
     params: registry.Params
     where: str = Field("", exclude=True, description="file:line of the spec, for errors")
+    origin: tuple[str, ...] = Field(
+        (), exclude=True, description="file:line of every rules file that wrote this entry"
+    )
 
 
 class CheckSpec(_Strict):
     check: str
     params: registry.Params
     where: str = Field("", exclude=True, description="file:line of the spec, for errors")
+    origin: tuple[str, ...] = Field(
+        (), exclude=True, description="file:line of every rules file that wrote this entry"
+    )
 
 
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
@@ -92,6 +102,14 @@ class GateRule(_Strict):
     threshold: float
     severity: Literal["fail", "warn"] = "fail"
     name: str | None = None
+
+
+class GateSpec(GateRule):
+    """A gate rule as loaded, with where it came from (never read from the YAML itself)."""
+
+    origin: tuple[str, ...] = Field(
+        (), exclude=True, description="file:line of every rules file that wrote this entry"
+    )
 
 
 class BaselineRules(_Strict):
@@ -148,19 +166,34 @@ class Rules(_Strict):
     read: ReadOptions
     steps: list[StepSpec]
     checks: list[CheckSpec]
-    gate: list[GateRule]
+    gate: list[GateSpec]
     baseline: BaselineRules
     collapsed_metrics: bool
     finetune: dict[str, Any]
     source: str = Field(description="the rules file that was loaded")
     files: list[str] = Field(description="that file and every file it extends")
     base_dir: str
+    removed: list[tuple[str, str, str]] = Field(
+        default_factory=list,
+        description="(section, entry, file:line) of each inherited entry a file removed",
+    )
+
+    @property
+    def shown_source(self) -> str:
+        """``source`` as reports show it: a bundled file as ``bundled:default.yaml``."""
+        return display_path(self.source, bundled_rules_dir())
+
+    @property
+    def shown_files(self) -> list[str]:
+        return [display_path(f, bundled_rules_dir()) for f in self.files]
 
     def canonical(self) -> dict[str, Any]:
         """The rules as plain data, without where they came from (hashed for provenance)."""
         # Hyper-parameters are not part of what an audit judges: changing a learning rate must
         # not invalidate the audit of the same data under the same gate.
-        data = self.model_dump(mode="json", exclude={"source", "files", "base_dir", "finetune"})
+        data = self.model_dump(
+            mode="json", exclude={"source", "files", "base_dir", "finetune", "removed"}
+        )
         data["steps"] = [
             {"step": s.step, "id": s.id, "action": s.action, **s.params.model_dump(mode="json")}
             for s in self.steps
@@ -209,39 +242,9 @@ def resolve_rules_path(ref: str | Path | None, relative_to: Path | None = None) 
     return path  # let the loader report "not found" with this path
 
 
-def deep_merge(base: Any, child: Any) -> Any:
-    """Deep-merge mappings (child wins); lists and scalars are replaced."""
-    if isinstance(base, dict) and isinstance(child, dict):
-        out = dict(base)
-        for key, value in child.items():
-            out[key] = deep_merge(base[key], value) if key in base else value
-        return out
-    return child
-
-
 def _did_you_mean(word: str, options: list[str]) -> str:
     match = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
     return f" (did you mean {match[0]!r}?)" if match else ""
-
-
-class _Locator:
-    """Finds which file of an ``extends`` chain, and which line, a key path comes from."""
-
-    def __init__(self, docs: list[YamlDoc]) -> None:
-        self.docs = docs  # child first
-
-    def where(self, loc: Loc) -> str:
-        for probe in (loc, loc[:-1]):
-            for doc in self.docs:
-                if probe and doc.has(probe):
-                    return f"{doc.path}:{doc.line_of(loc)}"
-        doc = self.docs[0]
-        return f"{doc.path}:{doc.line_of(loc) or 1}"
-
-    def fail(self, loc: Loc, message: str) -> RulesError:
-        dotted = ".".join(str(p) for p in loc)
-        key = f" {dotted}:" if dotted else ""
-        return RulesError(f"{self.where(loc)}:{key} {message}")
 
 
 def _first_error(exc: ValidationError, prefix: Loc, model: type[BaseModel]) -> tuple[Loc, str]:
@@ -301,7 +304,7 @@ def _validate_plugin(
     kind: str,
     index: int,
     table: dict[str, Any],
-    locator: _Locator,
+    locator: Locator,
 ) -> tuple[str, dict[str, Any], registry.Params]:
     section = "steps" if kind == "step" else "checks"
     if not isinstance(spec, dict):
@@ -333,12 +336,17 @@ def load_rules(ref: str | Path | None = None) -> Rules:
     """Load, merge (``extends``) and validate a rules file or bundled rule set name."""
     registry.load_plugins()
     path = resolve_rules_path(ref)
+    if not path.exists():
+        names = sorted(p.stem for p in bundled_rules_dir().glob("*.yaml"))
+        hint = _did_you_mean(Path(str(ref)).stem, names) if ref is not None else ""
+        raise RulesError(
+            f"{ref}: rules file not found{hint} (a path, or a bundled rule set: {', '.join(names)})"
+        )
     docs = _load_chain(path)
-    locator = _Locator(docs)
-    merged: dict[str, Any] = {}
-    for doc in reversed(docs):
-        merged = deep_merge(merged, doc.data)
-    merged.pop("extends", None)
+    chain = merge_chain(docs)
+    locator = Locator(chain)
+    merged = chain.data
+    bundled = bundled_rules_dir()
     try:
         raw = _RawRules.model_validate(merged)
     except ValidationError as exc:
@@ -367,6 +375,7 @@ def load_rules(ref: str | Path | None = None) -> Rules:
                 action=action,
                 params=params,
                 where=locator.where(("steps", i)),
+                origin=locator.origin("steps", i, bundled),
             )
         )
 
@@ -375,13 +384,24 @@ def load_rules(ref: str | Path | None = None) -> Rules:
         name, _, params = _validate_plugin(spec, "check", i, registry.CHECKS, locator)
         if any(c.check == name for c in checks):
             raise locator.fail(("checks", i), f"check {name!r} configured twice")
-        checks.append(CheckSpec(check=name, params=params, where=locator.where(("checks", i))))
+        checks.append(
+            CheckSpec(
+                check=name,
+                params=params,
+                where=locator.where(("checks", i)),
+                origin=locator.origin("checks", i, bundled),
+            )
+        )
 
     known = known_metrics(checks, steps)
     for i, rule in enumerate(raw.gate):
         if rule.metric not in known:
             hint = _did_you_mean(rule.metric, sorted(known))
             raise locator.fail(("gate", i, "metric"), f"unknown metric {rule.metric!r}{hint}")
+    gate = [
+        GateSpec(**rule.model_dump(), origin=locator.origin("gate", i, bundled))
+        for i, rule in enumerate(raw.gate)
+    ]
 
     return Rules(
         version=raw.version,
@@ -392,13 +412,21 @@ def load_rules(ref: str | Path | None = None) -> Rules:
         read=raw.read,
         steps=steps,
         checks=checks,
-        gate=raw.gate,
+        gate=gate,
         baseline=raw.baseline,
         collapsed_metrics=raw.collapsed_metrics,
         finetune=raw.finetune,
         source=str(path),
         files=[str(d.path) for d in docs],
         base_dir=str(path.resolve().parent),
+        removed=[
+            (
+                section,
+                key,
+                display_path(where.rsplit(":", 1)[0], bundled) + ":" + where.rsplit(":", 1)[1],
+            )
+            for section, key, where in chain.removed
+        ],
     )
 
 
@@ -438,8 +466,8 @@ def provenance_of(input_info: dict[str, Any], rules: Rules) -> dict[str, Any]:
         "input": input_info,
         "rules": {
             "name": rules.name,
-            "source": rules.source,
-            "files": rules.files,
+            "source": rules.shown_source,
+            "files": rules.shown_files,
             "sha256": rules.sha256,
             "seed": rules.seed,
         },

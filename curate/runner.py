@@ -22,6 +22,7 @@ from curate.errors import CurateError, InputError
 from curate.ledger import Ledger, StepCount
 from curate.parallel import split_for_workers
 from curate.pipeline import StepRunner, build_steps, chain, finish_summaries
+from curate.progress import start_phase
 from curate.reader import ReadBatch
 from curate.registry import Check, Step
 from curate.rules import Rules, StepSpec
@@ -106,6 +107,7 @@ def run_local(
             if progress:
                 progress(read.frame.height + len(read.quarantined), done)
             yield read.frame
+        start_phase(progress, "whole-dataset steps (dedup) and checks")
 
     with tempfile.TemporaryDirectory(prefix=".work-", dir=work_dir) as work:
         head = split_for_workers(rules, runners, scans or [], workers, ckpt, data)

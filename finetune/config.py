@@ -18,7 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from curate.errors import RulesError
-from curate.rules import Rules, deep_merge
+from curate.rules import Rules
+from curate.rules_merge import deep_merge
 from curate.yamlsafe import YamlDoc, load_yaml
 
 Task = Literal["classification", "causal-lm"]
@@ -168,6 +169,13 @@ class FinetuneConfig(_Strict):
     fairness_bootstrap: int = Field(
         200, ge=0, le=100_000, description="bootstrap resamples for the fairness intervals"
     )
+    fairness_min_group_size: int | None = Field(
+        None,
+        ge=1,
+        le=10**12,
+        description="test groups with fewer records are reported, marked small and left out of "
+        "the gaps; unset: the rules' outcome_bias min_group_size (default 30)",
+    )
     seed: int | None = Field(
         None, ge=0, le=2**32 - 1, description="training and split seed; unset: the rules' seed"
     )
@@ -264,3 +272,37 @@ def _lookup(data: Any, loc: tuple[str | int, ...]) -> Any:
         else:
             return None
     return data
+
+
+def settings_catalogue() -> list[dict[str, Any]]:
+    """Every fine-tune setting (nested ones dotted) with its type, default and doc, in order
+    (``curate rules show finetune``)."""
+    rows: list[dict[str, Any]] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            annotation = info.annotation
+            nested = next(
+                (
+                    a
+                    for a in (annotation, *getattr(annotation, "__args__", ()))
+                    if isinstance(a, type) and issubclass(a, BaseModel)
+                ),
+                None,
+            )
+            if nested is not None:
+                walk(nested, f"{prefix}{name}.")
+                continue
+            rows.append(
+                {
+                    "setting": f"{prefix}{name}",
+                    "type": annotation.__name__
+                    if isinstance(annotation, type)
+                    else str(annotation).replace("typing.", ""),
+                    "default": info.get_default(call_default_factory=True),
+                    "doc": info.description or "",
+                }
+            )
+
+    walk(FinetuneConfig, "")
+    return rows

@@ -11,6 +11,10 @@ beside the test predictions and joined back here by row. A null value is its own
 Intervals are percentile bootstrap intervals over test records (``fairness_bootstrap``
 resamples, seeded); they are wide on small test sets, which the model card says.
 
+Small groups follow the data audit's rule (``outcome_bias``'s ``min_group_size``): a group with
+fewer test records than ``min_group_size`` is reported, marked ``small``, and left out of the
+gaps (a parity gap between groups of 1-5 records measures chance, not the model).
+
 The classification figures are fairlearn's: those of ``MetricFrame`` with scikit-learn's
 ``accuracy_score`` and macro ``f1_score`` and fairlearn's ``selection_rate``,
 ``false_positive_rate`` and ``false_negative_rate`` (bootstrap: ``n_boot`` resamples,
@@ -126,10 +130,15 @@ def _group_rows(
     point: dict[str, np.ndarray],
     cis: Intervals | None,
     figures: tuple[str, ...],
+    min_group_size: int,
 ) -> list[dict[str, Any]]:
     rows = []
     for i, name in enumerate(names):
-        row: dict[str, Any] = {"group": str(name), "records": int(records[i])}
+        row: dict[str, Any] = {
+            "group": str(name),
+            "records": int(records[i]),
+            "small": bool(records[i] < min_group_size),
+        }
         for figure in figures:
             row[figure] = _num(point[figure][i])
             if cis is not None:
@@ -138,9 +147,17 @@ def _group_rows(
     return rows
 
 
-def _gap(values: np.ndarray) -> float:
-    """Largest minus smallest group value (fairlearn's ``between_groups`` difference)."""
-    return float(np.nanmax(values) - np.nanmin(values))
+def _gap(values: np.ndarray, gated: np.ndarray) -> float | None:
+    """Largest minus smallest value over the ``gated`` groups (fairlearn's ``between_groups``
+    difference); None with fewer than two groups large enough (no gap to measure)."""
+    if gated.sum() < 2:
+        return None
+    return float(np.nanmax(values[gated]) - np.nanmin(values[gated]))
+
+
+def _max_gap(*gaps: float | None) -> float | None:
+    present = [g for g in gaps if g is not None]
+    return max(present) if present else None
 
 
 OVERALL = ("accuracy", "f1_macro")
@@ -156,6 +173,7 @@ def classification_fairness(
     positive_label: str | None,
     n_boot: int,
     seed: int,
+    min_group_size: int = 1,
 ) -> dict[str, Any]:
     if positive_label is not None:
         if positive_label not in class_names:
@@ -181,6 +199,7 @@ def classification_fairness(
             )
             point = _confusion(everyone, y_true, y_pred, group, len(names), k)[0]
             records = point.sum(axis=(-2, -1))
+            gated = records >= min_group_size
             boot = (
                 np.concatenate(
                     [
@@ -198,18 +217,22 @@ def classification_fairness(
                 by_outcome.append(
                     {
                         "positive_label": positive,
-                        "groups": _group_rows(names, records, rates, cis, OUTCOME),
-                        "equalized_odds_difference": max(
-                            _gap(rates["true_positive_rate"]), _gap(rates["false_positive_rate"])
+                        "groups": _group_rows(names, records, rates, cis, OUTCOME, min_group_size),
+                        "equalized_odds_difference": _max_gap(
+                            _gap(rates["true_positive_rate"], gated),
+                            _gap(rates["false_positive_rate"], gated),
                         ),
-                        "demographic_parity_difference": _gap(rates["selection_rate"]),
+                        "demographic_parity_difference": _gap(rates["selection_rate"], gated),
                     }
                 )
             cis = _intervals(_scores(boot, None)) if boot is not None else None
             columns.append(
                 {
                     "column": column,
-                    "groups": _group_rows(names, records, _scores(point, None), cis, OVERALL),
+                    "groups": _group_rows(
+                        names, records, _scores(point, None), cis, OVERALL, min_group_size
+                    ),
+                    "small_groups": [str(n) for n, ok in zip(names, gated, strict=True) if not ok],
                     "by_outcome": by_outcome,
                     "equalized_odds_difference": _worst(
                         [o["equalized_odds_difference"] for o in by_outcome]
@@ -224,6 +247,7 @@ def classification_fairness(
         "positive_labels": positives,
         "positive_label_rule": how,
         "bootstrap": {"resamples": n_boot, "quantiles": list(CI), "seed": seed},
+        "min_group_size": min_group_size,
         "columns": columns,
         "equalized_odds_difference": _worst([c["equalized_odds_difference"] for c in columns]),
         "demographic_parity_difference": _worst(
@@ -232,15 +256,33 @@ def classification_fairness(
     }
 
 
+def group_size_rule(rules: Any, configured: int | None) -> int:
+    """The small-group threshold: the setting, else the data audit's (outcome_bias)."""
+    from audit.checks.outcome_bias import OutcomeBiasParams
+
+    if configured is not None:
+        return configured
+    for spec in rules.checks:
+        if spec.check == "outcome_bias":
+            return int(spec.params.min_group_size)
+    return int(OutcomeBiasParams.model_fields["min_group_size"].default)
+
+
 def _perplexity(nll: np.ndarray) -> float | None:
     tokens = nll[:, 1].sum()
     return _num(math.exp(min(nll[:, 0].sum() / tokens, 700))) if tokens else None
 
 
 def causal_fairness(
-    nll: np.ndarray, sensitive: dict[str, list[str]], *, n_boot: int, seed: int
+    nll: np.ndarray,
+    sensitive: dict[str, list[str]],
+    *,
+    n_boot: int,
+    seed: int,
+    min_group_size: int = 1,
 ) -> dict[str, Any]:
-    """Per-group token perplexity; the gap is the largest over smallest group perplexity."""
+    """Per-group token perplexity; the gap is the largest over smallest group perplexity
+    (groups of at least ``min_group_size`` records)."""
     rng = np.random.default_rng(seed)
     columns = []
     for column, values in sensitive.items():
@@ -253,6 +295,7 @@ def causal_fairness(
                 "records": len(part),
                 "tokens": int(part[:, 1].sum()),
                 "perplexity": _perplexity(part),
+                "small": len(part) < min_group_size,
             }
             if n_boot and len(part):
                 draws = [
@@ -263,11 +306,14 @@ def causal_fairness(
                     [float(np.quantile(present, q)) for q in CI] if present.size else None
                 )
             rows.append(row)
-        values_present = [r["perplexity"] for r in rows if r["perplexity"] is not None]
+        values_present = [
+            r["perplexity"] for r in rows if r["perplexity"] is not None and not r["small"]
+        ]
         columns.append(
             {
                 "column": column,
                 "groups": rows,
+                "small_groups": [r["group"] for r in rows if r["small"]],
                 "perplexity_ratio": max(values_present) / min(values_present)
                 if len(values_present) > 1 and min(values_present) > 0
                 else None,
@@ -276,6 +322,7 @@ def causal_fairness(
     return {
         "task": "causal-lm",
         "bootstrap": {"resamples": n_boot, "quantiles": list(CI), "seed": seed},
+        "min_group_size": min_group_size,
         "columns": columns,
     }
 

@@ -58,9 +58,14 @@ def _run_section(run: dict[str, Any]) -> Section:
     )
 
 
-def _config_section(run: dict[str, Any]) -> Section:
-    items = sorted(flatten_config(run["config"]).items())
-    return Section("Hyper-parameters", [KeyValues(items)])
+def settings_section(run: dict[str, Any]) -> Section:
+    """Every fine-tune setting with the value the run used."""
+    config = dict(run["config"])
+    # Settings left to their defaults are stored as None; the report shows what was used.
+    if config.get("learning_rate") is None and run.get("learning_rate") is not None:
+        config["learning_rate"] = run["learning_rate"]
+    items = sorted(flatten_config(config).items())
+    return Section("Hyper-parameters (as used)", [KeyValues(items)])
 
 
 def flatten_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -107,7 +112,7 @@ def _data_section(metrics: dict[str, Any]) -> Section:
     return section
 
 
-def _results_section(metrics: dict[str, Any]) -> Section:
+def results_section(metrics: dict[str, Any]) -> Section:
     task = metrics["task"]
     section = Section("Results")
     headline = HEADLINE[task]
@@ -120,6 +125,21 @@ def _results_section(metrics: dict[str, Any]) -> Section:
             for m in headline
         ]
     section.blocks.append(Table(columns, rows, caption="final model (best checkpoint)"))
+    baseline = metrics.get("baseline") or {}
+    accuracy = metrics["test"].get("accuracy")
+    if baseline.get("accuracy") is not None and accuracy is not None:
+        versus = (
+            f"majority-class baseline {fmt(baseline['accuracy'])} (always predicting "
+            f"{baseline['majority_class']!r})"
+        )
+        section.blocks.append(
+            Text(
+                f"**Test accuracy {fmt(accuracy)} is below the {versus}**: the model does no "
+                "better than the class balance; do not use it as is."
+                if accuracy < baseline["accuracy"]
+                else f"Test accuracy {fmt(accuracy)} against the {versus}."
+            )
+        )
     per_class = metrics["test"].get("per_class")
     if per_class:
         section.blocks.append(
@@ -187,7 +207,11 @@ def _results_section(metrics: dict[str, Any]) -> Section:
     return section
 
 
-def _fairness_section(fairness: dict[str, Any] | None) -> Section:
+def _group(row: dict[str, Any]) -> str:
+    return f"{row['group']} (small)" if row.get("small") else str(row["group"])
+
+
+def fairness_section(fairness: dict[str, Any] | None) -> Section:
     section = Section("Disaggregated test results")
     if fairness is None:
         section.blocks.append(Text("No sensitive column is set (rules fields.sensitive)."))
@@ -199,6 +223,14 @@ def _fairness_section(fairness: dict[str, Any] | None) -> Section:
             f"(quantiles {boot['quantiles'][0]}, {boot['quantiles'][1]}; seed {boot['seed']})."
         )
     )
+    minimum = fairness.get("min_group_size")
+    if minimum and minimum > 1:
+        section.blocks.append(
+            Text(
+                f"Groups with fewer than {minimum} test records (the data audit's small-group "
+                "rule) are marked small: shown, but left out of the gaps between groups."
+            )
+        )
     for column in fairness["columns"]:
         child = Section(f"By {column['column']}")
         if fairness["task"] == "classification":
@@ -207,7 +239,7 @@ def _fairness_section(fairness: dict[str, Any] | None) -> Section:
                     ["group", "records", "accuracy", "accuracy CI", "F1 macro", "F1 CI"],
                     [
                         [
-                            g["group"],
+                            _group(g),
                             g["records"],
                             g["accuracy"],
                             _ci(g.get("accuracy_ci")),
@@ -224,7 +256,7 @@ def _fairness_section(fairness: dict[str, Any] | None) -> Section:
                         ["group", "selection rate", "CI", "FPR", "CI", "FNR", "CI"],
                         [
                             [
-                                g["group"],
+                                _group(g),
                                 g["selection_rate"],
                                 _ci(g.get("selection_rate_ci")),
                                 g["false_positive_rate"],
@@ -251,7 +283,7 @@ def _fairness_section(fairness: dict[str, Any] | None) -> Section:
                     ["group", "records", "tokens", "perplexity", "CI"],
                     [
                         [
-                            g["group"],
+                            _group(g),
                             g["records"],
                             g["tokens"],
                             g["perplexity"],
@@ -409,12 +441,12 @@ def build_report(
         verdict=audit.get("verdict", "fail"),
         sections=[
             _run_section(run),
-            _results_section(metrics),
-            _fairness_section(fairness),
+            results_section(metrics),
+            fairness_section(fairness),
             _audit_section(audit),
             _data_section(metrics),
             _history_section(history, metrics),
-            _config_section(run),
+            settings_section(run),
         ],
     )
 
@@ -442,7 +474,7 @@ def build_model_card(
         test_rows = [
             [m, metrics["test"].get(m), cv["mean"].get(m), cv["std"].get(m)] for m in headline
         ]
-    disaggregated = _fairness_section(fairness)
+    disaggregated = fairness_section(fairness)
     disaggregated.title = "Disaggregated results"
     caveats = [
         f"The test split holds {metrics['splits']['test']['records']} records; figures on "

@@ -29,6 +29,7 @@ import numpy as np
 
 from curate.atomic import write_json, write_text
 from curate.errors import InputError, RulesError
+from curate.progress import start_phase
 from curate.rules import Rules, load_rules
 from curate.version import __version__
 from finetune import report
@@ -52,6 +53,19 @@ from finetune.train import (
 )
 
 REQUIRED = ("torch", "transformers", "accelerate", "sklearn")
+#: What a run writes into its folder; ``--overwrite`` removes these (and only these) first.
+RUN_OUTPUTS = (
+    "model",
+    "tensorboard",
+    "metrics.json",
+    "fairness.json",
+    "metrics.jsonl",
+    "splits.json",
+    "run.json",
+    "report.md",
+    "report.html",
+    "model_card.md",
+)
 VERSIONED = ("torch", "transformers", "accelerate", "scikit-learn", "fairlearn", "peft")
 
 
@@ -202,6 +216,15 @@ def _validation_figures(logged: dict[str, Any], task: str) -> dict[str, Any]:
     return out
 
 
+def majority_baseline(labels: dict[str, int]) -> dict[str, Any]:
+    """The test accuracy of always predicting the most frequent test class."""
+    total = sum(labels.values())
+    if not total:
+        return {"majority_class": None, "accuracy": None}
+    top = max(labels, key=lambda name: (labels[name], name))
+    return {"majority_class": top, "accuracy": labels[top] / total}
+
+
 def _split_summary(task: Task, split: Split) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, rows in (
@@ -216,6 +239,29 @@ def _split_summary(task: Task, split: Split) -> dict[str, Any]:
     return out
 
 
+def _check_run_dir(run_dir: Path, overwrite: bool) -> None:
+    """Refuse a run folder holding anything but an earlier refused run's ``audit/``."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise InputError(f"{run_dir}: the run folder is a file")
+    entries = sorted(p.name for p in run_dir.iterdir()) if run_dir.is_dir() else []
+    if entries and entries != ["audit"] and not overwrite:
+        shown = ", ".join(entries[:4]) + (", …" if len(entries) > 4 else "")
+        raise InputError(
+            f"{run_dir}: the run folder is not empty ({shown}): choose a new folder, or pass "
+            "--overwrite to replace an earlier run's outputs"
+        )
+
+
+def _clear_outputs(run_dir: Path) -> None:
+    """Remove an earlier run's outputs (so models and TensorBoard runs never mix)."""
+    for name in RUN_OUTPUTS:
+        path = run_dir / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists() or path.is_symlink():
+            path.unlink()
+
+
 def finetune(
     data: str | Path,
     model: str | Path,
@@ -224,13 +270,18 @@ def finetune(
     audit: str | Path | None = None,
     *,
     config: FinetuneConfig | dict[str, Any] | str | Path | None = None,
+    overwrite: bool = False,
+    progress: Any = None,
     **overrides: Any,
 ) -> FinetuneResult:
     """Fine-tune ``model`` on ``data`` if an audit of exactly that file passed under ``rules``.
 
     ``overrides`` are ``FinetuneConfig`` fields (``epochs=1``, ``learning_rate=3e-5``,
     ``search={"enabled": True}``); ``None`` values are ignored. They win over ``config``, which
-    wins over the rules' ``finetune:`` section.
+    wins over the rules' ``finetune:`` section. A run folder that is not empty is refused
+    unless ``overwrite`` (which removes the earlier run's outputs once the gate has passed); a
+    refused run writes nothing, except the audit it ran itself (``<run>/audit``, which says why).
+    ``progress`` (``curate.progress``) hears the phases and every training step.
     """
     started = time.perf_counter()
     _require_packages()
@@ -243,11 +294,15 @@ def finetune(
         raise InputError(f"{data_path}: input not found")
     if cfg.task == "classification" and rules.fields.label is None:
         raise RulesError(f"{rules.source}: classification needs fields.label in the rules")
+    _check_run_dir(run_dir, overwrite)
+    start_phase(progress, "audit" if audit is None else "gate")
+    gate = check_gate(data_path, rules, audit, run_dir)  # with `audit` given, writes nothing
     run_dir.mkdir(parents=True, exist_ok=True)
-    gate = check_gate(data_path, rules, audit, run_dir)
+    if overwrite:
+        _clear_outputs(run_dir)
 
     with _no_progress_bars():
-        return _train_and_report(data_path, run_dir, rules, cfg, source, gate, started)
+        return _train_and_report(data_path, run_dir, rules, cfg, source, gate, started, progress)
 
 
 def _train_and_report(
@@ -258,8 +313,10 @@ def _train_and_report(
     source: ModelSource,
     gate: GatePass,
     started: float,
+    progress: Any = None,
 ) -> FinetuneResult:
     seed = cfg.seed if cfg.seed is not None else rules.seed
+    start_phase(progress, "encode")
     records = read_records(data_path, rules, cfg.group_column)
     task = TASKS[cfg.task](records, rules, cfg)
     tokenizer = load_tokenizer(source, cfg)
@@ -267,9 +324,10 @@ def _train_and_report(
     base = load_base_model(source, cfg, seed, task.class_names, tokenizer.pad_token_id)
     max_length = resolve_max_length(cfg, tokenizer, base)
     task.prepare(tokenizer, max_length)
+    start_phase(progress, "split")
     split = train_val_test(task.labels, task.groups, cfg.split, seed)
 
-    logs = LogSink(run_dir, cfg.report_to)
+    logs = LogSink(run_dir, cfg.report_to, progress)
     scratch = Path(tempfile.mkdtemp(prefix=".checkpoints-", dir=run_dir))
     runner = _Runner(task, tokenizer, base, seed, scratch, logs)
     results: dict[str, Any] = {"task": task.name}
@@ -297,6 +355,7 @@ def _train_and_report(
                     }
                 )
                 del trained
+        start_phase(progress, "evaluate")
         test_metrics, raw = task.evaluate(final.model, tokenizer, split.test)
         fairness = task.fairness(raw, split.test, seed) if rules.fields.sensitive else None
         save_model(final.model, tokenizer, run_dir / "model")
@@ -334,6 +393,7 @@ def _train_and_report(
         }
     )
     if task.name == "classification":
+        results["baseline"] = majority_baseline(results["splits"]["test"].get("labels") or {})
         results["training"]["class_weights"] = (
             None
             if cfg.class_weights == "none"
@@ -348,6 +408,7 @@ def _train_and_report(
         }
     if search is not None:
         results["search"] = search
+    start_phase(progress, "report")
     _write_outputs(
         run_dir,
         results,
@@ -411,7 +472,7 @@ def _write_outputs(
         "tool": {"name": "curate", "version": __version__},
         "task": task.name,
         "data": {"path": str(data_path), "sha256": gate.data_sha256},
-        "rules": {"name": rules.name, "source": rules.source, "sha256": rules.sha256},
+        "rules": {"name": rules.name, "source": rules.shown_source, "sha256": rules.sha256},
         "audit": gate.to_json(),
         "model": {
             "path": str(Path(source.folder) / (source.gguf_file or "")),

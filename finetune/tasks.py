@@ -164,6 +164,7 @@ class Classification(Task):
             positive_label=self.cfg.positive_label,
             n_boot=self.cfg.fairness_bootstrap,
             seed=seed,
+            min_group_size=fairness.group_size_rule(self.rules, self.cfg.fairness_min_group_size),
         )
 
     def distribution(self, rows: np.ndarray) -> dict[str, int]:
@@ -198,7 +199,11 @@ class CausalLM(Task):
 
     def fairness(self, raw: Any, rows: np.ndarray, seed: int) -> dict[str, Any]:
         return fairness.causal_fairness(
-            raw, self.sensitive(rows), n_boot=self.cfg.fairness_bootstrap, seed=seed
+            raw,
+            self.sensitive(rows),
+            n_boot=self.cfg.fairness_bootstrap,
+            seed=seed,
+            min_group_size=fairness.group_size_rule(self.rules, self.cfg.fairness_min_group_size),
         )
 
 

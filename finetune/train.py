@@ -215,10 +215,38 @@ def _tensorboard_writer_class() -> type[Any]:
     return ThrottledWriter
 
 
+def _progress_callback(progress: Any, name: str) -> Any:
+    """Reports a training as a phase with a bar: optimizer step of max steps, last loss."""
+    from transformers import TrainerCallback
+
+    from curate.progress import start_phase
+
+    class StepProgress(TrainerCallback):  # type: ignore[misc]
+        loss: float | None = None
+
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            start_phase(progress, f"train {name}", state.max_steps or None)
+
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any
+        ) -> None:
+            if logs and "loss" in logs:
+                self.loss = float(logs["loss"])
+
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            fields = {"loss": self.loss} if self.loss is not None else {}
+            update = getattr(progress, "update", None)
+            if update is not None:
+                update(state.global_step, **fields)
+
+    return StepProgress()
+
+
 class LogSink:
     """Shared by every training of a run: ``metrics.jsonl`` lines and TensorBoard folders."""
 
-    def __init__(self, run_dir: Path, report_to: str) -> None:
+    def __init__(self, run_dir: Path, report_to: str, progress: Any = None) -> None:
+        self.progress = progress  # curate.progress protocol: a phase and a bar per training
         self.jsonl = AtomicWriter(run_dir / "metrics.jsonl")
         self.run_dir = run_dir
         self.writers: list[Any] = []
@@ -248,6 +276,8 @@ class LogSink:
                 sink.jsonl.write_line(orjson.dumps(line, option=orjson.OPT_SERIALIZE_NUMPY))
 
         out: list[Any] = [JsonlLog()]
+        if self.progress is not None:
+            out.append(_progress_callback(self.progress, name))
         if self.tensorboard:
             from transformers.integrations import TensorBoardCallback
 

@@ -120,3 +120,30 @@ def test_tampered_baseline_is_refused(tmp_path: Path, cli) -> None:
         tmp_path / "old",
     )
     assert code == 1 and "digest mismatch" in err
+
+
+def test_diff_hides_unchanged_metrics_and_float_noise(tmp_path: Path, cli) -> None:
+    from audit.run import content_digest
+
+    rules = tmp_path / "r.yaml"
+    rules.write_text(RULES)
+    cli("audit", _data(tmp_path / "v1.jsonl", {"a": 5, "b": 5}), "--rules", rules,
+        "--report", tmp_path / "old", "-q")  # fmt: skip
+    audit = json.loads((tmp_path / "old" / "audit.json").read_text())
+    metrics = audit["metrics"]
+    metrics["dataset.mean_chars"] = metrics["dataset.mean_chars"] + 3.0
+    noisy = "steps.dedupe_exact.flagged_rate"
+    metrics[noisy] = metrics[noisy] - 5.551e-17
+    audit["digest"]["value"] = content_digest(audit)
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "audit.json").write_text(json.dumps(audit))
+    code, out, err = cli("diff", tmp_path / "old", tmp_path / "new", "--rules", rules)
+    assert code == 0, err
+    assert "metrics that changed" in out and "regression checks (old → new)" in out
+    assert "curate audit: regressions" not in out
+    assert "dataset.mean_chars" in out and "+3" in out
+    assert noisy not in out.split("regression checks")[0]  # noise is no change
+    assert "e-17" not in out
+    assert "dataset.records" not in out  # unchanged rows hidden
+    code, out, _ = cli("diff", tmp_path / "old", tmp_path / "new", "--rules", rules, "--all")
+    assert "dataset.records" in out and "every metric" in out

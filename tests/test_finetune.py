@@ -716,11 +716,11 @@ def test_fairness_figures_and_intervals_are_fairlearns(monkeypatch: pytest.Monke
     reference = _fairlearn_reference(y_true, y_pred, class_names, groups, 12, 9)
     column = ours["columns"][0]
     for mine, theirs in zip(column["groups"], reference["groups"], strict=True):
-        assert {k: v for k, v in mine.items() if k != "records"} == theirs
+        assert {k: v for k, v in mine.items() if k not in ("records", "small")} == theirs
     for mine, theirs in zip(column["by_outcome"], reference["by_outcome"], strict=True):
-        assert [{k: v for k, v in g.items() if k != "records"} for g in mine["groups"]] == theirs[
-            "groups"
-        ]
+        assert [
+            {k: v for k, v in g.items() if k not in ("records", "small")} for g in mine["groups"]
+        ] == theirs["groups"]
         for gap in ("equalized_odds_difference", "demographic_parity_difference"):
             assert mine[gap] == theirs[gap]
     assert [g["records"] for g in column["groups"]] == [groups.count(g) for g in ("solo", "x", "y")]
@@ -734,3 +734,41 @@ def test_fairness_figures_and_intervals_are_fairlearns(monkeypatch: pytest.Monke
         y_true, y_pred, class_names, {"g": groups}, positive_label=None, n_boot=12, seed=10
     )
     assert other["columns"][0]["groups"] != column["groups"]  # the seed matters
+
+
+class _Spy:
+    """A progress reporter that records what the fine-tune told it."""
+
+    def __init__(self) -> None:
+        self.phases: list[tuple[str, int | None]] = []
+        self.updates: list[tuple[int, dict[str, Any]]] = []
+
+    def __call__(self, records: int, done_bytes: int) -> None:
+        pass
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        self.phases.append((name, total))
+
+    def update(self, completed: int, **fields: Any) -> None:
+        self.updates.append((completed, fields))
+
+
+def test_finetune_reports_phases_and_training_steps(
+    assets: dict[str, Path], passing_audit: Path
+) -> None:
+    spy = _Spy()
+    finetune(
+        assets["data"],
+        assets["bert"],
+        assets["root"] / "run-progress",
+        rules=assets["rules"],
+        audit=passing_audit,
+        config=FAST_CONFIG,
+        progress=spy,
+        **{**FAST, "epochs": 1},
+    )
+    names = [name for name, _ in spy.phases]
+    assert names == ["gate", "encode", "split", "train final", "evaluate", "report"]
+    total = dict(spy.phases)["train final"]
+    assert total and spy.updates[-1][0] == total  # the bar ends at the last step
+    assert [step for step, _ in spy.updates] == list(range(1, total + 1))

@@ -14,10 +14,7 @@ def test_each_step_runs_once_in_order(tmp_path: Path) -> None:
     data.write_text("".join(json.dumps({"text": t}) + "\n" for t in texts))
     rules = tmp_path / "r.yaml"
     rules.write_text(
-        "steps:\n"
-        "  - step: normalize\n"
-        "  - step: length\n    min_length: 2\n"
-        "  - step: dedupe_exact\n"
+        "steps:\n  - step: normalize\n  - step: length\n    min_length: 2\n  - step: dedupe_exact\n"
     )
     manifest = clean(data, tmp_path / "out", rules).manifest
     steps = {s["id"]: s for s in manifest["steps"]}

@@ -29,6 +29,8 @@ WORDS = [f"w{i}" for i in range(300)]
 
 def run_audit_ray(*args: Any, **options: Any) -> Any:
     return run_audit(*args, engine="ray", **options)
+
+
 CLEAN_STEPS = """
   - step: normalize
   - step: length

@@ -401,3 +401,55 @@ def _walk(sections: list[document.Section]) -> Iterator[document.Section]:
     for section in sections:
         yield section
         yield from _walk(section.children)
+
+
+DATASHEET = """\
+motivation: Decide which loan notes need a second look by a credit officer.
+collection: Loan notes written by branch staff in 2026, exported from the loan system.
+uses: Triage only; never an automated credit decision.
+distribution: Internal to the credit risk team.
+maintenance: Credit data team
+"""
+SIGNED_SECTIONS = """JSON.stringify((() => {
+  const top = document.querySelector('#datasheet').getBoundingClientRect().top + scrollY;
+  const end = document.querySelector('#reviewer-sign-off');
+  return {top: top, bottom: end.getBoundingClientRect().bottom + scrollY, text: end.innerText};
+})())"""
+
+
+def test_screenshot_of_a_signed_report_with_datasheet_answers(
+    report: AuditResult, browser: Chromium, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from curate.cli import run
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1796212800")  # 2026-12-02 12:00 UTC
+    folder = tmp_path / "report"
+    shutil.copytree(report.report_dir, folder)
+    (tmp_path / "datasheet.yaml").write_text(DATASHEET)
+    assert run(["-q", "report", str(folder), "--datasheet", str(tmp_path / "datasheet.yaml")]) == 0
+    signoff = ["-q", "signoff", str(folder), "--reviewer", "A. Reviewer", "--decision"]
+    assert run([*signoff, "approve", "--role", "data protection officer", "--note",
+                "Fine for triage; re-audit the next export."]) == 0  # fmt: skip
+    browser.open((folder / "audit.html").resolve().as_uri())
+    area = json.loads(browser.evaluate(SIGNED_SECTIONS))
+    assert "APPROVE" in area["text"] and "A. Reviewer" in area["text"]
+    assert "valid for this audit" in area["text"]
+    page_text = browser.evaluate("document.body.innerText")
+    assert "Decide which loan notes need a second look" in page_text
+    assert "to be completed by the reviewer" in page_text  # the questions left unanswered
+    clip = {
+        "x": 0,
+        "y": area["top"] - 8,
+        "width": WIDTH,
+        "height": area["bottom"] - area["top"] + 24,
+    }
+    width, height, pixels = png_pixels(browser.screenshot(clip, scale=0.1))
+    ink = sum(1 for row in pixels for px in row if not _near(px, (255, 255, 255), 8))
+    assert ink > 0.05 * width * height
+    target = os.environ.get("CURATE_SIGNED_SCREENSHOT")
+    if target:
+        shot = browser.screenshot(clip)
+        assert len(shot) < 300_000, f"{len(shot)} bytes: too large for the docs"
+        Path(target).write_bytes(shot)

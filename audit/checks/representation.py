@@ -9,7 +9,9 @@ Both scores are those of HELM's bias metrics (Liang et al. 2022), on the dataset
   (``normalize_by_terms``; so that a longer list does not look like more mentions), turn the
   result into shares p_g and take the total variation distance from uniform,
   0.5 * sum_g |p_g - 1/G|. 0 means every group is mentioned equally; the maximum, 1 - 1/G,
-  means only one group is mentioned. ``None`` (a failed gate) below ``min_mentions`` mentions.
+  means only one group is mentioned. Below ``min_mentions`` mentions on an axis (default 30) the
+  score is ``None`` and the gate says "not enough evidence" for it: a handful of pronouns is no
+  measure of skew, and gating on it made the warning fire on nearly every dataset.
 - association score: for every target word (``targets``: occupations and adjectives lists), the
   co-occurrences with each group are summed over units (a whole document, or a sentence / line
   with ``association_scope: sentence``) as (group mentions in the unit) x (target mentions in the
@@ -102,7 +104,10 @@ class RepresentationParams(Params):
         True, description="divide each group's count by its number of terms (as HELM)"
     )
     min_mentions: int = Field(
-        1, ge=1, le=10**12, description="fewer group mentions on an axis: its score is None"
+        30,
+        ge=1,
+        le=10**12,
+        description="fewer group mentions on an axis: no score, the gate says not enough evidence",
     )
     min_cooccurrences: int = Field(
         1,
@@ -308,6 +313,9 @@ class Representation(Check):
             out[f"max_{kind}_score"] = max(present) if present else None
         return out
 
+    def without_evidence(self) -> set[str]:
+        return {name for name, value in self.result().items() if value is None}
+
     def details(self) -> dict[str, Any]:
         axes = []
         for axis, lexicon in self.axes.items():
@@ -344,6 +352,7 @@ class Representation(Check):
                     "lexicon": self.axis_files[axis],
                     "source": lexicon.source,
                     "mentions": total,
+                    "enough_evidence": total >= self.params.min_mentions,
                     "representation_score": self._representation(axis),
                     "association_score": self._mean_score(targets),
                     "association_by_list": by_list,
@@ -355,6 +364,7 @@ class Representation(Check):
         return {
             "records": self.totals.records,
             "units": self.totals.units,
+            "min_mentions": self.params.min_mentions,
             "association_scope": self.params.association_scope,
             "normalize_by_terms": self.params.normalize_by_terms,
             "target_lists": [

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from audit.gate import NO_EVIDENCE, status_label
+
 TO_COMPLETE = "_to be completed by the reviewer_"
 
 
@@ -52,6 +54,12 @@ class Document:
     sections: list[Section]
 
 
+def anchor(title: str) -> str:
+    """The link target of a heading, as GitHub makes it (lower case, spaces to dashes)."""
+    kept = "".join(c for c in title.lower() if c.isalnum() or c in " -_")
+    return kept.replace(" ", "-")
+
+
 def fmt(value: Any) -> str:
     if value is None:
         return "n/a"
@@ -63,7 +71,24 @@ def fmt(value: Any) -> str:
         if value != 0 and (abs(value) < 1e-3 or abs(value) >= 1e6):
             return f"{value:.3g}"
         return f"{value:.4f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(fmt(v) for v in value) or "none"
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {fmt(v)}" for k, v in value.items()) or "none"
     return str(value)
+
+
+def percent(value: Any) -> str:
+    """A share as a percentage: 0.0021 -> 0.21%."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return fmt(value)
+    shown = f"{value * 100:.2f}".rstrip("0").rstrip(".")
+    return f"{shown or '0'}%"
+
+
+def fmt_check(check: dict[str, Any], value: Any) -> str:
+    """A gate value or threshold as the check's name states it (a percent if it says %)."""
+    return percent(value) if "%" in str(check.get("name", "")) else fmt(value)
 
 
 def _generic(title: str, data: Any, depth: int = 0) -> Section:
@@ -95,21 +120,27 @@ def _generic(title: str, data: Any, depth: int = 0) -> Section:
     return section
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 def _decision(result: dict[str, Any]) -> Section:
     checks = result["checks"]
     failed = [c for c in checks if c["status"] in ("fail", "missing") and c["severity"] == "fail"]
+    no_evidence = sum(c["status"] == NO_EVIDENCE for c in checks)
     summary = (
         f"Verdict: **{result['verdict'].upper()}**. {len(checks)} gate checks, "
-        f"{len(failed)} failing, {sum(c['status'] == 'warn' for c in checks)} warnings."
+        f"{len(failed)} failing, {_count(sum(c['status'] == 'warn' for c in checks), 'warning')}"
+        + (f", {no_evidence} without enough evidence to judge (not gated)." if no_evidence else ".")
     )
     rows = [
         [
             c["name"],
             c["metric"],
-            c["value"],
-            f"{c['op']} {fmt(c['threshold'])}",
+            fmt_check(c, c["value"]),
+            f"{c['op']} {fmt_check(c, c['threshold'])}",
             c["severity"],
-            c["status"].upper(),
+            status_label(c["status"]),
         ]
         for c in checks
     ]
@@ -119,6 +150,13 @@ def _decision(result: dict[str, Any]) -> Section:
     else:
         blocks.append(Text("The rules define no gate checks: the verdict passes by default."))
     return Section("Decision summary", blocks)
+
+
+def shown_rules_path(path: str) -> str:
+    """A bundled rules file as ``bundled:default.yaml`` (older audits stored install paths)."""
+    from curate.rules import bundled_rules_dir, display_path
+
+    return display_path(path, bundled_rules_dir())
 
 
 def _provenance(result: dict[str, Any]) -> Section:
@@ -131,8 +169,8 @@ def _provenance(result: dict[str, Any]) -> Section:
                     ("dataset", data["path"]),
                     ("dataset sha256", data["sha256"]),
                     ("format / size", f"{data['format']}, {data['bytes']} bytes"),
-                    ("rules", f"{rules['name']} ({rules['source']})"),
-                    ("rules files", ", ".join(rules["files"])),
+                    ("rules", f"{rules['name']} ({shown_rules_path(rules['source'])})"),
+                    ("rules files", ", ".join(shown_rules_path(f) for f in rules["files"])),
                     ("rules sha256", rules["sha256"]),
                     ("seed", rules["seed"]),
                     ("tool", f"curate {result['tool']['version']}"),
@@ -172,7 +210,7 @@ def _configuration(result: dict[str, Any]) -> Section:
         blocks.append(Table(["step id", "step", "parameters"], rows, caption="steps"))
     if checks:
         blocks.append(Table(["check", "parameters"], checks, caption="checks"))
-    return Section("Configuration", blocks)
+    return Section("Appendix: configuration", blocks)
 
 
 def _composition(result: dict[str, Any]) -> Section:
@@ -252,6 +290,25 @@ def _composition(result: dict[str, Any]) -> Section:
                 caption="records flagged by the cleaning steps",
             )
         )
+    for step in steps:
+        examples = (step.get("summary") or {}).get("examples") or []
+        if examples:
+            section.blocks.append(
+                Table(
+                    ["line", "duplicate of line", "similarity", "text (masked)", "kept (masked)"],
+                    [
+                        [
+                            e.get("line"),
+                            e.get("duplicate_of"),
+                            e.get("similarity"),
+                            e.get("excerpt"),
+                            e.get("kept_excerpt"),
+                        ]
+                        for e in examples
+                    ],
+                    caption=f"example pairs flagged by {step['id']} (personal data masked)",
+                )
+            )
     return section
 
 
@@ -320,9 +377,15 @@ def _pii(result: dict[str, Any]) -> Section:
     if evaluation.get("rows"):
         section.children.append(
             Section(
-                "Detector quality",
+                "Detector quality (measured on benchmark data, not on this dataset)",
                 [
-                    Text(evaluation["description"] + f" Measured with `{evaluation['command']}`."),
+                    Text(
+                        "How well the configured detector finds personal data, measured once on "
+                        "labelled benchmark sentences shipped with curate; these figures are "
+                        "not measurements of this dataset. "
+                        + evaluation["description"]
+                        + f" Measured with `{evaluation['command']}`."
+                    ),
                     Table(
                         ["set", "entity", "labelled", "predicted", "precision", "recall", "F2"],
                         [
@@ -356,10 +419,18 @@ def _representation(result: dict[str, Any]) -> Section:
             "counts cannot read meaning: treat axes with few mentions as indicative only."
         )
     )
+    minimum = d.get("min_mentions")
+    if minimum:
+        section.blocks.append(
+            Text(
+                f"Axes with fewer than {minimum} mentions are not scored: too few to judge skew "
+                "(the gate says not enough evidence)."
+            )
+        )
     rows = [
         [
             a["axis"],
-            a["mentions"],
+            a["mentions"] if a.get("enough_evidence", True) else f"{a['mentions']} (too few)",
             a["representation_score"],
             a["association_score"],
             _collapsed_row(result, "representation", f"{a['axis']}_representation_score"),
@@ -487,7 +558,11 @@ def _check_sections(
     return section
 
 
-def _mitigations(result: dict[str, Any]) -> Section:
+def _answer(answers: dict[str, str], key: str) -> str:
+    return answers.get(key) or TO_COMPLETE
+
+
+def _mitigations(result: dict[str, Any], answers: dict[str, str]) -> Section:
     steps = result["rules_config"]["steps"]
     text = (
         "An audit measures and removes nothing. The rules configure these cleaning steps, which "
@@ -496,45 +571,62 @@ def _mitigations(result: dict[str, Any]) -> Section:
         + "."
     )
     return Section(
-        "Mitigations", [Text(text), KeyValues([("mitigations applied upstream", TO_COMPLETE)])]
-    )
-
-
-def _datasheet(result: dict[str, Any]) -> Section:
-    counts = result["counts"]
-    return Section(
-        "Datasheet",
+        "Mitigations",
         [
-            Text("After Gebru et al., Datasheets for Datasets. Measured values are filled in."),
-            KeyValues(
-                [
-                    ("Motivation: purpose of the dataset", TO_COMPLETE),
-                    (
-                        "Composition: instances",
-                        f"{counts['records']} records, {counts['quarantined']} malformed",
-                    ),
-                    ("Composition: personal data", "see Privacy"),
-                    ("Collection process and sources", TO_COMPLETE),
-                    ("Preprocessing / cleaning", "see Configuration and Mitigations"),
-                    ("Uses: intended and out of scope", TO_COMPLETE),
-                    ("Distribution and licence", TO_COMPLETE),
-                    ("Maintenance: owner and contact", TO_COMPLETE),
-                ]
-            ),
+            Text(text),
+            KeyValues([("mitigations applied upstream", _answer(answers, "mitigations"))]),
         ],
     )
 
 
-def _article10(result: dict[str, Any]) -> Section:
+def _datasheet(result: dict[str, Any], datasheet: dict[str, Any] | None) -> Section:
+    counts = result["counts"]
+    answers = (datasheet or {}).get("answers", {})
+    blocks: list[Block] = [
+        Text("After Gebru et al., Datasheets for Datasets. Measured values are filled in.")
+    ]
+    if datasheet:
+        source = (
+            f"Answers from `{datasheet['source']}` (sha256 {datasheet['sha256'][:16]}…), "
+            "kept beside audit.json in datasheet.json."
+        )
+        if not datasheet.get("current"):
+            source += " They were attached to an earlier audit of this folder."
+        blocks.append(Text(source))
+    else:
+        blocks.append(
+            Text("Answer the open questions in a YAML file and pass it with `--datasheet FILE`.")
+        )
+    blocks.append(
+        KeyValues(
+            [
+                ("Motivation: purpose of the dataset", _answer(answers, "motivation")),
+                (
+                    "Composition: instances",
+                    f"{counts['records']} records, {counts['quarantined']} malformed",
+                ),
+                ("Composition: personal data", "see Privacy"),
+                ("Collection process and sources", _answer(answers, "collection")),
+                ("Preprocessing / cleaning", "see Mitigations and Appendix: configuration"),
+                ("Uses: intended and out of scope", _answer(answers, "uses")),
+                ("Distribution and licence", _answer(answers, "distribution")),
+                ("Maintenance: owner and contact", _answer(answers, "maintenance")),
+            ]
+        )
+    )
+    return Section("Datasheet", blocks)
+
+
+def _article10(result: dict[str, Any], answers: dict[str, str]) -> Section:
     has = set(result["details"])
     rows = [
         [
             "10(2)(a) design choices",
-            "Configuration (rules sha256 " + result["rules"]["sha256"][:12] + "…)",
+            "Appendix: configuration (rules sha256 " + result["rules"]["sha256"][:12] + "…)",
         ],
-        ["10(2)(b) collection and origin", TO_COMPLETE],
+        ["10(2)(b) collection and origin", _answer(answers, "collection")],
         ["10(2)(c) preparation: cleaning, labelling", "Composition and quality; Mitigations"],
-        ["10(2)(d) assumptions", TO_COMPLETE],
+        ["10(2)(d) assumptions", _answer(answers, "assumptions")],
         ["10(2)(e) availability, quantity, suitability", "Composition and quality"],
         [
             "10(2)(f) examination for possible biases",
@@ -542,16 +634,16 @@ def _article10(result: dict[str, Any]) -> Section:
             if has & set(BIAS_CHECKS)
             else "not measured: no bias check configured",
         ],
-        ["10(2)(g) measures against biases", "Mitigations; " + TO_COMPLETE],
+        ["10(2)(g) measures against biases", "Mitigations; " + _answer(answers, "bias_measures")],
         [
             "10(2)(h) data gaps and shortcomings",
-            "Decision summary (failing checks); " + TO_COMPLETE,
+            "Decision summary (failing checks); " + _answer(answers, "gaps"),
         ],
         [
             "10(3) relevant, representative, free of errors",
             "Composition and quality; Representation and bias",
         ],
-        ["10(4) geographical, behavioural, functional setting", TO_COMPLETE],
+        ["10(4) geographical, behavioural, functional setting", _answer(answers, "setting")],
         [
             "10(5) special categories of personal data",
             "Privacy" if "pii" in has else "not measured: no PII check configured",
@@ -562,29 +654,59 @@ def _article10(result: dict[str, Any]) -> Section:
     )
 
 
-def _sign_off() -> Section:
+def _sign_off(signoffs: list[dict[str, Any]]) -> Section:
+    if not signoffs:
+        return Section(
+            "Reviewer sign-off",
+            [
+                Text(
+                    "Not signed. A reviewer signs with `curate signoff REPORT_DIR --reviewer NAME "
+                    "--decision approve|reject [--note TEXT]`; the record is bound to this "
+                    "audit's digest."
+                )
+            ],
+        )
+    rows = [
+        [
+            r.get("reviewer"),
+            r.get("role") or "",
+            str(r.get("decision", "")).upper(),
+            r.get("note") or "",
+            r.get("signed_at"),
+            "valid for this audit" if r["valid"] else f"NOT VALID: {r['problem']}",
+        ]
+        for r in signoffs
+    ]
+    valid = [r for r in signoffs if r["valid"]]
+    latest = (
+        f"Latest valid decision: **{valid[-1]['decision'].upper()}** by {valid[-1]['reviewer']} "
+        f"({valid[-1]['signed_at']})."
+        if valid
+        else "No sign-off is valid for this audit."
+    )
     return Section(
         "Reviewer sign-off",
         [
-            KeyValues(
-                [
-                    ("reviewer name", TO_COMPLETE),
-                    ("role", TO_COMPLETE),
-                    ("decision", TO_COMPLETE),
-                    ("conditions", TO_COMPLETE),
-                    ("date", TO_COMPLETE),
-                    ("signature", TO_COMPLETE),
-                ]
-            )
+            Text(latest),
+            Table(
+                ["reviewer", "role", "decision", "note", "signed (UTC)", "binding"],
+                rows,
+                caption="sign-offs in signoff.json, each bound to the audit digest, its "
+                "signature and the datasheet answers",
+            ),
         ],
     )
 
 
-def build(result: dict[str, Any]) -> Document:
+def build(result: dict[str, Any], attached: dict[str, Any] | None = None) -> Document:
+    """The report of ``result``; ``attached``: datasheet and sign-offs (``audit.attestation``)."""
+    attached = attached or {}
+    datasheet = attached.get("datasheet")
+    answers = (datasheet or {}).get("answers", {})
+    # Results first; the configuration that produced them is an appendix.
     sections = [
-        _provenance(result),
         _decision(result),
-        _configuration(result),
+        _provenance(result),
         _composition(result),
         _check_sections(
             result, PRIVACY_CHECKS, "Privacy", "Not measured: the rules configure no PII check."
@@ -600,5 +722,11 @@ def build(result: dict[str, Any]) -> Document:
     others = tuple(k for k in result["details"] if k not in known)
     if others:
         sections.append(_check_sections(result, others, "Other checks", ""))
-    sections += [_mitigations(result), _datasheet(result), _article10(result), _sign_off()]
+    sections += [
+        _mitigations(result, answers),
+        _datasheet(result, datasheet),
+        _article10(result, answers),
+        _sign_off(attached.get("signoffs", [])),
+        _configuration(result),
+    ]
     return Document(f"Data audit: {result['input']['path']}", result["verdict"], sections)

@@ -23,7 +23,7 @@ def render(result: dict[str, Any], report_dir: str | Path) -> str:
     path = _escape_property(result["input"]["path"])
     lines = []
     for check in result["checks"]:
-        if check["status"] == "pass":
+        if check["status"] in ("pass", "not_enough_evidence"):
             continue
         command = "error" if check["severity"] == "fail" else "warning"
         title = _escape_property(f"curate gate: {check['name']}")

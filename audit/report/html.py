@@ -5,7 +5,16 @@ from __future__ import annotations
 import re
 from html import escape
 
-from audit.report.document import Chart, Document, KeyValues, Section, Table, Text, fmt
+from audit.report.document import (
+    Chart,
+    Document,
+    KeyValues,
+    Section,
+    Table,
+    Text,
+    anchor,
+    fmt,
+)
 
 # The report loads nothing: no script, font, image or stylesheet from anywhere.
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
@@ -84,7 +93,8 @@ def _table(block: Table) -> str:
 
 
 def _section(section: Section, level: int) -> str:
-    out = [f"<section><h{level}>{escape(section.title)}</h{level}>"]
+    ident = f' id="{escape(anchor(section.title))}"' if level == 2 else ""
+    out = [f"<section{ident}><h{level}>{escape(section.title)}</h{level}>"]
     for block in section.blocks:
         if isinstance(block, Text):
             out.append(f"<p>{_inline(block.text)}</p>")
@@ -106,7 +116,12 @@ def _section(section: Section, level: int) -> str:
 
 
 def render(doc: Document) -> str:
-    body = "".join(_section(s, 2) for s in doc.sections)
+    contents = "".join(
+        f'<li><a href="#{escape(anchor(s.title))}">{escape(s.title)}</a></li>' for s in doc.sections
+    )
+    body = f"<nav><h2>Contents</h2><ol>{contents}</ol></nav>" + "".join(
+        _section(s, 2) for s in doc.sections
+    )
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from audit.report.document import Chart, Document, KeyValues, Section, Table, Text, fmt
+from audit.report.document import (
+    Chart,
+    Document,
+    KeyValues,
+    Section,
+    Table,
+    Text,
+    anchor,
+    fmt,
+)
 
 
 def _cell(value: object) -> str:
@@ -42,7 +51,9 @@ def _section(section: Section, level: int) -> list[str]:
 
 
 def render(doc: Document) -> str:
-    lines = [f"# {doc.title}", "", f"**Verdict: {doc.verdict.upper()}**", ""]
+    lines = [f"# {doc.title}", "", f"**Verdict: {doc.verdict.upper()}**", "", "**Contents**", ""]
+    lines += [f"{i}. [{s.title}](#{anchor(s.title)})" for i, s in enumerate(doc.sections, 1)]
+    lines.append("")
     for section in doc.sections:
         lines += _section(section, 2)
     return "\n".join(lines).rstrip() + "\n"

@@ -27,7 +27,7 @@ def render(result: dict[str, Any], report_dir: str | Path) -> str:
     rules: dict[str, dict[str, Any]] = {}
     results: list[dict[str, Any]] = []
     for check in result["checks"]:
-        if check["status"] == "pass":
+        if check["status"] in ("pass", "not_enough_evidence"):
             continue
         rule_id = f"gate/{_rule_id(check['metric'])}"
         rules.setdefault(
