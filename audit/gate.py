@@ -49,6 +49,33 @@ def evaluate(rules: list[GateRule], metrics: dict[str, Any]) -> list[dict[str, A
     return checks
 
 
+#: Metrics that say a measurement gave up: findings may be missing, so the gate cannot pass.
+INCOMPLETE_METRICS = {
+    "pii.regex_timeouts": "a custom PII regex ran out of time on some texts (findings may be "
+    "missing): fix the pattern",
+}
+
+
+def integrity_checks(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """Checks that hold whatever the rules say: an incomplete measurement fails the gate."""
+    checks = []
+    for metric, why in INCOMPLETE_METRICS.items():
+        value = metrics.get(metric)
+        if value:
+            checks.append(
+                {
+                    "name": f"{metric} == 0: {why}",
+                    "metric": metric,
+                    "value": value,
+                    "op": "==",
+                    "threshold": 0.0,
+                    "severity": "fail",
+                    "status": "fail",
+                }
+            )
+    return checks
+
+
 def verdict(checks: list[dict[str, Any]]) -> str:
     failed = any(c["severity"] == "fail" and c["status"] in ("fail", "missing") for c in checks)
     return "fail" if failed else "pass"

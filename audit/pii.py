@@ -35,7 +35,12 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import polars as pl
 from pydantic import Field, field_validator
 
-from audit.pii_custom import ENTITY_NAME, RecognizerSpec, load_recognizer_files
+from audit.pii_custom import (
+    ENTITY_NAME,
+    RecognizerSpec,
+    load_recognizer_files,
+    recognizer_path,
+)
 from curate import batch as B
 from curate.errors import RulesError
 from curate.registry import Params
@@ -129,6 +134,13 @@ class PiiParams(Params):
         default_factory=list,
         description="YAML files of custom recognizers (regex or deny-list), relative to the rules",
     )
+
+    def used_files(self, base_dir: str | None) -> list[tuple[str, Path]]:
+        """The recognizer files (for the rules' sha256), loaded and validated here so that
+        `curate rules validate` rejects a bad file or regex, not the first run."""
+        load_recognizer_files(self.recognizers, base_dir)
+        return [(f"recognizers:{ref}", recognizer_path(ref, base_dir)) for ref in self.recognizers]
+
     phone_regions: list[str] = Field(
         default_factory=lambda: list(DEFAULT_PHONE_REGIONS),
         description="countries whose phone number formats are recognised (ISO codes)",

@@ -267,13 +267,17 @@ def cmd_audit(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from audit.report import render_all
     from audit.run import load_audit
+    from audit.signing import signing_key
 
     data = load_audit(args.dir, verify=True)
     if not args.verify:
         render_all(data, Path(args.dir) if Path(args.dir).is_dir() else Path(args.dir).parent)
     if not args.quiet:
         verb = "verified" if args.verify else "re-rendered"
-        _console().print(f"{verb}: {args.dir} (verdict {data['verdict'].upper()}, digest ok)")
+        signed = "signature ok" if signing_key() is not None else "signature not checked"
+        sys.stdout.write(
+            f"{verb}: {args.dir} (verdict {data['verdict'].upper()}, digest ok, {signed})\n"
+        )
     return EXIT_PASS
 
 
@@ -316,6 +320,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         rules=args.rules,
         audit=args.audit,
         config=args.config,
+        require_signed=args.require_signed,
         task=args.task,
         folds=args.folds,
         search={"enabled": True} if args.search else None,
@@ -472,7 +477,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", parents=[common], help="re-render or verify an audit report")
     p.add_argument("dir", help="report folder (or its audit.json)")
-    p.add_argument("--verify", action="store_true", help="only check the digest; write nothing")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="only check the digest (and the signature when CURATE_SIGNING_KEY is set); "
+        "write nothing",
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("diff", parents=[common], help="compare two audits; exit 1 on regressions")
@@ -499,6 +509,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--seed", type=int, help="training and split seed (default: the rules')")
     p.add_argument("--report-to", choices=["none", "tensorboard", "wandb", "mlflow"])
+    p.add_argument(
+        "--require-signed",
+        action="store_true",
+        help="refuse an audit without a valid signature under CURATE_SIGNING_KEY",
+    )
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("rules", parents=[common], help="validate rules or list steps and checks")

@@ -224,13 +224,15 @@ def finetune(
     audit: str | Path | None = None,
     *,
     config: FinetuneConfig | dict[str, Any] | str | Path | None = None,
+    require_signed: bool = False,
     **overrides: Any,
 ) -> FinetuneResult:
     """Fine-tune ``model`` on ``data`` if an audit of exactly that file passed under ``rules``.
 
     ``overrides`` are ``FinetuneConfig`` fields (``epochs=1``, ``learning_rate=3e-5``,
     ``search={"enabled": True}``); ``None`` values are ignored. They win over ``config``, which
-    wins over the rules' ``finetune:`` section.
+    wins over the rules' ``finetune:`` section. ``require_signed`` refuses an audit without a
+    signature that verifies under ``CURATE_SIGNING_KEY``.
     """
     started = time.perf_counter()
     _require_packages()
@@ -244,7 +246,7 @@ def finetune(
     if cfg.task == "classification" and rules.fields.label is None:
         raise RulesError(f"{rules.source}: classification needs fields.label in the rules")
     run_dir.mkdir(parents=True, exist_ok=True)
-    gate = check_gate(data_path, rules, audit, run_dir)
+    gate = check_gate(data_path, rules, audit, run_dir, require_signed=require_signed)
 
     with _no_progress_bars():
         return _train_and_report(data_path, run_dir, rules, cfg, source, gate, started)
