@@ -1,14 +1,21 @@
 """The ``curate`` command: parses arguments, calls the library, renders with rich.
 
-Exit codes: 0 pass, 1 gate failed, 2 usage / rules / input error, 3 internal error. Errors are
-one line on stderr; ``--debug`` adds the traceback. Heavy modules are imported by the command
-that needs them so that ``curate --help`` starts fast.
+Exit codes: 0 pass, 1 gate failed, 2 usage / rules / input / environment error (disk full,
+read-only folder), 3 internal error, 130 / 143 interrupted by SIGINT / SIGTERM. Errors are one
+line on stderr; ``--debug`` adds the traceback. Heavy modules are imported by the command that
+needs them so that ``curate --help`` starts fast.
+
+The exit code is the verdict's, whatever happens to stdout: a reader that closes the pipe early
+(``curate audit ... --json | true``) does not turn a failed gate into a pass.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -84,6 +91,27 @@ def _total_bytes(path: str) -> int | None:
         except OSError:
             return None
     return None
+
+
+@contextmanager
+def _stdout_may_close() -> Iterator[None]:
+    """Write the summary; if the reader has gone (EPIPE), drop it and keep the exit code."""
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    # Later writes and the interpreter's final flush would raise again: point fd 1 at
+    # /dev/null so they succeed silently.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test's capture): nothing will flush it at exit
 
 
 def _print_json(data: Any) -> None:
@@ -179,14 +207,15 @@ def cmd_clean(args: argparse.Namespace) -> int:
             {"out": str(result.out_dir), "counts": counts, "steps": result.manifest["steps"]}
         )
     elif not args.quiet:
+        from rich.markup import escape
         from rich.table import Table
 
-        table = Table(title=f"curate clean → {result.out_dir}")
+        table = Table(title=escape(f"curate clean → {result.out_dir}"))
         for col in ("step", "in", "dropped", "flagged", "changed", "out"):
             table.add_column(col, justify="left" if col == "step" else "right")
         for step in result.manifest["steps"]:
             table.add_row(
-                step["id"],
+                escape(step["id"]),
                 *(str(step[k]) for k in ("in", "dropped", "flagged", "changed", "out")),
             )
         console = _console()
@@ -204,20 +233,22 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _verdict_table(result: dict[str, Any]) -> Any:
+    # Names from the data and the rules (a path or check named "[/]") are text, not markup.
+    from rich.markup import escape
     from rich.table import Table
 
     from audit.report.document import fmt
 
-    table = Table(title=f"curate audit: {result['input']['path']}", title_justify="left")
+    table = Table(title=escape(f"curate audit: {result['input']['path']}"), title_justify="left")
     for col in ("check", "value", "threshold", "severity", "status"):
         table.add_column(col)
     colours = {"pass": "green", "fail": "red", "missing": "red", "warn": "yellow"}
     for check in result["checks"]:
         status = check["status"]
         table.add_row(
-            check["name"],
-            fmt(check["value"]),
-            f"{check['op']} {fmt(check['threshold'])}",
+            escape(str(check["name"])),
+            escape(fmt(check["value"])),
+            f"{check['op']} {escape(fmt(check['threshold']))}",
             check["severity"],
             f"[{colours[status]}]{status.upper()}[/]",
         )
@@ -240,6 +271,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
         )
     _note_resumed(args, audit.resumed_from)
     result = audit.data
+    with _stdout_may_close():
+        _print_audit(args, audit, result)
+    return EXIT_PASS if audit.passed else 1
+
+
+def _print_audit(args: argparse.Namespace, audit: Any, result: dict[str, Any]) -> None:
     if args.json:
         _print_json(
             {
@@ -254,14 +291,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
         sys.stdout.write(github.render(result, audit.report_dir))
     elif not args.quiet:
+        from rich.markup import escape
+
         console = _console()
         console.print(_verdict_table(result))
         colour = "green" if audit.passed else "red"
         console.print(
             f"Verdict: [bold {colour}]{audit.verdict.upper()}[/]  "
-            f"report: {audit.report_dir}/audit.md, audit.html, audit.json, junit.xml, audit.sarif"
+            f"report: {escape(str(audit.report_dir))}/audit.md, audit.html, audit.json, "
+            "junit.xml, audit.sarif"
         )
-    return EXIT_PASS if audit.passed else 1
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -283,7 +322,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from audit.baseline import compare, metric_deltas
-    from audit.report.document import fmt
     from audit.run import load_audit
     from curate.rules import load_rules
 
@@ -292,22 +330,35 @@ def cmd_diff(args: argparse.Namespace) -> int:
     checks = compare(old, new, load_rules(args.rules).baseline)
     failed = [c for c in checks if c["status"] == "fail"]
     rows = [r for r in metric_deltas(old, new) if args.all or r["delta"] not in (0, 0.0)]
+    with _stdout_may_close():
+        _print_diff(args, rows, checks, failed)
+    return 1 if failed else EXIT_PASS
+
+
+def _print_diff(
+    args: argparse.Namespace,
+    rows: list[dict[str, Any]],
+    checks: list[dict[str, Any]],
+    failed: list[dict[str, Any]],
+) -> None:
+    from audit.report.document import fmt
+
     if args.json:
         _print_json({"metrics": rows, "checks": checks, "regressions": len(failed)})
     elif not args.quiet:
+        from rich.markup import escape
         from rich.table import Table
 
         console = _console()
-        table = Table(title=f"curate diff: {args.old} → {args.new}")
+        table = Table(title=escape(f"curate diff: {args.old} → {args.new}"))
         for col in ("metric", "old", "new", "change"):
             table.add_column(col, justify="left" if col == "metric" else "right")
         for row in rows:
             delta = row["delta"]
             change = "n/a" if delta is None else f"{delta:+.4g}"
-            table.add_row(row["metric"], fmt(row["old"]), fmt(row["new"]), change)
+            table.add_row(escape(row["metric"]), fmt(row["old"]), fmt(row["new"]), change)
         console.print(table)
         console.print(_verdict_table({"input": {"path": "regressions"}, "checks": checks}))
-    return 1 if failed else EXIT_PASS
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
@@ -343,7 +394,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
             for k, v in summary["test"].items()
         )
-        _console().print(f"curate finetune → {result.run_dir}: test {figures}")
+        sys.stdout.write(f"curate finetune → {result.run_dir}: test {figures}\n")
     return EXIT_PASS
 
 
@@ -530,6 +581,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like an error (temp files and work folders are removed on the
+    way out) but is no error of curate's: not caught by ``except Exception``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+#: errno values that mean the machine or the user's files, not curate: exit 2, one line
+ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EEXIST,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.ENOENT,
+    errno.ENAMETOOLONG,
+    errno.EMFILE,
+    errno.ENFILE,
+    errno.EIO,
+}
+
+
+def _environment_message(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno == errno.EEXIST:
+        reason += " (an output path exists and is not a folder?)"
+    return f"{where}{reason}"
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (``main`` exits with it)."""
     parser = build_parser()
@@ -538,8 +628,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     func: Callable[[argparse.Namespace], int] = args.func
+    previous = None
+    if threading_main():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return func(args)
+    except Terminated as exc:
+        sys.stderr.write("curate: terminated\n")
+        return 128 + exc.signum
     except CurateError as exc:
         if args.debug:
             traceback.print_exc()
@@ -547,18 +643,41 @@ def run(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("curate: interrupted\n")
-        return 130
+        return 128 + signal.SIGINT
     except BrokenPipeError:
+        # A listing (rules show) whose reader stopped early; the commands that decide a
+        # verdict guard their summary with _stdout_may_close and keep the verdict's code.
+        _silence_stdout()
         return EXIT_PASS
-    except Exception as exc:
+    except OSError as exc:
+        if exc.errno not in ENVIRONMENT_ERRNOS:
+            return _internal(args, exc)
         if args.debug:
             traceback.print_exc()
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        sys.stderr.write(
-            f"curate: internal error: {type(exc).__name__}: {first} (run with --debug for the "
-            "traceback; please report it)\n"
-        )
-        return EXIT_INTERNAL
+        sys.stderr.write(f"curate: error: {_environment_message(exc)}\n")
+        return EXIT_USAGE
+    except Exception as exc:
+        return _internal(args, exc)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _internal(args: argparse.Namespace, exc: Exception) -> int:
+    if args.debug:
+        traceback.print_exc()
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    sys.stderr.write(
+        f"curate: internal error: {type(exc).__name__}: {first} (run with --debug for the "
+        "traceback; please report it)\n"
+    )
+    return EXIT_INTERNAL
 
 
 def main() -> None:
