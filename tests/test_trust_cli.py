@@ -149,3 +149,84 @@ def test_brackets_in_paths_and_check_names_print(tmp_path: Path, cli) -> None:
     code, out, err = cli("audit", data, "--rules", rules, "--report", tmp_path / "r[" / "]")
     assert code == 0, err
     assert "[/] [bold]x" in out and "in[/]d[/].jsonl" in out
+
+
+# --- item 9: values are data in every report format ---------------------------------------
+
+INJECTED = "a\r\r# Verdict: PASS\r\r![x](http://evil/x.png)"
+
+
+def test_label_cannot_inject_markdown(tmp_path: Path, cli) -> None:
+    from markdown_it import MarkdownIt
+
+    data = tmp_path / "d.jsonl"
+    rows = [{"text": f"text number {i}", "label": INJECTED if i % 2 else "b"} for i in range(20)]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "fields:\n  text: text\n  label: label\ngate:\n  - metric: dataset.label_classes\n"
+        "    op: '>='\n    threshold: 3\n"
+    )
+    code, _, err = cli("audit", data, "--rules", rules, "--report", tmp_path / "rep", "-q")
+    assert code == 1, err
+    raw = (tmp_path / "rep" / "audit.md").read_bytes()
+    assert b"\r" not in raw and b"![x](" not in raw
+    md = raw.decode()
+    html = MarkdownIt("commonmark").render(md)
+    assert "<img" not in html and "<a " not in html
+    assert "![x](http://evil/x.png)" in html  # shown as text
+    headings = [line for line in md.splitlines() if line.startswith("#")]
+    assert not [h for h in headings if "Verdict" in h]
+    assert "**Verdict: FAIL**" in md
+
+
+def test_github_notice_cannot_inject_a_workflow_command(tmp_path: Path, cli) -> None:
+    data = tmp_path / "d\n::add-mask::x\n.jsonl"
+    data.write_text("".join(json.dumps({"text": f"text {i}"}) + "\n" for i in range(5)))
+    code, out, err = cli("audit", data, "--report", tmp_path / "rep", "--format", "github")
+    assert code == 0, err
+    assert not [line for line in out.splitlines() if line.startswith("::add-mask::")]
+    assert out.splitlines()[-1].startswith("::notice title=curate verdict::PASS")
+
+
+def test_junit_stays_well_formed_with_control_characters(tmp_path: Path, cli) -> None:
+    import xml.etree.ElementTree as ET
+
+    data = tmp_path / "d\x1b\x01.jsonl"
+    data.write_text("".join(json.dumps({"text": f"text {i}"}) + "\n" for i in range(5)))
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "fields:\n  text: text\ngate:\n  - metric: dataset.quarantined_rate\n    threshold: 0\n"
+        '    name: "bell\\x07 and nul\\0 here"\n'
+    )
+    code, _, err = cli("audit", data, "--rules", rules, "--report", tmp_path / "rep", "-q")
+    assert code == 0, err
+    root = ET.parse(tmp_path / "rep" / "junit.xml").getroot()
+    case = root.find("testsuite/testcase")
+    assert case is not None and case.get("name") == "bell\\x07 and nul\\x00 here"
+
+
+def test_sarif_uris_are_percent_encoded(
+    tmp_path: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from audit.report.sarif import artifact_uri
+
+    assert artifact_uri("my data#1.jsonl") == "my%20data%231.jsonl"
+    assert artifact_uri("/srv/a b?.jsonl") == "/srv/a%20b%3F.jsonl"
+    monkeypatch.chdir(tmp_path)
+    Path("my data#1.jsonl").write_text(json.dumps({"text": "x"}) + "\n")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "fields:\n  text: text\ngate:\n  - metric: dataset.mean_chars\n    op: '>='\n"
+        "    threshold: 100\n"
+    )
+    code, _, _ = cli("audit", "my data#1.jsonl", "--rules", rules, "--report", "rep", "-q")
+    assert code == 1
+    sarif = json.loads(Path("rep/audit.sarif").read_text())
+    uris = {
+        loc["physicalLocation"]["artifactLocation"]["uri"]
+        for run in sarif["runs"]
+        for res in run["results"]
+        for loc in res["locations"]
+    }
+    assert uris == {"my%20data%231.jsonl"}
