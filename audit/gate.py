@@ -49,23 +49,24 @@ def evaluate(rules: list[GateRule], metrics: dict[str, Any]) -> list[dict[str, A
     return checks
 
 
-#: Metrics that say a measurement gave up: findings may be missing, so the gate cannot pass.
-INCOMPLETE_METRICS = {
-    "pii.regex_timeouts": "a custom PII regex ran out of time on some texts (findings may be "
-    "missing): fix the pattern",
+#: Counts (check, key in its details) that say a measurement gave up: findings may be missing,
+#: so the gate cannot pass, whatever thresholds the rules set.
+INCOMPLETE = {
+    ("pii", "regex_timeouts"): "a custom PII regex ran out of time on some texts (findings "
+    "may be missing): fix the pattern",
 }
 
 
-def integrity_checks(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+def integrity_checks(details: dict[str, Any]) -> list[dict[str, Any]]:
     """Checks that hold whatever the rules say: an incomplete measurement fails the gate."""
     checks = []
-    for metric, why in INCOMPLETE_METRICS.items():
-        value = metrics.get(metric)
+    for (check, key), why in INCOMPLETE.items():
+        value = (details.get(check) or {}).get(key)
         if value:
             checks.append(
                 {
-                    "name": f"{metric} == 0: {why}",
-                    "metric": metric,
+                    "name": f"{check}.{key} == 0: {why}",
+                    "metric": f"{check}.{key}",
                     "value": value,
                     "op": "==",
                     "threshold": 0.0,

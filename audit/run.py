@@ -307,7 +307,7 @@ def audit_result(
             metrics.update({f"collapsed.{spec.check}.{k}": v for k, v in result_.items()})
             details["collapsed"]["checks"][spec.check] = result_
 
-    gate_checks = gate.evaluate(rules.gate, metrics) + gate.integrity_checks(metrics)
+    gate_checks = gate.evaluate(rules.gate, metrics) + gate.integrity_checks(details)
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "kind": "curate-audit",

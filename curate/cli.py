@@ -495,7 +495,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="curate",
         description="Clean, audit and gate text datasets before training on them.",
         parents=[common],
-        epilog="Exit codes: 0 pass, 1 gate failed, 2 usage/rules/input error, 3 internal error.",
+        epilog="Exit codes: 0 pass, 1 gate failed, 2 usage/rules/input/environment error, "
+        "3 internal error, 130/143 interrupted (SIGINT/SIGTERM).",
     )
     parser.add_argument("--version", action="version", version=f"curate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

@@ -310,7 +310,7 @@ def _load_chain(path: Path) -> list[YamlDoc]:
             # Only rules files: any other file (/etc/shadow) would be parsed, and a parse or
             # validation error would print a piece of it.
             if current.resolve().suffix.lower() not in RULES_SUFFIXES:
-                raise RulesError(f"{where}: extends: must name a .yaml or .yml rules file")
+                raise RulesError(f"{where}: extends: must name a rules file (.yaml or .yml)")
         if len(docs) > 16:
             raise RulesError(f"{path}: 'extends' chain deeper than 16 files")
     return docs

@@ -262,7 +262,7 @@ def _train_and_report(
     started: float,
 ) -> FinetuneResult:
     seed = cfg.seed if cfg.seed is not None else rules.seed
-    records = read_records(data_path, rules, cfg.group_column)
+    records = read_records(data_path, rules, cfg.group_column, expect_sha256=gate.data_sha256)
     task = TASKS[cfg.task](records, rules, cfg)
     tokenizer = load_tokenizer(source, cfg)
     ensure_pad_token(tokenizer)

@@ -134,3 +134,18 @@ def test_rules_hash_covers_recognizer_and_lexicon_files(tmp_path: Path) -> None:
     for f in (recognizers, rules):
         (other / f.name).write_text(f.read_text())
     assert load_rules(other / "rules.yaml").sha256 == second.sha256
+
+
+def test_training_read_must_be_the_audited_bytes(tmp_path: Path, setup) -> None:
+    """The gate hashes the file, training reads it again: a swap in between is refused."""
+    from curate.errors import InputError
+    from curate.reader import file_sha256
+    from finetune.data import read_records
+
+    rules_path, good, bad = setup
+    rules = load_rules(rules_path)
+    audited = file_sha256(good)
+    assert read_records(good, rules, expect_sha256=audited).height == 20
+    good.write_bytes(bad.read_bytes())
+    with pytest.raises(InputError, match="changed after the gate"):
+        read_records(good, rules, expect_sha256=audited)

@@ -237,3 +237,47 @@ def test_lone_surrogate_from_python_is_quarantined(tmp_path: Path, rules) -> Non
     quarantined = [q for b in batches for q in b.quarantined]
     assert [(q.line, q.reason) for q in quarantined] == [(2, "invalid_utf8")]
     assert source.describe(rules)["bytes"] > 0
+
+
+# --- item 11: numbers survive a text change -----------------------------------------------
+
+
+def test_changed_records_keep_every_other_value_as_written(tmp_path: Path, cli) -> None:
+    lines = [
+        '{"text":"Cafe  double space","n":123456789012345678901234567890}',
+        '{"text":"two  spaces", "e": 1E2, "big": 1e999, "nested": {"x": [1.50, -0.0]}}',
+        '{"messages":[{"role":"user","content":"hi  there"}],"id":9007199254740993}',
+        '{"text":"unchanged","n":1E2}',
+    ]
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n".join(lines[:2] + lines[3:]) + "\n")
+    rules = tmp_path / "r.yaml"
+    rules.write_text("fields:\n  text: text\nsteps:\n  - step: normalize\n")
+    code, _, err = cli("clean", data, "--rules", rules, "--out", tmp_path / "out", "-q")
+    assert code == 0, err
+    out = (tmp_path / "out" / "clean.jsonl").read_text().splitlines()
+    assert out == [
+        '{"text":"Cafe double space","n":123456789012345678901234567890}',
+        '{"text":"two spaces", "e": 1E2, "big": 1e999, "nested": {"x": [1.50, -0.0]}}',
+        '{"text":"unchanged","n":1E2}',
+    ]
+    chat = tmp_path / "chat.jsonl"
+    chat.write_text(lines[2] + "\n")
+    rules.write_text("fields:\n  chat: messages\nsteps:\n  - step: normalize\n")
+    code, _, err = cli("clean", chat, "--rules", rules, "--out", tmp_path / "out2", "-q")
+    assert code == 0, err
+    assert (tmp_path / "out2" / "clean.jsonl").read_text() == (
+        '{"messages":[{"role":"user","content":"hi there"}],"id":9007199254740993}\n'
+    )
+
+
+def test_splice_sets_keys_and_last_duplicate_wins() -> None:
+    from curate.jsonsplice import splice
+
+    assert splice('{"a":1,"t":"x","t":"y"}', [(["t"], "z")]) == '{"a":1,"t":"x","t":"z"}'
+    assert splice("{}", [], {"_curate": {"k": 1}}) == '{"_curate":{"k":1}}'
+    assert splice('{"a":1E2}', [], {"_curate": 1}) == '{"a":1E2,"_curate":1}'
+    assert splice('{"_curate":0,"b":2}', [], {"_curate": 1}) == '{"_curate":1,"b":2}'
+    assert splice('{"a":{"b/c":["p","q"]}}', [(["a", "b/c", "1"], "Q")]) == (
+        '{"a":{"b/c":["p","Q"]}}'
+    )
