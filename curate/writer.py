@@ -51,18 +51,27 @@ def kept_lines(frame: pl.DataFrame) -> list[bytes]:
 
 def _rewrite(raw: str, texts: list[tuple[str, str]], meta: dict[str, Any] | None) -> bytes:
     """``raw`` with new texts at their segment paths and ``_curate`` set (when ``meta``)."""
-    top = {"_curate": meta} if meta else None
+    encoded = raw.encode()
     try:
-        return splice(raw, [(path_parts(p), t) for p, t in texts], top).encode()
-    except (SpliceError, IndexError, ValueError):
-        # Not reachable for records the reader accepted; kept so a surprise costs fidelity of
-        # numbers, not the run.
-        record = orjson.loads(raw)
-        for path, text in texts:
-            set_path(record, path, text)
-        if meta:
-            record["_curate"] = meta
-        return orjson.dumps(record)
+        record = orjson.loads(encoded)
+        # Fast path: a record orjson writes back byte for byte (compact, as curate and most
+        # JSON writers emit it) keeps every other value's bytes through a parse and dump.
+        faithful = orjson.dumps(record) == encoded
+    except orjson.JSONDecodeError:  # 1e999: valid JSON orjson refuses
+        record, faithful = None, False
+    if not faithful:
+        top = {"_curate": meta} if meta else None
+        try:
+            return splice(raw, [(path_parts(p), t) for p, t in texts], top).encode()
+        except (SpliceError, IndexError, ValueError):
+            # Not reachable for records the reader accepted; kept so that a surprise costs
+            # the fidelity of numbers, not the run.
+            record = orjson.loads(raw) if record is None else record
+    for path, text in texts:
+        set_path(record, path, text)
+    if meta:
+        record["_curate"] = meta
+    return orjson.dumps(record)
 
 
 def dropped_lines(frame: pl.DataFrame, step_id: str) -> list[bytes]:
