@@ -106,7 +106,13 @@ def test_environment_errors_from_anywhere_are_exit_2(
         assert code == 2 and os.strerror(code_) in err and len(err.strip().splitlines()) == 1
 
 
-def test_sigterm_mid_run_cleans_up_and_exits_143(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("signum", "code", "word"),
+    [(signal.SIGTERM, 143, "terminated"), (signal.SIGINT, 130, "interrupted")],
+)
+def test_signal_mid_run_cleans_up_and_exits_128_plus_signal(
+    tmp_path: Path, signum: int, code: int, word: str
+) -> None:
     data = tmp_path / "big.jsonl"
     with open(data, "w") as handle:
         for i in range(150_000):
@@ -127,9 +133,9 @@ def test_sigterm_mid_run_cleans_up_and_exits_143(tmp_path: Path) -> None:
         proc.kill()
         pytest.fail("the run never started its work folder")
     time.sleep(0.3)
-    proc.send_signal(signal.SIGTERM)
-    assert proc.wait(timeout=60) == 143
-    assert proc.stderr is not None and "terminated" in proc.stderr.read().decode()
+    proc.send_signal(signum)
+    assert proc.wait(timeout=60) == code
+    assert proc.stderr is not None and word in proc.stderr.read().decode()
     left = [p.name for p in report.iterdir()]
     assert not [n for n in left if n.startswith(".work-") or n.endswith(".tmp")], left
     assert ".curate.lock" not in left and "audit.json" not in left

@@ -82,11 +82,13 @@ def test_no_polars_read_in_the_tree_takes_a_path_as_a_pattern() -> None:
 
 
 @pytest.mark.xfail(reason="spool reads in curate/pipeline.py need glob=False (runner rewrite)")
-def test_report_folder_with_brackets_works(tmp_path: Path, cli) -> None:
+@pytest.mark.parametrize(("command", "option"), [("audit", "--report"), ("clean", "--out")])
+def test_output_folder_with_brackets_works(tmp_path: Path, cli, command: str, option: str) -> None:
+    """`--report 'R[1]'` / `--out 'out[1]'`: a spool inside is read back as a glob (exit 3)."""
     data = jsonl(tmp_path / "d.jsonl", 5)
     rules = tmp_path / "r.yaml"
     rules.write_text(RULES + "steps:\n  - step: dedupe_near\n")
-    code, _, err = cli("audit", data, "--rules", rules, "--report", tmp_path / "R[1]", "-q")
+    code, _, err = cli(command, data, "--rules", rules, option, tmp_path / "R[1]", "-q")
     assert code == 0, err
 
 
