@@ -5,6 +5,9 @@ and the reason. Memory is bounded by the batch size and ``max_line_bytes``, not 
 CSV is read with Python's ``csv`` module rather than polars so that a ragged row or an invalid
 byte quarantines that row (with its line) instead of failing the whole file, and so that no
 value is retyped by inference.
+
+The input's sha256 is taken from the bytes the read consumes (``curate.inputfile``), and a
+file that changes while it is read is an ``InputError``. Paths are names, never patterns.
 """
 
 from __future__ import annotations
