@@ -134,13 +134,6 @@ class PiiParams(Params):
         default_factory=list,
         description="YAML files of custom recognizers (regex or deny-list), relative to the rules",
     )
-
-    def used_files(self, base_dir: str | None) -> list[tuple[str, Path]]:
-        """The recognizer files (for the rules' sha256), loaded and validated here so that
-        `curate rules validate` rejects a bad file or regex, not the first run."""
-        load_recognizer_files(self.recognizers, base_dir)
-        return [(f"recognizers:{ref}", recognizer_path(ref, base_dir)) for ref in self.recognizers]
-
     phone_regions: list[str] = Field(
         default_factory=lambda: list(DEFAULT_PHONE_REGIONS),
         description="countries whose phone number formats are recognised (ISO codes)",
@@ -211,6 +204,12 @@ class PiiParams(Params):
         if bad:
             raise ValueError(f"phone regions are two-letter upper-case codes (got {bad})")
         return value
+
+    def used_files(self, base_dir: str | None) -> list[tuple[str, Path]]:
+        """The recognizer files (for the rules' sha256), loaded and validated here so that
+        `curate rules validate` rejects a bad file or regex, not the first run."""
+        load_recognizer_files(self.recognizers, base_dir)
+        return [(f"recognizers:{ref}", recognizer_path(ref, base_dir)) for ref in self.recognizers]
 
 
 def _check_names(names: list[str]) -> None:
