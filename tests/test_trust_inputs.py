@@ -283,3 +283,12 @@ def test_splice_sets_keys_and_last_duplicate_wins() -> None:
     assert splice('{"a":{"b/c":["p","q"]}}', [(["a", "b/c", "1"], "Q")]) == (
         '{"a":{"b/c":["p","Q"]}}'
     )
+
+
+def test_python_api_quarantines_a_lone_surrogate(tmp_path: Path) -> None:
+    from curate import clean
+
+    result = clean([{"text": "fine"}, {"text": "\ud800"}], tmp_path / "out")
+    assert result.manifest["counts"]["quarantined_by_reason"] == {"invalid_utf8": 1}
+    entry = json.loads((tmp_path / "out" / "quarantine.jsonl").read_text())
+    assert entry["line"] == 2 and entry["reason"] == "invalid_utf8"
