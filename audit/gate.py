@@ -63,6 +63,34 @@ def evaluate(
     return checks
 
 
+#: Counts (check, key in its details) that say a measurement gave up: findings may be missing,
+#: so the gate cannot pass, whatever thresholds the rules set.
+INCOMPLETE = {
+    ("pii", "regex_timeouts"): "a custom PII regex ran out of time on some texts (findings "
+    "may be missing): fix the pattern",
+}
+
+
+def integrity_checks(details: dict[str, Any]) -> list[dict[str, Any]]:
+    """Checks that hold whatever the rules say: an incomplete measurement fails the gate."""
+    checks = []
+    for (check, key), why in INCOMPLETE.items():
+        value = (details.get(check) or {}).get(key)
+        if value:
+            checks.append(
+                {
+                    "name": f"{check}.{key} == 0: {why}",
+                    "metric": f"{check}.{key}",
+                    "value": value,
+                    "op": "==",
+                    "threshold": 0.0,
+                    "severity": "fail",
+                    "status": "fail",
+                }
+            )
+    return checks
+
+
 def verdict(checks: list[dict[str, Any]]) -> str:
     failed = any(c["severity"] == "fail" and c["status"] in ("fail", "missing") for c in checks)
     return "fail" if failed else "pass"

@@ -35,7 +35,12 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 import polars as pl
 from pydantic import Field, field_validator
 
-from audit.pii_custom import ENTITY_NAME, RecognizerSpec, load_recognizer_files
+from audit.pii_custom import (
+    ENTITY_NAME,
+    RecognizerSpec,
+    load_recognizer_files,
+    recognizer_path,
+)
 from audit.presidio_import import load_presidio
 from curate import batch as B
 from curate.errors import RulesError
@@ -200,6 +205,12 @@ class PiiParams(Params):
         if bad:
             raise ValueError(f"phone regions are two-letter upper-case codes (got {bad})")
         return value
+
+    def used_files(self, base_dir: str | None) -> list[tuple[str, Path]]:
+        """The recognizer files (for the rules' sha256), loaded and validated here so that
+        `curate rules validate` rejects a bad file or regex, not the first run."""
+        load_recognizer_files(self.recognizers, base_dir)
+        return [(f"recognizers:{ref}", recognizer_path(ref, base_dir)) for ref in self.recognizers]
 
 
 def _check_names(names: list[str]) -> None:

@@ -60,6 +60,12 @@ class PatternSpec(_Strict):
                 f"regex repeats a group that repeats inside ({nested!r}): it can take "
                 "exponential time; write it without the nested repetition"
             )
+        slow = backtracks(pattern)
+        if slow is not None:
+            raise ValueError(
+                f"regex takes over {PROBE_SECONDS}s on {slow!r}: it backtracks "
+                "exponentially (overlapping alternatives under a repetition?)"
+            )
         return pattern
 
 
@@ -104,15 +110,24 @@ class RecognizerFile(_Strict):
     recognizers: list[RecognizerSpec] = Field(min_length=1)
 
 
+def recognizer_path(ref: str, base_dir: str | None) -> Path:
+    """Where a ``recognizers:`` entry points; only a .yaml or .yml file is accepted, so that
+    no other file (``/etc/shadow``) is parsed and quoted in an error."""
+    path = Path(ref)
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    if path.resolve().suffix.lower() not in (".yaml", ".yml"):
+        raise RulesError(f"{path}: a recognizer file must be a .yaml or .yml file")
+    return path
+
+
 def load_recognizer_files(paths: list[str], base_dir: str | None) -> list[RecognizerSpec]:
     """Load and validate every file; relative paths are read from ``base_dir``."""
     specs: list[RecognizerSpec] = []
     seen: dict[str, Path] = {}
     for ref in paths:
-        path = Path(ref)
-        if not path.is_absolute() and base_dir is not None:
-            path = Path(base_dir) / path
-        doc = load_yaml(path)
+        path = recognizer_path(ref, base_dir)
+        doc = load_yaml(path, "recognizer file")
         try:
             parsed = RecognizerFile.model_validate(doc.data or {})
         except ValidationError as exc:
@@ -130,6 +145,35 @@ def load_recognizer_files(paths: list[str], base_dir: str | None) -> list[Recogn
             seen[spec.name] = path
             specs.append(spec)
     return specs
+
+
+# --- catastrophic backtracking ---------------------------------------------------------------
+
+PROBE_SECONDS = 0.2
+_PROBE_LENGTH = 28
+_PROBE_BASE = "a1 -._@/x"
+
+
+def backtracks(pattern: str) -> str | None:
+    """A short text on which ``pattern`` runs out of time, or None.
+
+    The static scan below misses overlapping alternatives (``(a|a)+$``, ``(\\d|1)*x``); they
+    show on a run of one repeated character followed by a character that makes the match
+    fail. Each character the pattern names (and a few common ones) is tried.
+    """
+    try:
+        compiled = regex.compile(pattern, regex.VERSION1 | regex.IGNORECASE)
+    except regex.error:
+        return None
+    chars = dict.fromkeys(c for c in pattern + _PROBE_BASE if c.isprintable() and c != "\\")
+    for c in chars:
+        for tail in ("\x00", "!"):
+            text = c * _PROBE_LENGTH + tail
+            try:
+                compiled.search(text, timeout=PROBE_SECONDS)
+            except TimeoutError:
+                return text
+    return None
 
 
 # --- nested quantifiers -------------------------------------------------------------------

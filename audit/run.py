@@ -19,6 +19,7 @@ import polars as pl
 
 from audit import gate
 from audit.baseline import compare
+from audit.signing import check_signature, signature_for
 from audit.sink import AuditSink
 from curate.atomic import AtomicWriter, LineWriter, write_json
 from curate.checkpoint import DEFAULT_EVERY, Position, discard, for_run
@@ -96,8 +97,8 @@ def _created() -> str:
 
 
 def content_digest(data: dict[str, Any]) -> str:
-    """sha256 over the canonical JSON of the audit result, without the digest itself."""
-    body = {k: v for k, v in data.items() if k != "digest"}
+    """sha256 over the canonical JSON of the audit result, without the digest and signature."""
+    body = {k: v for k, v in data.items() if k not in ("digest", "signature")}
     blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
@@ -235,14 +236,22 @@ def publish(result: dict[str, Any], report_dir: Path, findings: Any) -> None:
     """Put a finished audit in place: findings, the rendered reports, then audit.json.
 
     audit.json is the mark of a complete run: it goes first and comes back last, so a kill
-    never leaves an old one next to new reports.
+    never leaves an old one next to new reports. Every other old report goes with it, and a
+    failure while publishing (a full disk) removes what was written of the new set: the folder
+    then holds no report at all, never new reports beside an old one.
     """
     from audit.report import render_all
 
-    (report_dir / "audit.json").unlink(missing_ok=True)
-    findings.commit()
-    render_all(result, report_dir)
-    write_json(report_dir / "audit.json", result)
+    for name in ("audit.json", *REPORT_FILES):
+        (report_dir / name).unlink(missing_ok=True)
+    try:
+        findings.commit()
+        render_all(result, report_dir)
+        write_json(report_dir / "audit.json", result)
+    except BaseException:
+        for name in REPORT_FILES:
+            (report_dir / name).unlink(missing_ok=True)
+        raise
 
 
 def audit_result(
@@ -282,6 +291,7 @@ def audit_result(
     for spec, check in zip(rules.checks, sink.collapsed_checks, strict=False):
         without_evidence |= {f"collapsed.{spec.check}.{name}" for name in check.without_evidence()}
     gate_checks = gate.evaluate(rules.gate, metrics, without_evidence)
+    gate_checks += gate.integrity_checks(details)
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "kind": "curate-audit",
@@ -306,6 +316,9 @@ def audit_result(
             "created": old["created"],
         }
     result["digest"] = {"algorithm": "sha256", "value": content_digest(result)}
+    signature = signature_for(result["digest"]["value"])
+    if signature is not None:
+        result["signature"] = signature
     return result
 
 
@@ -317,8 +330,14 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def load_audit(path: str | Path, *, verify: bool = True) -> dict[str, Any]:
-    """Read an audit.json (or its folder); with ``verify``, refuse one whose digest differs."""
+def load_audit(
+    path: str | Path, *, verify: bool = True, require_signed: bool = False
+) -> dict[str, Any]:
+    """Read an audit.json (or its folder); with ``verify``, refuse one whose digest differs.
+
+    With ``verify``, the signature is checked too when ``CURATE_SIGNING_KEY`` is set (see
+    ``audit.signing``); ``require_signed`` refuses an audit whose signature was not verified.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "audit.json"
@@ -328,6 +347,8 @@ def load_audit(path: str | Path, *, verify: bool = True) -> dict[str, Any]:
         raise InputError(f"{path}: audit file not found") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a valid audit.json: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not isinstance(data, dict) or data.get("kind") != "curate-audit":
         raise InputError(f"{path}: not a curate audit result")
     if verify:
@@ -336,6 +357,9 @@ def load_audit(path: str | Path, *, verify: bool = True) -> dict[str, Any]:
             raise TamperedError(
                 f"{path}: digest mismatch: the audit result was edited after it was written"
             )
+        check_signature(data, str(path), required=require_signed)
+    elif require_signed:
+        raise TamperedError(f"{path}: a signed audit was required but not verified")
     return data
 
 

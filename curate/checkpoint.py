@@ -254,7 +254,7 @@ class Spool:
 
     def read(self, start: int = 0) -> Iterator[pl.DataFrame]:
         for index in range(start, self.count):
-            yield pl.read_parquet(self.path(index))
+            yield pl.read_parquet(self.path(index), glob=False)
 
     def sync(self) -> None:
         for path in self._unsynced:

@@ -1,14 +1,21 @@
 """The ``curate`` command: parses arguments, calls the library, renders with rich.
 
-Exit codes: 0 pass, 1 gate failed, 2 usage / rules / input error, 3 internal error. Errors are
-one line on stderr; ``--debug`` adds the traceback. Heavy modules are imported by the command
-that needs them so that ``curate --help`` starts fast.
+Exit codes: 0 pass, 1 gate failed, 2 usage / rules / input / environment error (disk full,
+read-only folder), 3 internal error, 130 / 143 interrupted by SIGINT / SIGTERM. Errors are one
+line on stderr; ``--debug`` adds the traceback. Heavy modules are imported by the command that
+needs them so that ``curate --help`` starts fast.
+
+The exit code is the verdict's, whatever happens to stdout: a reader that closes the pipe early
+(``curate audit ... --json | true``) does not turn a failed gate into a pass.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -56,6 +63,27 @@ def _total_bytes(path: str) -> int | None:
         except OSError:
             return None
     return None
+
+
+@contextmanager
+def _stdout_may_close() -> Iterator[None]:
+    """Write the summary; if the reader has gone (EPIPE), drop it and keep the exit code."""
+    try:
+        yield
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+
+
+def _silence_stdout() -> None:
+    # Later writes and the interpreter's final flush would raise again: point fd 1 at
+    # /dev/null so they succeed silently.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass  # not a real file (a test's capture): nothing will flush it at exit
 
 
 def _print_json(data: Any) -> None:
@@ -155,14 +183,15 @@ def cmd_clean(args: argparse.Namespace) -> int:
             }
         )
     elif not args.quiet:
+        from rich.markup import escape
         from rich.table import Table
 
-        table = Table(title=f"curate clean → {result.out_dir}")
+        table = Table(title=escape(f"curate clean → {result.out_dir}"))
         for col in ("step", "in", "dropped", "flagged", "changed", "out"):
             table.add_column(col, justify="left" if col == "step" else "right")
         for step in result.manifest["steps"]:
             table.add_row(
-                step["id"],
+                escape(step["id"]),
                 *(str(step[k]) for k in ("in", "dropped", "flagged", "changed", "out")),
             )
         console = _console()
@@ -181,11 +210,13 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _verdict_table(checks: list[dict[str, Any]], title: str) -> Any:
+    # Names from the data and the rules (a path or check named "[/]") are text, not markup.
+    from rich.markup import escape
     from rich.table import Table
 
     from audit.report.document import fmt_check
 
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title), title_justify="left")
     for col in ("check", "value", "threshold", "severity", "status"):
         table.add_column(col)
     from audit.gate import status_label
@@ -200,9 +231,9 @@ def _verdict_table(checks: list[dict[str, Any]], title: str) -> Any:
     for check in checks:
         status = check["status"]
         table.add_row(
-            check["name"],
-            fmt_check(check, check["value"]),
-            f"{check['op']} {fmt_check(check, check['threshold'])}",
+            escape(str(check["name"])),
+            escape(fmt_check(check, check["value"])),
+            f"{check['op']} {escape(fmt_check(check, check['threshold']))}",
             check["severity"],
             f"[{colours.get(status, 'default')}]{status_label(status)}[/]",
         )
@@ -237,6 +268,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
         attach_datasheet(audit.report_dir, result, datasheet)
         render_all(result, audit.report_dir)
+    with _stdout_may_close():
+        _print_audit(args, audit, result, with_datasheet=datasheet is not None)
+    return EXIT_PASS if audit.passed else 1
+
+
+def _print_audit(
+    args: argparse.Namespace, audit: Any, result: dict[str, Any], *, with_datasheet: bool
+) -> None:
     if args.json:
         _print_json(
             {
@@ -251,18 +290,19 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
         sys.stdout.write(github.render(result, audit.report_dir))
     elif not args.quiet:
+        from rich.markup import escape
+
         console = _console()
         console.print(_verdict_table(result["checks"], f"curate audit: {result['input']['path']}"))
         colour = "green" if audit.passed else "red"
         from audit.run import REPORT_FILES
 
-        names = [*REPORT_FILES, *(["datasheet.json"] if datasheet is not None else [])]
+        names = [*REPORT_FILES, *(["datasheet.json"] if with_datasheet else [])]
         written = sorted(n for n in names if (audit.report_dir / n).is_file())
         console.print(
             f"Verdict: [bold {colour}]{audit.verdict.upper()}[/]  "
-            f"wrote {audit.report_dir}/: {', '.join(written)}"
+            f"wrote {escape(str(audit.report_dir))}/: {', '.join(written)}"
         )
-    return EXIT_PASS if audit.passed else 1
 
 
 def _report_dir(path: str) -> Path:
@@ -272,6 +312,7 @@ def _report_dir(path: str) -> Path:
 def cmd_report(args: argparse.Namespace) -> int:
     from audit.report import refuse_hand_edits, render_all
     from audit.run import load_audit
+    from audit.signing import signing_key
 
     data = load_audit(args.dir, verify=True)
     folder = _report_dir(args.dir)
@@ -287,7 +328,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         render_all(data, folder)
     if not args.quiet:
         verb = "verified" if args.verify else "re-rendered"
-        _console().print(f"{verb}: {args.dir} (verdict {data['verdict'].upper()}, digest ok)")
+        signed = "signature ok" if signing_key() is not None else "signature not checked"
+        sys.stdout.write(
+            f"{verb}: {args.dir} (verdict {data['verdict'].upper()}, digest ok, {signed})\n"
+        )
     return EXIT_PASS
 
 
@@ -322,7 +366,6 @@ def cmd_signoff(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from audit.baseline import compare, metric_deltas
-    from audit.report.document import fmt
     from audit.run import load_audit
     from curate.rules import load_rules
 
@@ -331,26 +374,40 @@ def cmd_diff(args: argparse.Namespace) -> int:
     checks = compare(old, new, load_rules(args.rules).baseline)
     failed = [c for c in checks if c["status"] == "fail"]
     rows = [r for r in metric_deltas(old, new) if args.all or r["changed"]]
+    with _stdout_may_close():
+        _print_diff(args, rows, checks, failed)
+    return 1 if failed else EXIT_PASS
+
+
+def _print_diff(
+    args: argparse.Namespace,
+    rows: list[dict[str, Any]],
+    checks: list[dict[str, Any]],
+    failed: list[dict[str, Any]],
+) -> None:
+    from audit.report.document import fmt
+
     if args.json:
         _print_json({"metrics": rows, "checks": checks, "regressions": len(failed)})
     elif not args.quiet:
+        from rich.markup import escape
         from rich.table import Table
 
         console = _console()
         shown = "every metric" if args.all else "metrics that changed"
-        table = Table(title=f"curate diff: {shown}, {args.old} → {args.new}", title_justify="left")
+        title = escape(f"curate diff: {shown}, {args.old} → {args.new}")
+        table = Table(title=title, title_justify="left")
         for col in ("metric", "old", "new", "change"):
             table.add_column(col, justify="left" if col == "metric" else "right")
         for row in rows:
             delta = row["delta"]
             change = "n/a" if delta is None else f"{delta:+.4g}"
-            table.add_row(row["metric"], fmt(row["old"]), fmt(row["new"]), change)
+            table.add_row(escape(row["metric"]), fmt(row["old"]), fmt(row["new"]), change)
         if rows:
             console.print(table)
         else:
-            console.print(f"curate diff: no metric changed ({args.old} → {args.new})")
+            console.print(escape(f"curate diff: no metric changed ({args.old} → {args.new})"))
         console.print(_verdict_table(checks, "curate diff: regression checks (old → new)"))
-    return 1 if failed else EXIT_PASS
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
@@ -364,6 +421,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             rules=args.rules,
             audit=args.audit,
             config=args.config,
+            require_signed=args.require_signed,
             task=args.task,
             folds=args.folds,
             search={"enabled": True} if args.search else None,
@@ -388,7 +446,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"
             for k, v in summary["test"].items()
         )
-        _console().print(f"curate finetune → {result.run_dir}: test {figures}")
+        sys.stdout.write(f"curate finetune → {result.run_dir}: test {figures}\n")
     return EXIT_PASS
 
 
@@ -559,7 +617,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="curate",
         description="Clean, audit and gate text datasets before training on them.",
         parents=[_global_flags(False)],
-        epilog="Exit codes: 0 pass, 1 gate failed, 2 usage/rules/input error, 3 internal error.",
+        epilog="Exit codes: 0 pass, 1 gate failed, 2 usage/rules/input/environment error, "
+        "3 internal error, 130/143 interrupted (SIGINT/SIGTERM).",
     )
     parser.add_argument("--version", action="version", version=f"curate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -604,7 +663,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", parents=[common], help="re-render or verify an audit report")
     p.add_argument("dir", help="report folder (or its audit.json)")
-    p.add_argument("--verify", action="store_true", help="only check the digest; write nothing")
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="only check the digest (and the signature when CURATE_SIGNING_KEY is set); "
+        "write nothing",
+    )
     p.add_argument("--datasheet", metavar="FILE", help="YAML with the datasheet answers")
     p.add_argument(
         "--overwrite",
@@ -652,6 +716,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace an earlier run's outputs in --out (default: refuse a non-empty folder)",
     )
+    p.add_argument(
+        "--require-signed",
+        action="store_true",
+        help="refuse an audit without a valid signature under CURATE_SIGNING_KEY",
+    )
     p.set_defaults(func=cmd_finetune)
 
     p = sub.add_parser("rules", parents=[common], help="validate rules or list steps and checks")
@@ -675,6 +744,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: unwinds like an error (temp files and work folders are removed on the
+    way out) but is no error of curate's: not caught by ``except Exception``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+#: errno values that mean the machine or the user's files, not curate: exit 2, one line
+ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC,
+    errno.EDQUOT,
+    errno.EROFS,
+    errno.EACCES,
+    errno.EPERM,
+    errno.EEXIST,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.ENOENT,
+    errno.ENAMETOOLONG,
+    errno.EMFILE,
+    errno.ENFILE,
+    errno.EIO,
+}
+
+
+def _environment_message(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    reason = exc.strerror or type(exc).__name__
+    if exc.errno == errno.EEXIST:
+        reason += " (an output path exists and is not a folder?)"
+    return f"{where}{reason}"
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (``main`` exits with it)."""
     parser = build_parser()
@@ -683,8 +791,14 @@ def run(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     func: Callable[[argparse.Namespace], int] = args.func
+    previous = None
+    if threading_main():
+        previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return func(args)
+    except Terminated as exc:
+        sys.stderr.write("curate: terminated\n")
+        return 128 + exc.signum
     except CurateError as exc:
         if args.debug:
             traceback.print_exc()
@@ -692,18 +806,41 @@ def run(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("curate: interrupted\n")
-        return 130
+        return 128 + signal.SIGINT
     except BrokenPipeError:
+        # A listing (rules show) whose reader stopped early; the commands that decide a
+        # verdict guard their summary with _stdout_may_close and keep the verdict's code.
+        _silence_stdout()
         return EXIT_PASS
-    except Exception as exc:
+    except OSError as exc:
+        if exc.errno not in ENVIRONMENT_ERRNOS:
+            return _internal(args, exc)
         if args.debug:
             traceback.print_exc()
-        first = str(exc).splitlines()[0] if str(exc) else ""
-        sys.stderr.write(
-            f"curate: internal error: {type(exc).__name__}: {first} (run with --debug for the "
-            "traceback; please report it)\n"
-        )
-        return EXIT_INTERNAL
+        sys.stderr.write(f"curate: error: {_environment_message(exc)}\n")
+        return EXIT_USAGE
+    except Exception as exc:
+        return _internal(args, exc)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def threading_main() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _internal(args: argparse.Namespace, exc: Exception) -> int:
+    if args.debug:
+        traceback.print_exc()
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    sys.stderr.write(
+        f"curate: internal error: {type(exc).__name__}: {first} (run with --debug for the "
+        "traceback; please report it)\n"
+    )
+    return EXIT_INTERNAL
 
 
 def main() -> None:

@@ -59,8 +59,18 @@ def sweep_stale(folder: Path, outputs: Iterable[str]) -> list[str]:
 
 def _lock(path: Path) -> int | None:
     """An fd holding an exclusive lock on ``path``; None where locks are not available."""
+    # O_NOFOLLOW: a symlink planted under the lock's name must not make the run create or
+    # truncate a file elsewhere (the lock is created as whoever runs curate).
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(path, flags, 0o644)
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise CurateError(
+                    f"{path}: is a symbolic link; curate will not follow it (remove it)"
+                ) from None
+            raise
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:

@@ -140,7 +140,7 @@ def _spool(frames: Iterable[pl.DataFrame], folder: Path) -> list[Path]:
 
 def _read_spool(paths: list[Path]) -> Iterator[pl.DataFrame]:
     for path in paths:
-        yield pl.read_parquet(path)
+        yield pl.read_parquet(path, glob=False)
 
 
 def chain(

@@ -5,57 +5,36 @@ and the reason. Memory is bounded by the batch size and ``max_line_bytes``, not 
 CSV is read with Python's ``csv`` module rather than polars so that a ragged row or an invalid
 byte quarantines that row (with its line) instead of failing the whole file, and so that no
 value is retyped by inference.
+
+The input's sha256 is taken from the bytes the read consumes (``curate.inputfile``), and a
+file that changes while it is read is an ``InputError``. Paths are names, never patterns.
 """
 
 from __future__ import annotations
 
 import csv
+import errno
 import gzip
-import hashlib
 import io
-import itertools
+import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import orjson
 import polars as pl
 
-from curate import batch as B
+from curate.datasets_folder import read_saved_dataset, saved_dataset_fingerprint
 from curate.errors import InputError
-from curate.records import Extractor, RecordProblem
+from curate.inputfile import Fingerprint, HashingReader, ReadRecord, check_unchanged
+from curate.records import Extractor
+from curate.rowbuilder import BatchBuilder, Quarantined, ReadBatch
 from curate.rules import Rules
 
-RAW_KEEP = 64 << 10  # how much of an over-long line the quarantine keeps
+__all__ = ["Quarantined", "ReadBatch", "detect_format", "file_sha256", "read_batches"]
 
-
-@dataclass(frozen=True)
-class Quarantined:
-    line: int
-    reason: str
-    error: str
-    raw: str
-    truncated: bool = False
-
-    def to_json(self, source: str) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "line": self.line,
-            "reason": self.reason,
-            "error": f"{source}:{self.line}: {self.error}",
-            "raw": self.raw,
-        }
-        if self.truncated:
-            out["raw_truncated"] = True
-        return out
-
-
-@dataclass
-class ReadBatch:
-    frame: pl.DataFrame
-    quarantined: list[Quarantined] = field(default_factory=list)
-    blank_lines: int = 0
-    bytes_read: int = 0
+#: compressed bytes fed to the zstd decoder at a time: bounds what one call can expand to
+_ZSTD_IN = 4 << 10
 
 
 def detect_format(path: Path, declared: str = "auto") -> str:
@@ -79,143 +58,159 @@ def detect_format(path: Path, declared: str = "auto") -> str:
     )
 
 
+def file_fingerprint(path: str | Path) -> Fingerprint:
+    """sha256, size and identity of a file (or saved ``datasets`` folder), in a pass of its own.
+
+    For a file no reader consumes (the fine-tune gate's check, a checkpoint key); a read
+    records the fingerprint of what it consumed through ``read_batches(..., seen=...)``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        return saved_dataset_fingerprint(path)
+    reader = HashingReader(path)
+    try:
+        return reader.finish()
+    finally:
+        reader.release()
+
+
 def file_sha256(path: str | Path) -> str:
-    if Path(path).is_dir():
-        from curate.sources import saved_dataset_sha256
-
-        return saved_dataset_sha256(Path(path))
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return file_fingerprint(path).sha256
 
 
-def _open_binary(path: Path) -> IO[bytes]:
-    name = path.name.lower()
-    raw = open(path, "rb")  # noqa: SIM115 - closed by the caller through the wrapper
-    if name.endswith(".gz"):
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-    if name.endswith((".zst", ".zstd")):
+class _ZstdStream(io.RawIOBase):
+    """Decompressed zstd frames, one after the other, that fails on a truncated frame.
+
+    zstandard's stream reader ends quietly where a cut file ends; a gzip stream raises there,
+    and so must this: part of the data read as if it were all of it passes a gate.
+    """
+
+    def __init__(self, source: IO[bytes], path: Path) -> None:
         import zstandard
 
-        reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type]
-    return raw
+        super().__init__()
+        self._new = zstandard.ZstdDecompressor().decompressobj
+        self._source = source
+        self._path = path
+        self._obj = self._new()
+        self._started = False  # the current frame has input
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def _refill(self) -> None:
+        while not len(self._pending):
+            if self._obj.eof:
+                rest = self._obj.unused_data
+                self._obj = self._new()
+                self._started = bool(rest)
+                if rest:
+                    self._pending = memoryview(self._obj.decompress(rest))
+                    continue
+            data = self._source.read(_ZSTD_IN)
+            if not data:
+                if self._started and not self._obj.eof:
+                    raise InputError(f"{self._path}: corrupt zstd stream: the file ends mid-frame")
+                return
+            self._started = True
+            self._pending = memoryview(self._obj.decompress(data))
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        self._refill()
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
 
 
-class _Builder:
-    """Accumulates the columns of one batch."""
-
-    def __init__(self, extractor: Extractor, join: str) -> None:
-        self.extractor = extractor
-        self.join = join
-        self.reset()
-
-    def reset(self) -> None:
-        self.lines: list[int] = []
-        self.ids: list[str] = []
-        self.raws: list[str] = []
-        self.segments: list[list[dict[str, str | None]]] = []
-        self.columns: dict[str, list[str | None]] = {c: [] for c in self.extractor.columns}
-        self.quarantined: list[Quarantined] = []
-        self.blank_lines = 0
-        self.bytes_read = 0
-
-    def __len__(self) -> int:
-        return len(self.lines) + len(self.quarantined)
-
-    def add(self, line: int, record: Any, raw: str) -> None:
-        try:
-            got = self.extractor.extract(record)
-        except RecordProblem as problem:
-            self.quarantine(line, problem.reason, problem.message, raw)
-            return
-        self.lines.append(line)
-        self.ids.append(got.record_id if got.record_id is not None else str(line))
-        self.raws.append(raw)
-        self.segments.append(got.segments)
-        for name, value in got.columns.items():
-            self.columns[name].append(value)
-
-    def quarantine(self, line: int, reason: str, error: str, raw: str) -> None:
-        truncated = len(raw) > RAW_KEEP
-        self.quarantined.append(
-            Quarantined(line, reason, error, raw[:RAW_KEEP] if truncated else raw, truncated)
-        )
-
-    def build(self) -> ReadBatch:
-        frame = pl.DataFrame(
-            {
-                B.LINE: pl.Series(self.lines, dtype=pl.Int64),
-                B.ID: pl.Series(self.ids, dtype=pl.String),
-                B.RAW: pl.Series(self.raws, dtype=pl.String),
-                B.SEGMENTS: pl.Series(self.segments, dtype=B.SEGMENT_DTYPE),
-                **{name: pl.Series(v, dtype=pl.String) for name, v in self.columns.items()},
-            }
-        ).with_columns(
-            B.joined_text(self.join).alias(B.TEXT),
-            pl.lit(False).alias(B.CHANGED),
-        )
-        out = ReadBatch(frame, self.quarantined, self.blank_lines, self.bytes_read)
-        self.reset()
-        return out
+def _decoded(raw: HashingReader, path: Path) -> IO[bytes]:
+    """The decompressed bytes of ``raw`` (gzip, zstd or plain), buffered for readline."""
+    name = path.name.lower()
+    buffered = io.BufferedReader(raw, buffer_size=1 << 20)
+    if name.endswith(".gz"):
+        return gzip.GzipFile(fileobj=buffered)  # type: ignore[return-value]
+    if name.endswith((".zst", ".zstd")):
+        return io.BufferedReader(_ZstdStream(buffered, path), buffer_size=1 << 20)
+    return buffered
 
 
 def _describe_json_error(exc: orjson.JSONDecodeError) -> str:
     return f"invalid JSON: {exc.msg} at column {exc.colno}"
 
 
-def _read_jsonl(path: Path, builder: _Builder, rules: Rules) -> Iterator[ReadBatch]:
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _loads(text: str) -> Any:
+    """Parse one JSON line: orjson, or the standard parser for what orjson refuses but is JSON.
+
+    orjson refuses numbers outside a double's range (``1e999``), which RFC 8259 allows; such a
+    record is valid and is kept (its raw text, numbers included, is what gets written back).
+    """
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        try:
+            record = json.loads(text, parse_constant=_reject_constant)
+            orjson.dumps(record)  # refuses lone surrogates, as orjson.loads did
+        except (ValueError, TypeError, RecursionError):
+            raise exc from None
+        return record
+
+
+def _read_jsonl(
+    handle: IO[bytes], path: Path, builder: BatchBuilder, rules: Rules
+) -> Iterator[ReadBatch]:
     limit = rules.read.max_line_bytes
     size = rules.read.batch_size
-    with _open_binary(path) as handle:
-        line_no = 0
-        while True:
-            line = handle.readline(limit + 1)
-            if not line:
-                break
-            line_no += 1
-            builder.bytes_read += len(line)
-            if len(line) > limit and not line.endswith(b"\n"):
-                rest = 0
-                while True:  # skip the remainder of an over-long line without holding it
-                    chunk = handle.readline(1 << 20)
-                    rest += len(chunk)
-                    if not chunk or chunk.endswith(b"\n"):
-                        break
-                builder.bytes_read += rest
+    line_no = 0
+    while True:
+        line = handle.readline(limit + 1)
+        if not line:
+            break
+        line_no += 1
+        builder.bytes_read += len(line)
+        if len(line) > limit and not line.endswith(b"\n"):
+            rest = 0
+            while True:  # skip the remainder of an over-long line without holding it
+                chunk = handle.readline(1 << 20)
+                rest += len(chunk)
+                if not chunk or chunk.endswith(b"\n"):
+                    break
+            builder.bytes_read += rest
+            builder.quarantine(
+                line_no,
+                "line_too_long",
+                f"line is {len(line) + rest} bytes, over read.max_line_bytes={limit}",
+                line.decode("utf-8", "backslashreplace"),
+            )
+        else:
+            if line_no == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            line = line.rstrip(b"\r\n")
+            if not line.strip():
+                builder.blank_lines += 1
+                continue
+            try:
+                text = line.decode("utf-8")
+            except UnicodeDecodeError as exc:
                 builder.quarantine(
                     line_no,
-                    "line_too_long",
-                    f"line is {len(line) + rest} bytes, over read.max_line_bytes={limit}",
+                    "invalid_utf8",
+                    f"invalid UTF-8 at byte {exc.start}",
                     line.decode("utf-8", "backslashreplace"),
                 )
             else:
-                if line_no == 1 and line.startswith(b"\xef\xbb\xbf"):
-                    line = line[3:]
-                line = line.rstrip(b"\r\n")
-                if not line.strip():
-                    builder.blank_lines += 1
-                    continue
                 try:
-                    text = line.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    builder.quarantine(
-                        line_no,
-                        "invalid_utf8",
-                        f"invalid UTF-8 at byte {exc.start}",
-                        line.decode("utf-8", "backslashreplace"),
-                    )
+                    record = _loads(text)
+                except orjson.JSONDecodeError as exc:
+                    builder.quarantine(line_no, "invalid_json", _describe_json_error(exc), text)
                 else:
-                    try:
-                        record = orjson.loads(text)
-                    except orjson.JSONDecodeError as exc:
-                        builder.quarantine(line_no, "invalid_json", _describe_json_error(exc), text)
-                    else:
-                        builder.add(line_no, record, text)
-            if len(builder) >= size:
-                yield builder.build()
+                    builder.add(line_no, record, text)
+        if len(builder) >= size:
+            yield builder.build()
     if len(builder) or builder.blank_lines:
         yield builder.build()
 
@@ -234,64 +229,104 @@ def csv_delimiter(path: Path, setting: str, header_line: str) -> str:
     return max(CSV_DELIMITERS, key=lambda d: (widths[d], d == ","))
 
 
-def _read_csv(path: Path, builder: _Builder, rules: Rules) -> Iterator[ReadBatch]:
+class _Lines:
+    """The text lines the csv module reads, counted, so a bad record can be skipped whole."""
+
+    def __init__(self, text: IO[str]) -> None:
+        self.text = text
+        self.count = 0
+        self.record: list[str] = []  # lines of the record being parsed
+        self.pending: list[str] = []  # lines read ahead (the header, to find the separator)
+
+    def peek(self) -> str:
+        """The next line, left to be read again."""
+        if not self.pending:
+            self.pending.append(self.text.readline())
+        return self.pending[0]
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        line = self.pending.pop(0) if self.pending else self.text.readline()
+        if not line:
+            raise StopIteration
+        self.count += 1
+        self.record.append(line)
+        return line
+
+    def skip_open_field(self) -> None:
+        """After a csv error inside a quoted field, skip to the line that closes it.
+
+        Quotes inside a quoted field are doubled, so while the record's quote count is odd a
+        field is still open: without this the csv module would start the next record inside
+        the field and invent records from its lines (and lose the real next one).
+        """
+        quotes = sum(line.count('"') for line in self.record)
+        while quotes % 2:
+            line = self.text.readline()
+            if not line:
+                return
+            self.count += 1
+            quotes += line.count('"')
+
+
+def _read_csv(
+    handle: IO[bytes], path: Path, builder: BatchBuilder, rules: Rules
+) -> Iterator[ReadBatch]:
     csv.field_size_limit(rules.read.max_line_bytes)
-    with _open_binary(path) as binary:
-        text = io.TextIOWrapper(binary, encoding="utf-8-sig", errors="surrogateescape", newline="")
-        first = text.readline()
-        delimiter = csv_delimiter(path, rules.read.delimiter, first)
-        reader = csv.reader(itertools.chain([first], text), delimiter=delimiter)
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors="surrogateescape", newline="")
+    lines = _Lines(text)
+    delimiter = csv_delimiter(path, rules.read.delimiter, lines.peek())
+    reader = csv.reader(lines, delimiter=delimiter)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return
+    except csv.Error as exc:
+        raise InputError(f"{path}:1: cannot read the CSV header: {exc}") from None
+    if len(set(header)) != len(header):
+        raise InputError(f"{path}:1: CSV header repeats a column name")
+    while True:
+        start = lines.count + 1
+        lines.record = []
         try:
-            header = next(reader)
+            row = next(reader)
         except StopIteration:
-            return
+            break
         except csv.Error as exc:
-            raise InputError(f"{path}:1: cannot read the CSV header: {exc}") from None
-        if len(set(header)) != len(header):
-            raise InputError(f"{path}:1: CSV header repeats a column name")
-        last_line = reader.line_num
-        while True:
-            start = last_line + 1
-            try:
-                row = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:
-                last_line = reader.line_num
-                builder.quarantine(start, "invalid_csv", f"invalid CSV: {exc}", "")
-                continue
-            last_line = reader.line_num
-            raw_row = "\x1f".join(row)
-            builder.bytes_read += len(raw_row) + len(row)
-            if not row or (len(row) == 1 and not row[0].strip()):
-                builder.blank_lines += 1
-                continue
-            joined = ",".join(row)
-            if any("\udc80" <= ch <= "\udcff" for ch in joined):
-                shown = joined.encode("utf-8", "surrogateescape").decode(
-                    "utf-8", "backslashreplace"
-                )
-                builder.quarantine(start, "invalid_utf8", "invalid UTF-8 in this row", shown)
-                continue
-            if len(row) != len(header):
-                builder.quarantine(
-                    start,
-                    "invalid_csv",
-                    f"expected {len(header)} fields, got {len(row)}",
-                    joined,
-                )
-                continue
-            record = dict(zip(header, row, strict=True))
-            builder.add(start, record, orjson.dumps(record).decode())
-            if len(builder) >= rules.read.batch_size:
-                yield builder.build()
+            lines.skip_open_field()
+            builder.quarantine(start, "invalid_csv", f"invalid CSV: {exc}", "")
+            reader = csv.reader(lines, delimiter=delimiter)  # a fresh parser state
+            continue
+        raw_row = "\x1f".join(row)
+        builder.bytes_read += len(raw_row) + len(row)
+        if not row or (len(row) == 1 and not row[0].strip()):
+            builder.blank_lines += 1
+            continue
+        joined = ",".join(row)
+        if any("\udc80" <= ch <= "\udcff" for ch in joined):
+            shown = joined.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            builder.quarantine(start, "invalid_utf8", "invalid UTF-8 in this row", shown)
+            continue
+        if len(row) != len(header):
+            builder.quarantine(
+                start, "invalid_csv", f"expected {len(header)} fields, got {len(row)}", joined
+            )
+            continue
+        record = dict(zip(header, row, strict=True))
+        builder.add(start, record, orjson.dumps(record).decode())
+        if len(builder) >= rules.read.batch_size:
+            yield builder.build()
     if len(builder) or builder.blank_lines:
         yield builder.build()
 
 
-def _read_parquet(path: Path, builder: _Builder, rules: Rules) -> Iterator[ReadBatch]:
+def _read_parquet(path: Path, builder: BatchBuilder, rules: Rules) -> Iterator[ReadBatch]:
+    # glob=False: a user's path is a name, never a pattern (``d[12].parquet`` would read
+    # d1.parquet and d2.parquet while the file hashed is the literal one).
+    batches = pl.scan_parquet(path, glob=False).collect_batches(chunk_size=rules.read.batch_size)
     try:
-        batches = pl.scan_parquet(path).collect_batches(chunk_size=rules.read.batch_size)
         row = 0
         for frame in batches:
             for record in frame.iter_rows(named=True):
@@ -301,43 +336,69 @@ def _read_parquet(path: Path, builder: _Builder, rules: Rules) -> Iterator[ReadB
                 builder.add(row, record, raw)
                 if len(builder) >= rules.read.batch_size:
                     yield builder.build()
-    except (pl.exceptions.ComputeError, OSError) as exc:
+    except pl.exceptions.ComputeError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"{path}: cannot read Parquet: {first}") from None
     if len(builder):
         yield builder.build()
 
 
-def _read_saved_dataset(path: Path, builder: _Builder, rules: Rules) -> Iterator[ReadBatch]:
-    from curate.sources import read_saved_dataset  # it imports this module
+def _read_file(
+    path: Path, fmt: str, builder: BatchBuilder, rules: Rules, seen: list[Fingerprint]
+) -> Iterator[ReadBatch]:
+    """Read one file through a hashing reader; ``seen`` receives what was consumed."""
+    raw = HashingReader(path)
+    try:
+        if fmt == "parquet":
+            # Parquet is read by seeking (footer first), not as a stream: hash it whole on the
+            # descriptor opened first, then read it and check it is still that file.
+            fingerprint = raw.finish()
+            yield from _read_parquet(path, builder, rules)
+            check_unchanged([path], fingerprint)
+        else:
+            with _decoded(raw, path) as handle:
+                reader = _read_jsonl if fmt == "jsonl" else _read_csv
+                yield from reader(handle, path, builder, rules)
+                fingerprint = raw.finish()
+    finally:
+        raw.release()
+    seen.append(fingerprint)
 
-    return read_saved_dataset(path, builder, rules)
+
+def _environment_error(path: Path, exc: OSError) -> InputError:
+    if exc.errno == errno.ENOENT:
+        return InputError(f"{path}: the input was removed during the run")
+    return InputError(f"{path}: cannot read: {exc.strerror or exc}")
 
 
-READERS = {
-    "jsonl": _read_jsonl,
-    "csv": _read_csv,
-    "parquet": _read_parquet,
-    "datasets": _read_saved_dataset,
-}
+def read_batches(
+    path: str | Path, rules: Rules, seen: ReadRecord | None = None
+) -> Iterator[ReadBatch]:
+    """Yield batches of valid records (and the quarantined ones) from one input file.
 
-
-def read_batches(path: str | Path, rules: Rules) -> Iterator[ReadBatch]:
-    """Yield batches of valid records (and the quarantined ones) from one input file."""
+    The file's sha256 is taken from the bytes this read consumes; when the read ends it is put
+    in ``seen.fingerprint``. A file that changes while it is read raises ``InputError``.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: input file not found")
     fmt = detect_format(path, rules.read.format)
     if not path.is_file() and not (fmt == "datasets" and path.is_dir()):
         raise InputError(f"{path}: not a file")
-    builder = _Builder(Extractor(rules.fields, rules.required_columns()), rules.fields.join)
+    builder = BatchBuilder(Extractor(rules.fields, rules.required_columns()), rules.fields.join)
+    got: list[Fingerprint] = []
     try:
-        yield from READERS[fmt](path, builder, rules)
+        if fmt == "datasets":
+            yield from read_saved_dataset(path, builder, rules.read.batch_size, got)
+        else:
+            yield from _read_file(path, fmt, builder, rules, got)
     except (gzip.BadGzipFile, EOFError) as exc:
         raise InputError(f"{path}: corrupt gzip stream: {exc}") from None
     except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
+        raise _environment_error(path, exc) from None
     except Exception as exc:  # zstandard raises its own error type
         if type(exc).__module__.startswith("zstandard") or "zstd" in type(exc).__name__.lower():
             raise InputError(f"{path}: corrupt zstd stream: {exc}") from None
         raise
+    if seen is not None and got:
+        seen.fingerprint = got[0]

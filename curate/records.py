@@ -145,9 +145,14 @@ class Extractor:
         return segments
 
 
+def path_parts(path: str) -> list[str]:
+    """A segment path (``messages/3/content``) as its keys and indices, unescaped."""
+    return [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")]
+
+
 def set_path(record: Any, path: str, value: str) -> None:
     """Write ``value`` at a segment path (``messages/3/content``) inside a parsed record."""
-    parts = [p.replace("~1", "/").replace("~0", "~") for p in path.split("/")]
+    parts = path_parts(path)
     node = record
     for part in parts[:-1]:
         node = node[int(part)] if isinstance(node, list) else node[part]

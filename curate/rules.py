@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,11 +19,17 @@ from curate import registry
 from curate.errors import RulesError
 from curate.rules_merge import Loc, Locator, display_path, merge_chain
 from curate.version import __version__
-from curate.yamlsafe import YamlDoc, load_yaml
+from curate.yamlsafe import YamlDoc, load_yaml, read_limited
+
+#: No setting needs an integer this large; past it floats lose integers and C sizes overflow.
+MAX_INT = 2**53
+RULES_SUFFIXES = (".yaml", ".yml")
+#: a lexicon or recognizer file the rules name is hashed into the rules' sha256; at most this big
+MAX_USED_FILE = 16 << 20
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Fields(_Strict):
@@ -64,7 +71,7 @@ class ReadOptions(_Strict):
     format: Literal["auto", "jsonl", "csv", "parquet"] = "auto"
     batch_size: int = Field(5000, ge=1, le=1_000_000, description="records per batch")
     max_line_bytes: int = Field(
-        32 << 20, ge=1024, description="longer JSONL lines are quarantined, not parsed"
+        32 << 20, ge=1024, le=1 << 30, description="longer JSONL lines are quarantined, not parsed"
     )
     delimiter: Literal["auto", ",", ";", "\t", "|"] = Field(
         "auto",
@@ -177,6 +184,11 @@ class Rules(_Strict):
         default_factory=list,
         description="(section, entry, file:line) of each inherited entry a file removed",
     )
+    used_files: dict[str, str] = Field(
+        default_factory=dict,
+        description="sha256 of each file the steps and checks read (recognizers, lexicons), "
+        "by a name that does not depend on the machine",
+    )
 
     @property
     def shown_source(self) -> str:
@@ -192,7 +204,8 @@ class Rules(_Strict):
         # Hyper-parameters are not part of what an audit judges: changing a learning rate must
         # not invalidate the audit of the same data under the same gate.
         data = self.model_dump(
-            mode="json", exclude={"source", "files", "base_dir", "finetune", "removed"}
+            mode="json",
+            exclude={"source", "files", "base_dir", "finetune", "removed", "used_files"},
         )
         data["steps"] = [
             {"step": s.step, "id": s.id, "action": s.action, **s.params.model_dump(mode="json")}
@@ -205,7 +218,12 @@ class Rules(_Strict):
 
     @property
     def sha256(self) -> str:
-        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        """The rules as data plus the content of every file they read (lexicons, recognizers):
+        editing a recognizer file changes the hash an audit is bound to."""
+        body: Any = self.canonical()
+        if self.used_files:
+            body = {"rules": body, "files": self.used_files}
+        blob = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
 
     def required_columns(self) -> list[str]:
@@ -289,11 +307,14 @@ def _load_chain(path: Path) -> list[YamlDoc]:
         elif not isinstance(parent, str):
             raise RulesError(f"{current}:{doc.line_of(('extends',))}: extends: must be a path")
         else:
+            where = f"{doc.path}:{doc.line_of(('extends',))}"
             current = resolve_rules_path(parent, relative_to=current.parent)
             if not current.exists():
-                raise RulesError(
-                    f"{doc.path}:{doc.line_of(('extends',))}: extends: file not found: {parent}"
-                )
+                raise RulesError(f"{where}: extends: file not found: {parent}")
+            # Only rules files: any other file (/etc/shadow) would be parsed, and a parse or
+            # validation error would print a piece of it.
+            if current.resolve().suffix.lower() not in RULES_SUFFIXES:
+                raise RulesError(f"{where}: extends: must name a rules file (.yaml or .yml)")
         if len(docs) > 16:
             raise RulesError(f"{path}: 'extends' chain deeper than 16 files")
     return docs
@@ -347,6 +368,7 @@ def load_rules(ref: str | Path | None = None) -> Rules:
     locator = Locator(chain)
     merged = chain.data
     bundled = bundled_rules_dir()
+    _check_numbers(merged, (), locator)
     try:
         raw = _RawRules.model_validate(merged)
     except ValidationError as exc:
@@ -403,6 +425,14 @@ def load_rules(ref: str | Path | None = None) -> Rules:
         for i, rule in enumerate(raw.gate)
     ]
 
+    base_dir = str(path.resolve().parent)
+    used: dict[str, str] = {}
+    for spec in [*steps, *checks]:
+        lister = getattr(spec.params, "used_files", None)  # a plugin's params may name files
+        for name, file in lister(base_dir) if lister is not None else ():
+            content = read_limited(file, MAX_USED_FILE, "file named by the rules")
+            used[name] = hashlib.sha256(content).hexdigest()
+
     return Rules(
         version=raw.version,
         name=raw.name,
@@ -418,7 +448,7 @@ def load_rules(ref: str | Path | None = None) -> Rules:
         finetune=raw.finetune,
         source=str(path),
         files=[str(d.path) for d in docs],
-        base_dir=str(path.resolve().parent),
+        base_dir=base_dir,
         removed=[
             (
                 section,
@@ -427,7 +457,26 @@ def load_rules(ref: str | Path | None = None) -> Rules:
             )
             for section, key, where in chain.removed
         ],
+        used_files=dict(sorted(used.items())),
     )
+
+
+def _check_numbers(value: Any, loc: Loc, locator: Locator) -> None:
+    """Refuse NaN, infinities and integers no setting can mean, with the line they are on.
+
+    ``threshold: .nan`` makes every comparison false (a gate that cannot fail on it) and an
+    integer past 64 bits overflows at run time, far from the rules file.
+    """
+    if isinstance(value, dict):
+        for key, child in value.items():
+            _check_numbers(child, (*loc, key), locator)
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            _check_numbers(child, (*loc, i), locator)
+    elif isinstance(value, float) and not math.isfinite(value):
+        raise locator.fail(loc, f"{value} is not a finite number")
+    elif isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_INT:
+        raise locator.fail(loc, f"integer {value} is out of range (at most {MAX_INT})")
 
 
 def known_metrics(checks: list[CheckSpec], steps: list[StepSpec]) -> set[str]:

@@ -17,24 +17,26 @@ type's module, so curate keeps working (and reads saved folders, through polars)
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import orjson
 import polars as pl
 
+from curate.datasets_folder import (
+    DATASET_DICT_FILE,
+    STATE_FILE,
+    is_saved_dataset,
+    saved_dataset_shards,
+)
 from curate.errors import InputError
-from curate.reader import ReadBatch, _Builder, detect_format, file_sha256, read_batches
+from curate.inputfile import Fingerprint, ReadRecord, check_unchanged
+from curate.reader import detect_format, file_fingerprint, read_batches
 from curate.records import Extractor
+from curate.rowbuilder import BatchBuilder, ReadBatch, RowDigest, dumps_row, fill
 from curate.rules import Rules
 
-STATE_FILE = "state.json"
-DATASET_DICT_FILE = "dataset_dict.json"
-_JSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+__all__ = ["FileSource", "RowSource", "Source", "is_saved_dataset", "open_source"]
 
 Rows = Iterable[Any]
 
@@ -56,159 +58,65 @@ class Source(Protocol):
         ...
 
 
-# --- saved datasets folders ---------------------------------------------------------------
-
-
-def is_saved_dataset(path: Path) -> bool:
-    return path.is_dir() and ((path / STATE_FILE).is_file() or (path / DATASET_DICT_FILE).is_file())
-
-
-def saved_dataset_shards(folder: Path) -> list[Path]:
-    """The Arrow files of a ``Dataset.save_to_disk`` folder, in row order."""
-    if (folder / DATASET_DICT_FILE).is_file() and not (folder / STATE_FILE).is_file():
-        splits = _json_file(folder / DATASET_DICT_FILE).get("splits") or []
-        hint = f" (e.g. {folder / splits[0]})" if splits else ""
-        raise InputError(
-            f"{folder}: a DatasetDict with splits {', '.join(splits) or 'none'}; "
-            f"pass one split's folder{hint}"
-        )
-    if not (folder / STATE_FILE).is_file():
-        raise InputError(
-            f"{folder}: a folder without {STATE_FILE}: expected the output of "
-            "datasets' Dataset.save_to_disk"
-        )
-    state = _json_file(folder / STATE_FILE)
-    entries = state.get("_data_files")
-    if not isinstance(entries, list) or not entries:
-        raise InputError(f"{folder}/{STATE_FILE}: lists no data files (_data_files)")
-    shards = []
-    for entry in entries:
-        name = entry.get("filename") if isinstance(entry, dict) else None
-        # A shard name must stay inside the folder: state.json is input, not trusted.
-        if not isinstance(name, str) or "/" in name or "\\" in name or name in ("", ".", ".."):
-            raise InputError(f"{folder}/{STATE_FILE}: invalid data file entry {entry!r}")
-        shard = folder / name
-        if not shard.is_file():
-            raise InputError(f"{folder}: data file {name} listed in {STATE_FILE} is missing")
-        shards.append(shard)
-    return shards
-
-
-def _json_file(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InputError(f"{path}: cannot read: {exc}") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path}: expected a JSON object")
-    return data
-
-
-def saved_dataset_size(folder: Path) -> int:
-    return sum(shard.stat().st_size for shard in saved_dataset_shards(folder))
-
-
-def saved_dataset_sha256(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for shard in saved_dataset_shards(folder):
-        with open(shard, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _shard_rows(shard: Path, batch_size: int) -> Iterator[list[dict[str, Any]]]:
-    """Rows of one Arrow stream file, batch by batch.
-
-    pyarrow (present wherever ``datasets`` is) memory-maps the file and streams its record
-    batches; without it polars reads the shard whole (``save_to_disk`` caps shards at 500 MB).
-    """
-    try:
-        import pyarrow as pa
-    except ImportError:
-        frame = pl.read_ipc_stream(shard)
-        for chunk in frame.iter_slices(batch_size):
-            yield chunk.to_dicts()
-        return
-    with pa.memory_map(str(shard)) as mapped:
-        for batch in pa.ipc.open_stream(mapped):
-            for start in range(0, batch.num_rows, batch_size):
-                yield batch.slice(start, batch_size).to_pylist()
-
-
-def read_saved_dataset(folder: Path, builder: _Builder, rules: Rules) -> Iterator[ReadBatch]:
-    """The reader for a saved ``datasets`` folder (same contract as the file readers)."""
-    shards = saved_dataset_shards(folder)
-    chunks = (rows for shard in shards for rows in _shard_rows(shard, rules.read.batch_size))
-    try:
-        yield from _fill(builder, chunks, rules.read.batch_size, None)
-    except (pl.exceptions.ComputeError, ValueError) as exc:  # pyarrow errors subclass these
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{folder}: cannot read the Arrow data: {first}") from None
-
-
-# --- rows into batches --------------------------------------------------------------------
-
-
-class _Digest:
-    """sha256 and size of the rows' JSON lines, as they are read."""
-
-    def __init__(self) -> None:
-        self.sha256 = hashlib.sha256()
-        self.bytes = 0
-
-    def add(self, raw: bytes) -> None:
-        self.sha256.update(raw)
-        self.sha256.update(b"\n")
-        self.bytes += len(raw) + 1
-
-
-def _dumps(record: Any) -> bytes:
-    # Values JSON has no type for (dates, decimals, bytes) are written as their str().
-    return orjson.dumps(record, default=str, option=_JSON_OPTIONS)
-
-
-def _fill(
-    builder: _Builder, chunks: Iterable[list[Any]], batch_size: int, digest: _Digest | None
-) -> Iterator[ReadBatch]:
-    row = 0
-    for chunk in chunks:
-        for record in chunk:
-            row += 1
-            raw = _dumps(record)
-            if digest is not None:
-                digest.add(raw)
-            builder.bytes_read += len(raw) + 1
-            builder.add(row, record, raw.decode())
-            if len(builder) >= batch_size:
-                yield builder.build()
-    if len(builder):
-        yield builder.build()
-
-
 # --- sources ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class FileSource:
-    """A JSONL, CSV or Parquet file, or a saved ``datasets`` folder."""
+    """A JSONL, CSV or Parquet file, or a saved ``datasets`` folder.
 
-    path: Path
+    ``describe`` after a read reports the sha256 of the bytes that read consumed (taken in the
+    same pass), after checking the path still names that unchanged file; before any read it
+    hashes the file in a pass of its own (a checkpoint key), and a later read must then find
+    the same bytes. Either way a file that changes during the run raises ``InputError``.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._read = ReadRecord()
+        self._before: Fingerprint | None = None
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FileSource) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    def __repr__(self) -> str:
+        return f"FileSource({str(self.path)!r})"
 
     @property
     def label(self) -> str:
         return str(self.path)
 
     def read(self, rules: Rules) -> Iterator[ReadBatch]:
-        return read_batches(self.path, rules)
+        self._read = ReadRecord()
+        return read_batches(self.path, rules, self._read)
+
+    def _paths(self) -> list[Path]:
+        return saved_dataset_shards(self.path) if self.path.is_dir() else [self.path]
+
+    def fingerprint(self) -> Fingerprint:
+        """What the last complete read consumed (else the file as it is now)."""
+        read = self._read.fingerprint
+        if read is None:
+            if self._before is None:
+                self._before = file_fingerprint(self.path)
+            return self._before
+        check_unchanged(self._paths(), read)
+        if self._before is not None and self._before.sha256 != read.sha256:
+            raise InputError(
+                f"{self.path}: the input changed during the run (its sha256 when the run "
+                "started differs from the bytes read)"
+            )
+        return read
 
     def describe(self, rules: Rules) -> dict[str, Any]:
-        path = self.path
+        fingerprint = self.fingerprint()
         return {
-            "path": str(path),
-            "format": detect_format(path, rules.read.format),
-            "bytes": saved_dataset_size(path) if path.is_dir() else path.stat().st_size,
-            "sha256": file_sha256(path),
+            "path": str(self.path),
+            "format": detect_format(self.path, rules.read.format),
+            "bytes": fingerprint.bytes,
+            "sha256": fingerprint.sha256,
         }
 
 
@@ -223,25 +131,28 @@ class RowSource:
         self._chunks = chunks
         self._label = label
         self.format = fmt
-        self._seen: _Digest | None = None
+        self._seen: RowDigest | None = None
 
     @property
     def label(self) -> str:
         return self._label
 
     def read(self, rules: Rules) -> Iterator[ReadBatch]:
-        builder = _Builder(Extractor(rules.fields, rules.required_columns()), rules.fields.join)
-        digest = _Digest()
+        builder = BatchBuilder(Extractor(rules.fields, rules.required_columns()), rules.fields.join)
+        digest = RowDigest()
         size = rules.read.batch_size
-        yield from _fill(builder, self._chunks(size), size, digest)
+        yield from fill(builder, self._chunks(size), size, digest)
         self._seen = digest
 
     def describe(self, rules: Rules) -> dict[str, Any]:
         if self._seen is None:
-            digest = _Digest()
+            digest = RowDigest()
             for chunk in self._chunks(rules.read.batch_size):
                 for record in chunk:
-                    digest.add(_dumps(record))
+                    try:
+                        digest.add(dumps_row(record))
+                    except TypeError:
+                        continue  # quarantined by the read (a lone surrogate)
             self._seen = digest
         return {
             "path": self._label,

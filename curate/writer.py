@@ -1,4 +1,9 @@
-"""Serialising batches back to JSONL: unchanged records byte for byte, changed ones re-encoded."""
+"""Serialising batches back to JSONL: every record as it was read, but for what curate changed.
+
+An unchanged record is its raw line. In a changed or annotated one only the changed text values
+and the ``_curate`` key are rewritten, in the raw text (``curate.jsonsplice``): the other values,
+numbers above all (big integers, ``1E2``, ``1e999``), stay byte for byte as written.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ import orjson
 import polars as pl
 
 from curate import batch as B
-from curate.records import set_path
+from curate.jsonsplice import SpliceError, splice
+from curate.records import path_parts, set_path
 
 
 def _curate_meta(row: dict[str, Any]) -> dict[str, Any] | None:
@@ -41,15 +47,34 @@ def kept_lines(frame: pl.DataFrame) -> list[bytes]:
         if not rewrite:
             out.append(raw.encode())
             continue
-        record = orjson.loads(raw)
-        if row[B.CHANGED]:
-            for seg in row[B.SEGMENTS]:
-                set_path(record, seg["path"], seg["text"])
-        meta = _curate_meta(row)
-        if meta:
-            record["_curate"] = meta
-        out.append(orjson.dumps(record))
+        texts = [(s["path"], s["text"]) for s in row[B.SEGMENTS]] if row[B.CHANGED] else []
+        out.append(_rewrite(raw, texts, _curate_meta(row)))
     return out
+
+
+def _rewrite(raw: str, texts: list[tuple[str, str]], meta: dict[str, Any] | None) -> bytes:
+    """``raw`` with new texts at their segment paths and ``_curate`` set (when ``meta``)."""
+    encoded = raw.encode()
+    try:
+        record = orjson.loads(encoded)
+        # Fast path: a record orjson writes back byte for byte (compact, as curate and most
+        # JSON writers emit it) keeps every other value's bytes through a parse and dump.
+        faithful = orjson.dumps(record) == encoded
+    except orjson.JSONDecodeError:  # 1e999: valid JSON orjson refuses
+        record, faithful = None, False
+    if not faithful:
+        top = {"_curate": meta} if meta else None
+        try:
+            return splice(raw, [(path_parts(p), t) for p, t in texts], top).encode()
+        except (SpliceError, IndexError, ValueError):
+            # Not reachable for records the reader accepted; kept so that a surprise costs
+            # the fidelity of numbers, not the run.
+            record = orjson.loads(raw) if record is None else record
+    for path, text in texts:
+        set_path(record, path, text)
+    if meta:
+        record["_curate"] = meta
+    return orjson.dumps(record)
 
 
 def dropped_lines(frame: pl.DataFrame, step_id: str) -> list[bytes]:
@@ -58,7 +83,6 @@ def dropped_lines(frame: pl.DataFrame, step_id: str) -> list[bytes]:
     flags = [B.UPSAMPLED] if B.UPSAMPLED in frame.columns else []
     out: list[bytes] = []
     for row in frame.select(B.RAW, B.LINE, B.ID, B.REASON, *extra, *flags).iter_rows(named=True):
-        record = orjson.loads(row[B.RAW])
         meta: dict[str, Any] = {
             "step": step_id,
             "reason": row[B.REASON],
@@ -70,8 +94,7 @@ def dropped_lines(frame: pl.DataFrame, step_id: str) -> list[bytes]:
                 meta[col.lstrip("_")] = row[col]
         if row.get(B.UPSAMPLED):
             meta["upsampled"] = True
-        record["_curate"] = meta
-        out.append(orjson.dumps(record))
+        out.append(_rewrite(row[B.RAW], [], meta))
     return out
 
 

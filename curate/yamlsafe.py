@@ -8,6 +8,8 @@ line a key sits on, so a validation error can name ``file:line``.
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,17 +100,35 @@ def _check_size(root: yaml.Node, path: Path) -> None:
     size(root, 0)
 
 
-def load_yaml(path: str | Path, what: str = "rules file") -> YamlDoc:
-    """Load one YAML file safely; raise ``RulesError`` with ``file:line`` on any problem."""
+def read_limited(path: str | Path, limit: int = MAX_BYTES, what: str = "rules file") -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes, else ``RulesError``.
+
+    Opened without blocking and checked on the open descriptor: a FIFO would hang the run and
+    ``/dev/zero`` would fill memory, and a check on the path could be raced by a swap.
+    """
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise RulesError(f"{path}: {what} not found") from None
     except OSError as exc:
         raise RulesError(f"{path}: cannot read {what}: {exc.strerror}") from None
-    if len(raw) > MAX_BYTES:
-        raise RulesError(f"{path}: {what} is {len(raw)} bytes, over the {MAX_BYTES} limit")
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise RulesError(f"{path}: {what} is not a regular file")
+        if info.st_size > limit:
+            raise RulesError(f"{path}: {what} is {info.st_size} bytes, over the {limit} limit")
+        raw = handle.read(limit + 1)
+    if len(raw) > limit:
+        raise RulesError(f"{path}: {what} is over the {limit} bytes limit")
+    return raw
+
+
+def load_yaml(path: str | Path, what: str = "rules file") -> YamlDoc:
+    """Load one YAML file safely; raise ``RulesError`` with ``file:line`` on any problem."""
+    path = Path(path)
+    raw = read_limited(path, MAX_BYTES, what)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

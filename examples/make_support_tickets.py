@@ -69,8 +69,7 @@ CATEGORIES = {
             "Go to Settings, then Profile, and choose Change e-mail. We send a confirmation link "
             "to the new address.",
             "Reset links are valid for one hour. I have sent you a new one; please use it soon.",
-            "Owners of a team account can add administrators under Team, then Members, then "
-            "Roles.",
+            "Owners of a team account can add administrators under Team, then Members, then Roles.",
             "You can delete your account under Settings, then Privacy. All data is erased within "
             "thirty days, as our privacy policy describes.",
             "I can move your projects into the workspace. Please confirm that you want this; "
@@ -93,25 +92,48 @@ CATEGORIES = {
             "Please send us a photo of the damage and keep the packaging. We will send a "
             "replacement right away.",
             "Yes, we ship that adapter to Canada. Delivery takes about a week.",
-            "Sorry about the mix-up. A return label is on its way, and the right item ships "
-            "today.",
+            "Sorry about the mix-up. A return label is on its way, and the right item ships today.",
         ],
     ),
 }
-OPENERS = ["", "Hi, ", "Hello, ", "Good morning. ", "Hi there! ", "Hello team, ",
-           "Quick question: ", "Sorry to bother you again. "]
-CLOSERS = ["", " Thanks.", " Thank you!", " Any help is appreciated.", " This is urgent.",
-           " Thanks in advance.", " I'm on the {plan} plan, version {version}.",
-           " It's about order #{order}, total ${price}."]
+OPENERS = [
+    "",
+    "Hi, ",
+    "Hello, ",
+    "Good morning. ",
+    "Hi there! ",
+    "Hello team, ",
+    "Quick question: ",
+    "Sorry to bother you again. ",
+]
+CLOSERS = [
+    "",
+    " Thanks.",
+    " Thank you!",
+    " Any help is appreciated.",
+    " This is urgent.",
+    " Thanks in advance.",
+    " I'm on the {plan} plan, version {version}.",
+    " It's about order #{order}, total ${price}.",
+]
 PLANS = ["Basic", "Team", "Pro", "Enterprise"]
 FEATURES = ["calendar", "reports", "dashboard", "invoices", "photo", "USB-C"]
 FOREIGN = [
-    ("billing", "Ich wurde diesen Monat zweimal für mein Abonnement belastet. Können Sie das "
-                "bitte prüfen und mir das Geld zurückerstatten?"),
-    ("shipping", "Ma commande n'est toujours pas arrivée et le suivi n'a pas changé depuis une "
-                 "semaine. Pouvez-vous m'aider ?"),
-    ("technical", "La aplicación se cierra cada vez que abro la pantalla de informes en mi "
-                  "teléfono. ¿Hay alguna solución?"),
+    (
+        "billing",
+        "Ich wurde diesen Monat zweimal für mein Abonnement belastet. Können Sie das "
+        "bitte prüfen und mir das Geld zurückerstatten?",
+    ),
+    (
+        "shipping",
+        "Ma commande n'est toujours pas arrivée et le suivi n'a pas changé depuis une "
+        "semaine. Pouvez-vous m'aider ?",
+    ),
+    (
+        "technical",
+        "La aplicación se cierra cada vez que abro la pantalla de informes en mi "
+        "teléfono. ¿Hay alguna solución?",
+    ),
 ]
 
 
@@ -130,13 +152,15 @@ def main() -> None:
             "version": f"4.{rng.randrange(10)}.{rng.randrange(20)}",
         }
         question = rng.choice(OPENERS) + questions[i] + rng.choice(CLOSERS)
-        text = (f"Customer: {question.format(**fill)}\n"
-                f"Agent: {answers[i].format(**fill)}")
+        text = f"Customer: {question.format(**fill)}\nAgent: {answers[i].format(**fill)}"
         records.append({"id": f"T{n:04d}", "label": label, "text": text})
     for k, (label, text) in enumerate(FOREIGN):
         reply = "Agent: Thank you, we will look into it."
-        records[40 + 97 * k] = {"id": records[40 + 97 * k]["id"], "label": label,
-                                "text": f"Customer: {text}\n{reply}"}
+        records[40 + 97 * k] = {
+            "id": records[40 + 97 * k]["id"],
+            "label": label,
+            "text": f"Customer: {text}\n{reply}",
+        }
     # Contact details a careless export leaves in (fictitious: reserved domain and number range).
     records[120]["text"] += " If you need more, write to me at jordan.miles@example.com."
     records[333]["text"] += " You can also call me on (555) 014-2231 after six."

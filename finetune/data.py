@@ -22,6 +22,7 @@ import xxhash
 from curate import batch as B
 from curate import registry
 from curate.errors import InputError
+from curate.inputfile import ReadRecord
 from curate.reader import read_batches
 from curate.rules import Rules
 from curate.steps.dedupe_exact import normalized
@@ -51,13 +52,27 @@ class Records:
         return self.frame["_group"].to_numpy()
 
 
-def read_records(path: str | Path, rules: Rules, group_column: str | None = None) -> Records:
+def read_records(
+    path: str | Path,
+    rules: Rules,
+    group_column: str | None = None,
+    expect_sha256: str | None = None,
+) -> Records:
+    """The records to train on; with ``expect_sha256`` (the audited bytes' digest), the bytes
+    this read consumed must be those: a file swapped after the gate passed is refused."""
     frames: list[pl.DataFrame] = []
     quarantined = 0
-    for read in read_batches(path, rules):
+    seen = ReadRecord()
+    for read in read_batches(path, rules, seen):
         quarantined += len(read.quarantined)
         if read.frame.height:
             frames.append(read.frame)
+    got = seen.fingerprint.sha256 if seen.fingerprint is not None else None
+    if expect_sha256 is not None and got != expect_sha256:
+        raise InputError(
+            f"{path}: the file changed after the gate checked it (sha256 {str(got)[:12]}…, "
+            f"audited {expect_sha256[:12]}…): nothing was trained"
+        )
     if not frames:
         raise InputError(f"{path}: no valid records to train on")
     frame = pl.concat(frames, how="vertical_relaxed")

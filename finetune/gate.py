@@ -2,7 +2,9 @@
 
 Four checks, in this order, each refusing with one line that names what differs:
 
-1. the audit result's digest verifies (an edited ``audit.json`` is refused);
+1. the audit result's digest verifies (an edited ``audit.json`` is refused), and so does its
+   signature when ``CURATE_SIGNING_KEY`` is set; ``require_signed`` refuses an audit without
+   a signature that verifies (see ``audit.signing``);
 2. the audit's dataset sha256 equals the sha256 of the file to train on;
 3. the audit's rules sha256 equals the sha256 of the rules loaded now;
 4. the audit's verdict is ``pass``.
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.run import TamperedError, load_audit, run_audit
+from audit.signing import SignatureError
 from curate.errors import EXIT_GATE_FAILED, CurateError
 from curate.reader import file_sha256
 from curate.rules import Rules
@@ -57,11 +60,13 @@ def _short(digest: object) -> str:
     return f"{str(digest)[:12]}…" if isinstance(digest, str) and len(digest) > 12 else str(digest)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path, require_signed: bool) -> dict[str, Any]:
     try:
-        return load_audit(path, verify=True)
+        return load_audit(path, verify=True, require_signed=require_signed)
     except TamperedError as exc:
         raise GateRefused(f"finetune gate: audit digest check failed: {exc}") from None
+    except SignatureError as exc:
+        raise GateRefused(f"finetune gate: audit signature check failed: {exc}") from None
     except CurateError as exc:  # missing or unreadable audit: nothing vouches for the data
         raise GateRefused(f"finetune gate: no usable audit: {exc}") from None
 
@@ -71,6 +76,8 @@ def check_gate(
     rules: Rules,
     audit: str | Path | None,
     run_dir: str | Path,
+    *,
+    require_signed: bool = False,
 ) -> GatePass:
     """Return the passing audit, or raise ``GateRefused`` naming the failed check."""
     data_path = Path(data_path)
@@ -83,7 +90,7 @@ def check_gate(
         audit_path = Path(audit)
         if audit_path.is_dir():
             audit_path = audit_path / "audit.json"
-    result = _read(audit_path)
+    result = _read(audit_path, require_signed)
 
     data_sha = file_sha256(data_path)
     audited_data = (result.get("input") or {}).get("sha256")

@@ -272,6 +272,7 @@ def finetune(
     config: FinetuneConfig | dict[str, Any] | str | Path | None = None,
     overwrite: bool = False,
     progress: Any = None,
+    require_signed: bool = False,
     **overrides: Any,
 ) -> FinetuneResult:
     """Fine-tune ``model`` on ``data`` if an audit of exactly that file passed under ``rules``.
@@ -282,6 +283,8 @@ def finetune(
     unless ``overwrite`` (which removes the earlier run's outputs once the gate has passed); a
     refused run writes nothing, except the audit it ran itself (``<run>/audit``, which says why).
     ``progress`` (``curate.progress``) hears the phases and every training step.
+    ``require_signed`` refuses an audit without a signature that verifies under
+    ``CURATE_SIGNING_KEY``.
     """
     started = time.perf_counter()
     _require_packages()
@@ -296,7 +299,8 @@ def finetune(
         raise RulesError(f"{rules.source}: classification needs fields.label in the rules")
     _check_run_dir(run_dir, overwrite)
     start_phase(progress, "audit" if audit is None else "gate")
-    gate = check_gate(data_path, rules, audit, run_dir)  # with `audit` given, writes nothing
+    # with `audit` given, writes nothing
+    gate = check_gate(data_path, rules, audit, run_dir, require_signed=require_signed)
     run_dir.mkdir(parents=True, exist_ok=True)
     if overwrite:
         _clear_outputs(run_dir)
@@ -317,7 +321,7 @@ def _train_and_report(
 ) -> FinetuneResult:
     seed = cfg.seed if cfg.seed is not None else rules.seed
     start_phase(progress, "encode")
-    records = read_records(data_path, rules, cfg.group_column)
+    records = read_records(data_path, rules, cfg.group_column, expect_sha256=gate.data_sha256)
     task = TASKS[cfg.task](records, rules, cfg)
     tokenizer = load_tokenizer(source, cfg)
     ensure_pad_token(tokenizer)

@@ -125,6 +125,11 @@ class RepresentationParams(Params):
                 raise ValueError(f"{field}: each name may appear once")
         return self
 
+    def used_files(self, base_dir: str | None) -> list[tuple[str, Path]]:
+        """The lexicon files read (for the rules' sha256), by their machine-free names."""
+        paths = [find_lexicon(n, self.lexicon_dir, base_dir) for n in [*self.axes, *self.targets]]
+        return [(f"lexicon:{shown_path(p, base_dir)}", p) for p in paths]
+
 
 def _metric_table() -> dict[str, str]:
     table: dict[str, str] = {}

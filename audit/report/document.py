@@ -17,6 +17,8 @@ TO_COMPLETE = "_to be completed by the reviewer_"
 @dataclass
 class Text:
     text: str
+    #: False: the text comes from the data and is shown as it is, never read as markup
+    markup: bool = True
 
 
 @dataclass
@@ -95,7 +97,7 @@ def _generic(title: str, data: Any, depth: int = 0) -> Section:
     """Lay out a check's ``details`` without knowing its shape: scalars, rows, nested dicts."""
     section = Section(title)
     if not isinstance(data, dict):
-        section.blocks.append(Text(fmt(data)))
+        section.blocks.append(Text(fmt(data), markup=False))
         return section
     scalars = [(k, v) for k, v in data.items() if not isinstance(v, (dict, list))]
     if scalars:

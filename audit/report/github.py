@@ -37,5 +37,7 @@ def render(result: dict[str, Any], report_dir: str | Path) -> str:
         where = f"file={path}" + (f",line={line}" if isinstance(line, int) else "")
         lines.append(f"::warning {where},title=curate finding::{_escape_data(describe(finding))}")
     verdict = result["verdict"].upper()
-    lines.append(f"::notice title=curate verdict::{verdict} ({result['input']['path']})")
+    # The file name is data: escaped, a newline in it cannot start a workflow command.
+    shown = _escape_data(f"{verdict} ({result['input']['path']})")
+    lines.append(f"::notice title=curate verdict::{shown}")
     return "\n".join(lines) + "\n"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from audit.report.document import fmt
 from audit.report.findings import describe, iter_findings
@@ -18,12 +19,18 @@ MAX_FINDINGS = 5000
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
+def artifact_uri(path: str) -> str:
+    """A path as a SARIF ``uri`` reference: percent-encoded (``my data#1.jsonl`` ->
+    ``my%20data%231.jsonl``), since a bare ``#`` or ``?`` would cut the file name short."""
+    return quote(path.replace("\\", "/"), safe="/")
+
+
 def _rule_id(text: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "-" for c in text).strip("-")
 
 
 def render(result: dict[str, Any], report_dir: str | Path) -> str:
-    uri = result["input"]["path"]
+    uri = artifact_uri(result["input"]["path"])
     rules: dict[str, dict[str, Any]] = {}
     results: list[dict[str, Any]] = []
     for check in result["checks"]:

@@ -1,0 +1,151 @@
+"""Issue 15 item 4: signed audits, and a rules hash that covers every file the rules read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from audit.run import content_digest, load_audit, run_audit
+from audit.signing import KEY_ENV, SignatureError
+from curate.rules import load_rules
+from finetune.gate import GateRefused, check_gate
+
+KEY = "k" * 40
+RULES = """
+name: t
+fields:
+  text: text
+steps:
+  - step: dedupe_exact
+gate:
+  - metric: steps.dedupe_exact.flagged_rate
+    op: "<="
+    threshold: 0.0
+"""
+
+
+@pytest.fixture
+def setup(tmp_path: Path) -> tuple[Path, Path, Path]:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES)
+    good = tmp_path / "good.jsonl"
+    good.write_text("".join(json.dumps({"text": f"distinct text {i}"}) + "\n" for i in range(20)))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join(json.dumps({"text": "the same text"}) + "\n" for _ in range(20)))
+    return rules, good, bad
+
+
+def forge_pass(audit_json: Path) -> None:
+    """What an attacker does: flip the verdict and recompute the unkeyed digest."""
+    data = json.loads(audit_json.read_text())
+    data["verdict"] = "pass"
+    for check in data["checks"]:
+        check["status"] = "pass"
+    data["digest"]["value"] = content_digest(data)
+    audit_json.write_text(json.dumps(data, indent=2))
+
+
+def test_forged_audit_refused_genuine_signed_accepted(
+    tmp_path: Path, setup, monkeypatch: pytest.MonkeyPatch, cli
+) -> None:
+    rules_path, good, bad = setup
+    rules = load_rules(rules_path)
+    monkeypatch.setenv(KEY_ENV, KEY)
+    genuine = run_audit(good, tmp_path / "good_rep", rules, workers=1)
+    assert genuine.passed and genuine.data["signature"]["algorithm"] == "hmac-sha256"
+    accepted = check_gate(
+        good, rules, genuine.path("audit.json"), tmp_path / "r1", require_signed=True
+    )
+    assert accepted.digest == genuine.data["digest"]["value"]
+
+    failed = run_audit(bad, tmp_path / "bad_rep", rules, workers=1)
+    assert not failed.passed
+    forge_pass(failed.path("audit.json"))
+    with pytest.raises(GateRefused, match="signature mismatch"):
+        check_gate(bad, rules, failed.path("audit.json"), tmp_path / "r2", require_signed=True)
+    code, _, err = cli("report", failed.report_dir, "--verify")
+    assert code == 1 and "signature mismatch" in err
+
+    # The CLI refuses with one line and exit 1, before any model is loaded.
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    code, _, err = cli(
+        "finetune", bad, "--model", model, "--out", tmp_path / "run", "--rules", rules_path,
+        "--audit", failed.report_dir, "--task", "causal-lm", "--require-signed",
+    )  # fmt: skip
+    assert code == 1, err
+    assert len(err.strip().splitlines()) == 1 and "signature" in err
+    assert not (tmp_path / "run" / "model").exists()
+
+
+def test_unsigned_audit_refused_when_a_signature_is_required(
+    tmp_path: Path, setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules_path, good, _ = setup
+    rules = load_rules(rules_path)
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    unsigned = run_audit(good, tmp_path / "rep", rules, workers=1)
+    assert "signature" not in unsigned.data
+    check_gate(good, rules, unsigned.report_dir, tmp_path / "r0")  # not required: accepted
+    with pytest.raises(GateRefused, match="not set"):
+        check_gate(good, rules, unsigned.report_dir, tmp_path / "r1", require_signed=True)
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with pytest.raises(GateRefused, match="not signed"):
+        check_gate(good, rules, unsigned.report_dir, tmp_path / "r2", require_signed=True)
+    # Signed with another key: refused under this one.
+    monkeypatch.setenv(KEY_ENV, "another key of enough length")
+    other = run_audit(good, tmp_path / "rep2", rules, workers=1)
+    monkeypatch.setenv(KEY_ENV, KEY)
+    with pytest.raises(SignatureError, match="signature mismatch"):
+        load_audit(other.report_dir)
+
+
+def test_short_key_is_refused(tmp_path: Path, setup, monkeypatch: pytest.MonkeyPatch, cli) -> None:
+    rules_path, good, _ = setup
+    monkeypatch.setenv(KEY_ENV, "short")
+    code, _, err = cli("audit", good, "--rules", rules_path, "--report", tmp_path / "r", "-q")
+    assert code == 2 and KEY_ENV in err
+
+
+def test_rules_hash_covers_recognizer_and_lexicon_files(tmp_path: Path) -> None:
+    recognizers = tmp_path / "ids.yaml"
+    recognizers.write_text(
+        "version: 1\nrecognizers:\n  - name: emp\n    entity: EMPLOYEE_ID\n"
+        "    patterns:\n      - regex: 'EMP-\\d{6}'\n"
+    )
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "fields:\n  text: text\nchecks:\n  - check: pii\n    mode: pattern\n"
+        "    recognizers: [ids.yaml]\n  - check: representation\n"
+    )
+    first = load_rules(rules)
+    assert any(k.startswith("recognizers:") for k in first.used_files)
+    assert any(k.startswith("lexicon:") for k in first.used_files)
+    recognizers.write_text(recognizers.read_text().replace("{6}", "{7}"))
+    second = load_rules(rules)
+    assert second.canonical() == first.canonical()  # the rules file itself did not change
+    assert second.sha256 != first.sha256
+    # A copy of the whole folder elsewhere hashes the same: names are not absolute paths.
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    for f in (recognizers, rules):
+        (other / f.name).write_text(f.read_text())
+    assert load_rules(other / "rules.yaml").sha256 == second.sha256
+
+
+def test_training_read_must_be_the_audited_bytes(tmp_path: Path, setup) -> None:
+    """The gate hashes the file, training reads it again: a swap in between is refused."""
+    from curate.errors import InputError
+    from curate.reader import file_sha256
+    from finetune.data import read_records
+
+    rules_path, good, bad = setup
+    rules = load_rules(rules_path)
+    audited = file_sha256(good)
+    assert read_records(good, rules, expect_sha256=audited).height == 20
+    good.write_bytes(bad.read_bytes())
+    with pytest.raises(InputError, match="changed after the gate"):
+        read_records(good, rules, expect_sha256=audited)
