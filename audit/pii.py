@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpEngine
 
     from audit.pii_fast import FastDetector
+    from audit.pii_workers import HelperPool
 
 Action = Literal["replace", "mask", "hash"]
 
@@ -283,11 +284,12 @@ class PiiEngine:
     # --- construction ----------------------------------------------------------------------
 
     @property
-    def _analyzer(self) -> AnalyzerEngine:
+    def analyzer(self) -> AnalyzerEngine:
+        """presidio's analyzer with the engine's recognizers and context rules."""
         return self._engines()[0]
 
     @property
-    def _nlp(self) -> NlpEngine:
+    def nlp(self) -> NlpEngine:
         return self._engines()[1]
 
     def _engines(self) -> tuple[AnalyzerEngine, NlpEngine]:
@@ -406,8 +408,35 @@ class PiiEngine:
         if self._fast is None:
             from audit.pii_fast import FastDetector
 
-            self._fast = FastDetector(self)
+            analyzer = self.analyzer  # built first: it makes the custom recognizers
+            self._fast = FastDetector(
+                analyzer,
+                self.entities,
+                plain=self.detect_raw_plain,
+                nlp=self.nlp if self.mode == "ner" else None,
+                custom=self._custom_recognizers,
+                helpers=self._start_helpers,
+            )
         return self._fast
+
+    def _start_helpers(self) -> HelperPool | None:
+        """The fast path's helper processes, each building this engine's detector."""
+        from audit.pii_workers import HelperPool
+
+        count = self.helper_count
+        if count <= 0:
+            return None
+        args = (self.params.model_dump(mode="json"), self.seed, self.base_dir)
+        return HelperPool(count, PiiEngine.helper_detector, args)
+
+    @staticmethod
+    def helper_detector(params: dict[str, Any], seed: int, base_dir: str | None) -> FastDetector:
+        """A helper process's detector (see audit.pii_workers): built at start, so that
+        ready means ready."""
+        settings = PiiParams(**{**params, "workers": 1})
+        if resolve_mode(settings) == "pattern":
+            _block_unused_imports()
+        return PiiEngine(settings, seed=seed, base_dir=base_dir).fast_detector
 
     def close(self) -> None:
         """Stops the fast path's helper processes, if any were started."""
@@ -418,7 +447,7 @@ class PiiEngine:
 
     def _recognize(self, text: str, nlp_artifacts: Any = None) -> list[RecognizerResult]:
         """Raw presidio results with context applied, before thresholds and overlaps."""
-        return self._analyzer.analyze(
+        return self.analyzer.analyze(
             text=text,
             language="en",
             entities=self.entities,
@@ -474,7 +503,7 @@ class PiiEngine:
         out: list[list[tuple[str, int, int, float]]] = [[] for _ in texts]
         todo = [i for i, t in enumerate(texts) if t]
         if self.mode == "ner":
-            stream = self._nlp.process_batch([texts[i] for i in todo], language="en", batch_size=64)
+            stream = self.nlp.process_batch([texts[i] for i in todo], language="en", batch_size=64)
             artifacts: Iterable[Any] = (a for _, a in stream)
         else:
             artifacts = (None for _ in todo)
@@ -574,9 +603,6 @@ def mask(value: str, keep_last: int) -> str:
     return "".join(out)
 
 
-# --- the fast path's helper processes (importing this module loads no presidio) -----------
-
-_HELPER_ENGINE: PiiEngine | None = None
 # presidio imports transformers (and so torch) for an NLP engine a pattern-mode helper never
 # uses: seconds of start-up and hundreds of MB each. (A spaCy model may need them: ner mode
 # keeps them.)
@@ -592,32 +618,6 @@ def _in_worker() -> bool:
     from curate.parallel import in_worker
 
     return in_worker()
-
-
-def start_helper(
-    params: dict[str, Any], seed: int, base_dir: str | None, parent: int | None = None
-) -> None:
-    global _HELPER_ENGINE
-    from curate.parallel import exit_with_parent
-
-    if parent is not None:
-        exit_with_parent(parent)
-    settings = PiiParams(**{**params, "workers": 1})
-    if resolve_mode(settings) == "pattern":
-        _block_unused_imports()
-    engine = PiiEngine(settings, seed=seed, base_dir=base_dir)
-    engine.fast_detector  # noqa: B018  # built now, so that ready means ready
-    _HELPER_ENGINE = engine
-
-
-def helper_ready() -> bool:
-    return _HELPER_ENGINE is not None
-
-
-def helper_task(task: tuple[str, Any]) -> Any:
-    if _HELPER_ENGINE is None:
-        raise RuntimeError("PII helper process started without an engine")
-    return _HELPER_ENGINE.fast_detector.run_task(task)
 
 
 def segment_frame(batch: pl.DataFrame) -> pl.DataFrame:

@@ -46,7 +46,7 @@ CONTEXT_CHARS = 120
 WORD = re.compile(r"[^\W\d_]+")
 
 
-def _result(
+def recognizer_result(
     recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float
 ) -> RecognizerResult:
     return RecognizerResult(
@@ -125,7 +125,8 @@ class GroupedPhoneRecognizer(LocalRecognizer):
         best: dict[tuple[int, int], float] = {}
         self.match_into(best, text, 0, self.regions)
         return [
-            _result(self, "PHONE_NUMBER", start, end, score) for (start, end), score in best.items()
+            recognizer_result(self, "PHONE_NUMBER", start, end, score)
+            for (start, end), score in best.items()
         ]
 
     def match_into(
@@ -236,7 +237,7 @@ class CardNumberRecognizer(LocalRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        return [_result(self, "CREDIT_CARD", s, e, 1.0) for s, e in card_spans(text)]
+        return [recognizer_result(self, "CREDIT_CARD", s, e, 1.0) for s, e in card_spans(text)]
 
 
 # --- spaCy named entities ------------------------------------------------------------------
@@ -312,7 +313,7 @@ class TimedRegexRecognizer(LocalRecognizer):
             try:
                 for m in pattern.finditer(text, timeout=self.timeout):
                     if m.end() > m.start():
-                        results.append(_result(self, entity, m.start(), m.end(), score))
+                        results.append(recognizer_result(self, entity, m.start(), m.end(), score))
             except TimeoutError:
                 # The text is skipped for this pattern, and counted so the report says so.
                 self.timeouts += 1

@@ -265,7 +265,7 @@ def test_the_engine_never_opens_a_socket(
     ]
     assert attempts == []
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
-    names = {r.name for r in fresh._analyzer.registry.recognizers}
+    names = {r.name for r in fresh.analyzer.registry.recognizers}
     assert "EmailRecognizer" not in names  # presidio's own one fetches the suffix list
 
 
