@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
 import polars as pl
 
 from curate import batch as B
+from curate import registry
 from curate.records import set_path
 
 
@@ -49,22 +51,44 @@ def kept_lines(frame: pl.DataFrame) -> list[bytes]:
     return out
 
 
+IdMasker = Callable[[Sequence[str | None], Sequence[int | None] | None], list[str | None]]
+
+
+def id_masker() -> IdMasker:
+    """The PII check's id masker (``audit.pii_ids.mask_record_ids``), found through the plugin
+    registry as the auditors' other services are (curate's core imports no auditor module)."""
+    registry.load_plugins()
+    masker: IdMasker | None = getattr(registry.CHECKS.get("pii"), "mask_record_ids", None)
+    if masker is None:
+        raise RuntimeError("the pii check is not registered: record ids cannot be masked")
+    return masker
+
+
 def dropped_lines(frame: pl.DataFrame, step_id: str) -> list[bytes]:
     """Each dropped record as it was read, plus ``_curate``: step, reason and evidence."""
     extra = [c for c in (B.SCORE, B.DUPLICATE_OF, B.CLUSTER) if c in frame.columns]
     flags = [B.UPSAMPLED] if B.UPSAMPLED in frame.columns else []
     out: list[bytes] = []
-    for row in frame.select(B.RAW, B.LINE, B.ID, B.REASON, *extra, *flags).iter_rows(named=True):
+    # Ids are written where the record may not be (a redacting run withholds it): an id that
+    # holds personal data is masked, with the line that finds the record.
+    mask = id_masker()
+    masked = {B.ID: mask(frame[B.ID].to_list(), frame[B.LINE].to_list())}
+    for col in (B.DUPLICATE_OF, B.CLUSTER):
+        if col in extra:
+            masked[col] = mask(frame[col].to_list(), None)
+    rows = frame.select(B.RAW, B.LINE, B.REASON, *extra, *flags).iter_rows(named=True)
+    for n, row in enumerate(rows):
         record = orjson.loads(row[B.RAW])
         meta: dict[str, Any] = {
             "step": step_id,
             "reason": row[B.REASON],
             "line": row[B.LINE],
-            "id": row[B.ID],
+            "id": masked[B.ID][n],
         }
         for col in extra:
-            if row[col] is not None:
-                meta[col.lstrip("_")] = row[col]
+            value = masked[col][n] if col in masked else row[col]
+            if value is not None:
+                meta[col.lstrip("_")] = value
         if row.get(B.UPSAMPLED):
             meta["upsampled"] = True
         record["_curate"] = meta

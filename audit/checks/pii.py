@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import polars as pl
 
 from audit.pii import PiiEngine, PiiParams, blind_spots, segment_frame
+from audit.pii_ids import mask_record_ids
 from curate.registry import Check, register_check
 
 EVALUATION = Path(__file__).resolve().parent.parent / "data" / "pii_eval.json"
@@ -68,6 +69,9 @@ class Pii(Check):
         self.examples: dict[str, list[str]] = {}
         self.regex_timeouts = 0
 
+    #: for writers outside the auditors (curate.writer.id_masker): ids with PII masked
+    mask_record_ids = staticmethod(mask_record_ids)
+
     scan_column = "_pii_found"
     #: texts a custom pattern gave up on, counted where the scans ran
     running: ClassVar[dict[str, str]] = {"regex_timeouts": "sum"}
@@ -121,7 +125,7 @@ class Pii(Check):
         limit = self.params.max_examples
         for entity, excerpt in found.select("entity", "excerpt").iter_rows():
             kept = self.examples.setdefault(entity, [])
-            if len(kept) < limit and excerpt not in kept:
+            if excerpt is not None and len(kept) < limit and excerpt not in kept:
                 kept.append(excerpt)
 
     def result(self) -> dict[str, float | int | None]:
@@ -143,7 +147,9 @@ class Pii(Check):
             "detector_evaluation": detector_evaluation(self.engine.mode),
             "mode": self.engine.mode,
             "spacy_model": self.engine.spacy_model,
-            "blind_spots": blind_spots(self.engine.mode),
+            "blind_spots": blind_spots(self.engine.mode, self.engine.excerpt_note()),
+            "excerpt": self.params.excerpt,
+            "value_hashes": self.engine.value_hashing,
             "entities_scanned": self.engine.entities,
             "score_threshold": self.params.score_threshold,
             "by_entity": [
