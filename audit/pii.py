@@ -65,7 +65,7 @@ DENY_WORDS = {
         "order", "invoice", "isbn", "issn", "version", "ver", "build", "release", "ref",
         "reference", "tracking", "sku", "serial", "receipt", "transaction", "ticket", "case",
         "item", "part", "model", "po", "account", "acct", "id", "barcode", "ean", "upc",
-        "gtin",
+        "gtin", "firmware", "patch",
     ],
     "CREDIT_CARD": ["isbn", "barcode", "ean", "upc", "gtin", "tracking", "order"],
     "IP_ADDRESS": ["version", "ver", "v", "release", "build", "firmware"],
@@ -397,6 +397,7 @@ class PiiEngine:
             registry.add_recognizer(R.CheckedSpacyRecognizer(NER_ENTITIES))
         registry.add_recognizer(R.OfflineEmailRecognizer())
         registry.add_recognizer(R.GroupedPhoneRecognizer(self.params.phone_regions))
+        registry.add_recognizer(R.PhoneShapeRecognizer())
         registry.add_recognizer(R.CardNumberRecognizer())
         self._custom_recognizers = [R.TimedRegexRecognizer(s, REGEX_TIMEOUT_S) for s in self.custom]
         for recognizer in self._custom_recognizers:

@@ -84,7 +84,7 @@ NEEDS: dict[str, int] = {
 WINDOWED_RECOGNIZERS = frozenset({
     "UsLicenseRecognizer", "UsItinRecognizer", "UsSsnRecognizer", "CryptoRecognizer",
     "IbanRecognizer", "IpRecognizer", "OfflineEmailRecognizer", "GroupedPhoneRecognizer",
-    "CardNumberRecognizer",
+    "CardNumberRecognizer", "PhoneShapeRecognizer",
 })  # fmt: skip
 HEX_COLON = r"::|[0-9A-Fa-f]:[0-9A-Fa-f]"
 HOT_CHARS = r"[\d@]|" + HEX_COLON

@@ -9,9 +9,12 @@ Imported only when a PII engine is built (presidio takes seconds to import).
   dates ``05.07.1994``) or that is a bare run of digits (order numbers, EAN codes) scores
   below the default threshold unless a phone word stands before it; a number glued to other
   digits (``$857,164.71``, ``13:15:05.877310``) is not a candidate at all.
+- ``PhoneShapeRecognizer``: phone-shaped numbers that are not valid ones (``001-``
+  prefixes, ``x1234`` extensions, ``+44(0)...``, groups split by dots or spaces, ten bare
+  digits), scored to count only after a phone word.
 - ``CardNumberRecognizer``: 12 to 19 digits in groups, Luhn-valid, with a card network's
-  prefix. Presidio's own regex misses Mastercard's 2-series, Maestro, JCB-15 and 19-digit
-  Visa numbers.
+  prefix, never after a '+'. Presidio's own regex misses Mastercard's 2-series, Maestro,
+  JCB-15 and 19-digit Visa numbers.
 - ``CheckedSpacyRecognizer``: spaCy's entities, minus those whose shape cannot fit (a PERSON
   with digits, a DATE_TIME with neither a month, a weekday, a year nor a d/m/y form).
 - ``TimedRegexRecognizer``: a custom YAML recognizer, matched with a timeout.
@@ -161,6 +164,65 @@ class GroupedPhoneRecognizer(LocalRecognizer):
         return self.WELL_FORMED if whole else self.LOOSE
 
 
+# A phone number as people write it, valid or not: an optional '+' and country code, an
+# optional trunk '(0)', groups of digits split by single spaces, dots or dashes (an area code
+# may be in brackets) and an optional extension. Possessive digit runs: no backtracking over
+# how a run of digits could be split. Not glued to a word, a number, a price or a path.
+PHONE_SHAPE = regex.compile(
+    r"(?<![\w.,:/+$€£@-])"
+    r"(?:\+[ ]?+)?+"
+    r"(?:\(\d{1,5}\)|\d++)"
+    r"(?:[ .-]?+(?:\(\d{1,5}\)|\d++)){0,8}+"
+    r"(?:[ ]?+(?:x|ext\.?|extension|\#)[ ]?+(\d{1,6}+))?+"
+    r"(?!\w|[.,:/-]\d)",
+    regex.IGNORECASE,
+)
+PHONE_DIGITS = (7, 15)  # E.164 holds at most 15; fewer than 7 is a count, a year, a time
+# Shapes that are something else even after a phone word: dates, dotted quads (IP, version).
+NOT_PHONE = regex.compile(
+    r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|\d{1,3}(?:\.\d{1,3}){3}"
+)
+
+
+def phone_shapes(text: str) -> Iterable[tuple[int, int]]:
+    """(start, end) of every phone-shaped number: 7 to 15 digits before any extension."""
+    for m in PHONE_SHAPE.finditer(text):
+        body = m.group()
+        if m.start(1) >= 0:
+            body = text[m.start() : m.start(1)]
+        digits = sum(ch.isdigit() for ch in body)
+        if PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1] and not NOT_PHONE.fullmatch(body.strip()):
+            yield m.start(), m.end()
+
+
+class PhoneShapeRecognizer(LocalRecognizer):
+    """Phone numbers python-phonenumbers does not call valid (unassigned area codes, odd
+    trunk prefixes, fictional 555 ranges, extensions), by their shape alone: a score that
+    passes the threshold only with a phone word before the number ("call me on", "reach me
+    at", "tel", "called from"). The deny words (order, invoice, isbn, version...) still veto.
+    """
+
+    SCORE = 0.1  # + CONTEXT_FACTOR = 0.45: above the default threshold only in context
+
+    def __init__(self, context: list[str] | None = None) -> None:
+        super().__init__(
+            supported_entities=["PHONE_NUMBER"],
+            name="PhoneShapeRecognizer",
+            supported_language="en",
+            context=context if context is not None else list(PHONE_CONTEXT),
+        )
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        return [
+            recognizer_result(self, "PHONE_NUMBER", s, e, self.SCORE) for s, e in phone_shapes(text)
+        ]
+
+
 # --- payment cards -------------------------------------------------------------------------
 
 # Issuer prefixes (first digits) of the card networks, as inclusive ranges of equal width:
@@ -175,7 +237,8 @@ CARD_PREFIXES = (
 CARD_DIGITS = (12, 19)
 # Digit groups split by single spaces or dashes; possessive so a rejected tail is not
 # retried as a shorter number. Not preceded or followed by more of the same token.
-DIGIT_RUN = regex.compile(r"(?<![\w.,-])\d++(?:[ -]\d++)*+(?![\w]|[.,-]\d)")
+# A '+' before the number (and its country code) makes it a phone number, never a card.
+DIGIT_RUN = regex.compile(r"(?<![\w.,+-])(?<!\+\d{0,3}[ ]?)\d++(?:[ -]\d++)*+(?![\w]|[.,-]\d)")
 DIGIT_GROUP = regex.compile(r"\d+")
 
 

@@ -223,3 +223,71 @@ def test_the_key_never_reaches_the_audit_and_findings_hold_no_unkeyed_hash(
     assert b"a-long-secret-kept-by-ci" not in written
     audit = json.loads((tmp_path / "keyed" / "audit.json").read_text())
     assert audit["details"]["pii"]["value_hashes"] == "HMAC-SHA256 keyed by $CURATE_SIGNING_KEY"
+
+
+# --- phone numbers in a phone context (item 13) ---------------------------------------------
+
+# Formats python-phonenumbers does not validate (unassigned area codes, odd trunk prefixes,
+# extensions), as Faker writes them and as the issue lists them.
+CONTEXT_PHONES = [
+    "001-394-387-5749x1234",
+    "+1-962-945-9571x177",
+    "280.772.9022x27918",
+    "(107) 290-2227 x918",
+    "123-456-7890 ext. 12",
+    "+44(0)20 7946 0958",
+    "+49(0) 016613186",
+    "+910166131860",
+    "00334 01878 22",
+    "394 387 5749",
+    "394.387.5749",
+    "1234567890",
+]
+PHONE_WORDS = [
+    "call me on {}",
+    "reach me at {}",
+    "they called from {} twice",
+    "phone: {}",
+    "tel {}",
+]
+HARD_NEGATIVES = [
+    "Order 1234567890 has shipped",
+    "invoice 2125550147 is paid",
+    "Upgrade to version 10.2.3.4455 today",
+    "It costs $1,234,567.89 in total",
+    "Due 2021-05-06 or 06/05/2021",
+    "ISBN 978-3-16-148410-0",
+    "ISBN 0306406152 in the catalogue",
+    "Barcode 4006381333931 scanned",
+    "call about order 88412390",
+    "phone firmware 1.0.12345678",
+    "I called 3 times in 2019 and 2020",
+    "the phone's IP is 192.168.10.1",
+]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_phone_numbers_after_a_phone_word_are_found_in_any_format(fast: bool) -> None:
+    engine = PiiEngine(PiiParams(workers=1, fast=fast))
+    texts = [t.format(v) for v in CONTEXT_PHONES for t in PHONE_WORDS]
+    values = [v for v in CONTEXT_PHONES for _ in PHONE_WORDS]
+    for text, value, spans in zip(texts, values, engine.detect_many(texts), strict=True):
+        start = text.index(value)
+        covered = [s for s in spans if s.entity == "PHONE_NUMBER" and s.start <= start]
+        assert covered and covered[0].end >= start + len(value), text
+    # Without a phone word the bare and unassigned shapes are not called phone numbers.
+    bare = engine.detect_many([f"Reference value {v} noted." for v in CONTEXT_PHONES[8:]])
+    assert bare == [[] for _ in CONTEXT_PHONES[8:]]
+
+
+def test_hard_negatives_stay_clean_and_a_plus_number_is_never_a_card() -> None:
+    engine = PiiEngine(PiiParams(workers=1))
+    found = engine.detect_many(HARD_NEGATIVES)
+    assert {t: s for t, s in zip(HARD_NEGATIVES, found, strict=True) if s} == {
+        "the phone's IP is 192.168.10.1": [s for s in found[-1] if s.entity == "IP_ADDRESS"]
+    }
+    # 4915112345678 is Luhn-valid with a Visa prefix: with a '+' it is a German mobile number.
+    for text in ("call me on +4915112345678", "mobile +49 4111 1111 1111 1111"):
+        entities = {s.entity for s in engine.detect(text)}
+        assert "CREDIT_CARD" not in entities, text
+    assert {s.entity for s in engine.detect("card 4111 1111 1111 1111")} == {"CREDIT_CARD"}
