@@ -426,11 +426,6 @@ class SegmentedPhoneRecognizer(GroupedPhoneRecognizer):
             return super().matcher(text, region)
         return PrunedMatcher(text, region, *self.min_digits[region], shared=self._shared)
 
-    def match_into(
-        self, best: dict[tuple[int, int], float], text: str, offset: int, regions: Iterable[str]
-    ) -> None:
-        super().match_into(best, text, offset, regions)
-
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
         best: dict[tuple[int, int], float] = {}
         offset = 0

