@@ -65,7 +65,8 @@ DENY_WORDS = {
         "order", "invoice", "isbn", "issn", "version", "ver", "build", "release", "ref",
         "reference", "tracking", "sku", "serial", "receipt", "transaction", "ticket", "case",
         "item", "part", "model", "po", "account", "acct", "id", "barcode", "ean", "upc",
-        "gtin", "firmware", "patch",
+        "gtin", "firmware", "patch", "license", "licence", "passport", "policy", "claim",
+        "member", "membership", "permit", "vat", "tax",
     ],
     "CREDIT_CARD": ["isbn", "barcode", "ean", "upc", "gtin", "tracking", "order"],
     "IP_ADDRESS": ["version", "ver", "v", "release", "build", "firmware"],
@@ -366,6 +367,7 @@ class PiiEngine:
     def _build(self) -> tuple[AnalyzerEngine, NlpEngine]:
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
         from presidio_analyzer.nlp_engine import NlpEngineProvider
+        from presidio_analyzer.predefined_recognizers import IbanRecognizer
 
         from audit import pii_recognizers as R
 
@@ -394,6 +396,11 @@ class PiiEngine:
         # by stricter versions (see pii_recognizers).
         for stock in ("EmailRecognizer", "PhoneRecognizer", "CreditCardRecognizer"):
             registry.remove_recognizer(stock)
+        # The registry compiles the IBAN pattern case-blind: its last 4-character group then
+        # swallows the next word ("ES37...8937 fail"), the checksum fails and the IBAN is
+        # lost. The recognizer's own flags are case-sensitive, as IBANs are written.
+        registry.remove_recognizer("IbanRecognizer")
+        registry.add_recognizer(IbanRecognizer())
         if self.mode == "ner":
             registry.remove_recognizer("SpacyRecognizer")
             registry.add_recognizer(R.CheckedSpacyRecognizer(NER_ENTITIES))

@@ -38,8 +38,11 @@ CUES = (
     r"met|name[ ]is|i[ ]am|i'm|this[ ]is|customer|client|patient|agent|employee|manager|"
     r"owner|holder|user|applicant|tenant|signed[ ]by|assigned[ ]to|approved[ ]by|"
     r"forward[ ](?:this|it)[ ]to|passed[ ]to|handed[ ]to|on[ ]behalf[ ]of|care[ ]of|"
-    r"belongs[ ]to|belonging[ ]to|addressed[ ]to|written[ ]by|sent[ ]by|from[ ]mr\.?|"
-    r"from[ ]ms\.?"
+    r"belongs[ ]to|belonging[ ]to|addressed[ ]to|written[ ]by|sent[ ]by|"
+    r"driver|courier|landlord|landlady|colleague|director|doctor|nurse|teacher|student|"
+    r"candidate|buyer|seller|sender|recipient|payee|payer|author|reviewer|assignee|"
+    r"reporter|requester|caller|guest|member|partner|wife|husband|son|daughter|mother|father|"
+    r"brother|sister|friend|neighbour|neighbor|boss|supervisor|lawyer|attorney"
 )
 CUED = regex.compile(
     rf"(?<![\w])(?i:(?P<salute>{SALUTATIONS})|(?:{CUES}))[,:]?[ ]+(?P<name>{NAME_WORDS})"

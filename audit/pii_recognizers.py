@@ -43,9 +43,10 @@ from audit.pii_names import cued_names, person_shaped
 
 CONTEXT_FACTOR = 0.35
 MIN_SCORE_WITH_CONTEXT = 0.4
-CONTEXT_WORDS_BEFORE = 5
+# presidio reads five; a name of four words and "on" stand between "contact" and a number.
+CONTEXT_WORDS_BEFORE = 8
 DENY_WORDS_BEFORE = 3
-# Long enough to hold five words before a match; context is only looked for that far back.
+# Long enough to hold eight words before a match; context is only looked for that far back.
 CONTEXT_CHARS = 120
 WORD = re.compile(r"[^\W\d_]+")
 
@@ -87,6 +88,7 @@ class OfflineEmailRecognizer(EmailRecognizer):
 PHONE_CONTEXT = [
     "phone", "telephone", "tel", "cell", "cellphone", "mobile", "call", "fax", "contact",
     "dial", "whatsapp", "sms", "landline", "hotline", "reach", "ring", "desk", "office",
+    "number", "text", "extension", "ext", "mob", "voicemail", "pager",
 ]  # fmt: skip
 PHONE_SEPARATORS = frozenset(" -.()/+")
 
@@ -204,6 +206,9 @@ class PhoneShapeRecognizer(LocalRecognizer):
     """
 
     SCORE = 0.1  # + CONTEXT_FACTOR = 0.45: above the default threshold only in context
+    # A '+' and a country code: hardly anything else is written so (never a card, see
+    # CardNumberRecognizer), so the shape alone passes the threshold.
+    INTERNATIONAL_SCORE = 0.4
 
     def __init__(self, context: list[str] | None = None) -> None:
         super().__init__(
@@ -220,7 +225,14 @@ class PhoneShapeRecognizer(LocalRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         return [
-            recognizer_result(self, "PHONE_NUMBER", s, e, self.SCORE) for s, e in phone_shapes(text)
+            recognizer_result(
+                self,
+                "PHONE_NUMBER",
+                s,
+                e,
+                self.INTERNATIONAL_SCORE if text[s] in "+\uff0b" else self.SCORE,
+            )
+            for s, e in phone_shapes(text)
         ]
 
 
