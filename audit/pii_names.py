@@ -29,7 +29,7 @@ NAME_WORDS = rf"{CAPITALISED}(?:[ ]+(?:{PARTICLES}[ ]+)?{CAPITALISED}){{0,3}}+"
 # Words that introduce a person; (?i) for the cue only, names keep their case.
 # After these one capitalised word is taken for a name too: salutations, sign-offs, titles.
 SALUTATIONS = (
-    r"dear|hi|hello|hey|thanks|thank[ ]you|greetings|regards|sincerely|cheers|signed|"
+    r"dear|hi|hello|hey|thanks|thank[ ]you|greetings|regards|sincerely|cheers|signed|wishes|"
     r"mr\.?|mrs\.?|ms\.?|dr\.?|prof\.?"
 )
 CUES = (
@@ -45,8 +45,13 @@ CUES = (
     r"brother|sister|friend|neighbour|neighbor|boss|supervisor|lawyer|attorney"
 )
 CUED = regex.compile(
-    rf"(?<![\w])(?i:(?P<salute>{SALUTATIONS})|(?:{CUES}))[,:]?[ ]+(?P<name>{NAME_WORDS})"
+    rf"(?<![\w])(?i:(?P<salute>{SALUTATIONS})|(?:{CUES}))[,:]?(?:[ ]+|[ ]*\n[ ]*)"
+    rf"(?P<name>{NAME_WORDS})"
 )
+# A name written as a mail header writes it, "Jade Tielemans <jade@example.net>" or with the
+# address in brackets, and a name signing a message off at its end ("... - Karina").
+BESIDE_EMAIL = regex.compile(rf"(?P<name>{NAME_WORDS})[ ]*[<(][^\s<>()@]+@")
+SIGNATURE = regex.compile(rf"(?:^|[-–—|][ ]*|\n)(?P<name>{NAME_WORDS})[ .!]*$")
 # Capitalised words that are not names even after a cue.
 _NOT_NAMES = """
     The A An This That These Those It We You They He She I My Our Your Their His Her Team All
@@ -87,8 +92,12 @@ def person_shaped(value: str) -> bool:
 
 
 def cued_names(text: str) -> Iterable[tuple[int, int]]:
-    """(start, end) of capitalised words right after a word that introduces a person."""
-    for m in CUED.finditer(text):
+    """(start, end) of capitalised words right after a word that introduces a person, before
+    an e-mail address in brackets, or alone at the end of a text after a dash or a line."""
+    found = [(m, m.group("salute") is not None) for m in CUED.finditer(text)]
+    found += [(m, False) for m in BESIDE_EMAIL.finditer(text)]
+    found += [(m, True) for m in SIGNATURE.finditer(text)]
+    for m, single_word_ok in found:
         start, end = m.span("name")
         # Stop at the first word that is not a name ("Thanks Maria Team" keeps "Maria").
         kept: list[tuple[str, int]] = []
@@ -98,6 +107,6 @@ def cued_names(text: str) -> Iterable[tuple[int, int]]:
             kept.append((word.group(), word.end()))
         while kept and regex.fullmatch(PARTICLES, kept[-1][0]):
             kept.pop()
-        if not kept or (len(kept) == 1 and m.group("salute") is None):
+        if not kept or (len(kept) == 1 and not single_word_ok):
             continue
         yield start, kept[-1][1]

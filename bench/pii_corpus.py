@@ -310,13 +310,16 @@ def write_web_jsonl(path: str, megabytes: float, seed: int = 0) -> tuple[int, in
     return records, written
 
 
-# --- labelled sentences with names (Faker): the "trust" set ---------------------------------
+# --- labelled sentences with names (Faker): the "trust" sets ---------------------------------
 #
-# Written after the detector work of issue 15 was finished, on purpose with templates of its
-# own (none shared with the tests or bench/eval_pii.py's "faker" set) and its own seed, so the
-# figures it gives were not tuned on. Needs Faker (``pip install faker``); imported lazily.
+# Two template sets, none shared with the tests or bench/eval_pii.py's "faker" set. The
+# "development" set (seed DEV_SEED) was written first and its misses were looked at while
+# the detector of issue 15 was changed. The "acceptance" set (seed ACCEPT_SEED) was written
+# afterwards, fresh, once the detector was frozen: its figures were not tuned on. Needs
+# Faker (``pip install faker``); imported lazily.
 
-TRUST_SEED = 20261202
+DEV_SEED = 20261202
+ACCEPT_SEED = 77031
 TRUST_STRUCTURED = (
     "PHONE_NUMBER", "EMAIL_ADDRESS", "US_SSN", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS",
 )  # fmt: skip
@@ -331,7 +334,7 @@ TRUST_SLOTS = {
     "email": "EMAIL_ADDRESS", "ssn": "US_SSN", "card": "CREDIT_CARD", "iban": "IBAN_CODE",
     "ip": "IP_ADDRESS",
 }  # fmt: skip
-TRUST_TEMPLATES = (
+DEV_TEMPLATES = (
     "Good morning, this is {name} from accounts; ring me back on {phone} when you can.",
     "{name} asked us to update the billing e-mail to {email}.",
     "Refund approved for {name}. Card on file: {card}.",
@@ -363,7 +366,7 @@ TRUST_TEMPLATES = (
     "Access from {ip} was blocked; contact {name} on {phone} to unblock it.",
     "Payee {name}, IBAN {iban}, reference rent March.",
 )
-TRUST_NEGATIVES = (
+DEV_NEGATIVES = (
     ("order", "Your order {order} ships on Tuesday."),
     ("order", "Order no. {order} was cancelled by the warehouse."),
     ("invoice", "Invoice {order} is overdue by 14 days."),
@@ -380,6 +383,51 @@ TRUST_NEGATIVES = (
 )
 
 
+ACCEPT_TEMPLATES = (
+    "Customer {name} disputes the charge on card {card} from last week.",
+    "Ping {first} on WhatsApp: {phone}.",
+    "{name} <{email}> wrote: the VPN keeps dropping from {ip}.",
+    "The payroll file lists {name} with social security no. {ssn}.",
+    "Could you phone {name} on {phone} before noon?",
+    "Bank details for {name}: {iban}.",
+    "Attendees: {name}, {name2} and {first}.",
+    "Emergency contact: {name}, {phone}.",
+    "From: {email}\nTo: support\nHi, I'm {first} and my server {ip} is down.",
+    "Please don't store my SSN ({ssn}) in the CRM, {first} from HR said.",
+    "Card {card} was declined at checkout for {name}.",
+    "Mr. {name} left a voicemail, number {phone}.",
+    "Our tenant {name} has moved; the new landline is {phone}.",
+    "Escalated by {name2}: customer {name} cannot log in from {ip}.",
+    "You can reach the on-call engineer, {name}, at {phone} or {email}.",
+    "Pay the invoice by transfer to {iban} and send proof to {email}.",
+    "{first}'s cell is {phone}, the work mail {email}.",
+    "Received a chargeback for {card}; cardholder {name}.",
+    "Note from {name}: please call me back at {phone}, thanks.",
+    "Audit log: {email} changed the password from {ip}.",
+    "Dr. {name} will see the patient; office phone {phone}.",
+    "Reimbursement to {name}, account {iban}.",
+    "Hey {first}, it's {name2}. New number: {phone}",
+    "Verified identity of {name} (SSN {ssn}, phone {phone}).",
+    "{name} paid with {card} and asked for a receipt at {email}.",
+)
+ACCEPT_NEGATIVES = (
+    ("shipment", "Shipment {order} left the depot this morning."),
+    ("invoice", "Please quote invoice number {order} when paying."),
+    ("version", "Firmware {version} fixes the boot loop."),
+    ("price", "Subtotal {price}, shipping free."),
+    ("date", "Valid from {date} to {date}."),
+    ("isbn", "ISBN: {isbn}"),
+    ("ean", "EAN {ean} is missing from the catalogue."),
+    ("time", "Job finished at {time}."),
+    ("pages", "Chapter 3 spans pages {pages}."),
+    ("quantity", "Population grew to {quantity} by the census."),
+    ("case", "Case #{order} was closed."),
+    ("code", "Your one-time code is {otp}."),
+)
+TEMPLATE_SETS = {
+    "development": (DEV_TEMPLATES, DEV_NEGATIVES, DEV_SEED),
+    "acceptance": (ACCEPT_TEMPLATES, ACCEPT_NEGATIVES, ACCEPT_SEED),
+}
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%B %d, %Y")
 
 
@@ -443,6 +491,7 @@ def _trust_values(fakers: dict[str, Any], rng: np.random.Generator) -> dict[str,
         "time": lambda: str(en.time()),
         "pages": lambda: f"{int(rng.integers(10, 400))}-{int(rng.integers(400, 999))}",
         "quantity": lambda: f"{int(rng.integers(10_000, 9_999_999)):,}",
+        "otp": lambda: _digits(rng, 6),
     }
 
 
@@ -462,11 +511,17 @@ def _fill(template: str, values: dict[str, Any]) -> tuple[str, list[tuple[str, i
     return text + rest, gold
 
 
-def labelled_sentences(n: int, seed: int = TRUST_SEED) -> list[Labelled]:
+def labelled_sentences(
+    n: int, seed: int | None = None, templates: str = "acceptance"
+) -> list[Labelled]:
     """``n`` sentences holding PII (names, phones in many formats, e-mails, SSNs, cards,
     IBANs, IP addresses) and ``n // 2`` hard negatives (order and invoice numbers, versions,
-    prices, dates, ISBNs, barcodes, times, page ranges, quantities) with no PII."""
+    prices, dates, ISBNs, barcodes, times, page ranges, quantities) with no PII, from the
+    ``templates`` set ("acceptance" or "development"; seed: the set's own by default)."""
     from faker import Faker
+
+    positives, negatives, default_seed = TEMPLATE_SETS[templates]
+    seed = default_seed if seed is None else seed
 
     fakers = {}
     for i, locale in enumerate(sorted({*NAME_LOCALES, *PHONE_FAKER_LOCALES, *IBAN_LOCALES})):
@@ -475,11 +530,11 @@ def labelled_sentences(n: int, seed: int = TRUST_SEED) -> list[Labelled]:
     rng = np.random.default_rng(seed)
     out: list[Labelled] = []
     for _ in range(n):
-        template = TRUST_TEMPLATES[int(rng.integers(0, len(TRUST_TEMPLATES)))]
+        template = positives[int(rng.integers(0, len(positives)))]
         text, gold = _fill(template, _trust_values(fakers, rng))
         out.append(Labelled(text, gold))
     for _ in range(n // 2):
-        kind, template = TRUST_NEGATIVES[int(rng.integers(0, len(TRUST_NEGATIVES)))]
+        kind, template = negatives[int(rng.integers(0, len(negatives)))]
         text, _ = _fill(template, _trust_values(fakers, rng))
         out.append(Labelled(text, [], kind))
     return out
