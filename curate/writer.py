@@ -94,3 +94,16 @@ def dropped_lines(frame: pl.DataFrame, step_id: str) -> list[bytes]:
         record["_curate"] = meta
         out.append(orjson.dumps(record))
     return out
+
+
+def cluster_line(cluster: dict[str, Any]) -> bytes:
+    """A duplicates.jsonl line with the record ids in it masked (``kept``, ``members`` and the
+    ``cluster`` name, which holds the kept id): an id may be an e-mail address."""
+    mask = id_masker()
+    out = dict(cluster)
+    for key in ("kept", "cluster"):
+        if isinstance(out.get(key), str):
+            out[key] = mask([out[key]], None)[0]
+    if isinstance(out.get("members"), list):
+        out["members"] = mask(out["members"], None)
+    return orjson.dumps(out)
