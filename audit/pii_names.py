@@ -51,7 +51,7 @@ CUED = regex.compile(
 # A name written as a mail header writes it, "Jade Tielemans <jade@example.net>" or with the
 # address in brackets, and a name signing a message off at its end ("... - Karina").
 BESIDE_EMAIL = regex.compile(rf"(?P<name>{NAME_WORDS})[ ]*[<(][^\s<>()@]+@")
-SIGNATURE = regex.compile(rf"(?:^|[-–—|][ ]*|\n)(?P<name>{NAME_WORDS})[ .!]*$")
+SIGNATURE = regex.compile(rf"(?:[ ][-–—|][ ]*|\n)(?P<name>{NAME_WORDS})[ .!]*$")
 # Capitalised words that are not names even after a cue.
 _NOT_NAMES = """
     The A An This That These Those It We You They He She I My Our Your Their His Her Team All
@@ -107,6 +107,6 @@ def cued_names(text: str) -> Iterable[tuple[int, int]]:
             kept.append((word.group(), word.end()))
         while kept and regex.fullmatch(PARTICLES, kept[-1][0]):
             kept.pop()
-        if not kept or (len(kept) == 1 and not single_word_ok):
+        if not kept or (len(kept) == 1 and (not single_word_ok or len(kept[0][0]) < 2)):
             continue
         yield start, kept[-1][1]

@@ -307,6 +307,8 @@ def test_names_by_shape_need_a_cue_or_a_person_shaped_org() -> None:
     assert person_shaped("Wendy Hopkins") and person_shaped("Ludwig van Beethoven")
     assert not person_shaped("Hopkins Group") and not person_shaped("Smith & Jones")
     assert not person_shaped("Marques-Silva") and not person_shaped("Goldman")
+    assert list(cued_names("ISBN 1-64038-166-X")) == []  # not a name signing off
+    assert list(cued_names("mail me at a@example.org - Karina")) == [(27, 33)]
     text = "Thanks Raffaello Brugnaro, and ask Graziano Broschi. Dear Team, hi Anna! Paris Office"
     assert [text[s:e] for s, e in cued_names(text)] == [
         "Raffaello Brugnaro",
