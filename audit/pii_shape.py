@@ -68,9 +68,10 @@ def shape_words(text: str) -> str:
 
 
 # Ids without one of these cannot hold a pattern entity: an '@' (e-mail), a colon between hex
-# digits (IPv6), digits around a dot (IPv4), five digits (phones, cards, SSNs, IBANs), or a
-# long run of word characters (a crypto wallet).
-PATTERN_CANDIDATE = r"@|::|[0-9A-Fa-f]:[0-9A-Fa-f]|\d\.\d|(?:\d\D*){5}|\w{26,}"
+# digits (IPv6), digits around a dot (IPv4), seven digits (phones, cards, SSNs, IBANs), or a
+# long run of word characters (a crypto wallet). Most ids ("t123", "doc-004512") have none,
+# and a run that drops them never builds a detector (seconds) for its ids.
+PATTERN_CANDIDATE = r"@|::|[0-9A-Fa-f]:[0-9A-Fa-f]|\d\.\d|(?:\d\D*){7}|\w{26,}"
 
 
 def may_hold_pattern_pii(ids: Sequence[str | None]) -> list[bool]:

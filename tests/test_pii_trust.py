@@ -331,3 +331,10 @@ def test_ner_mode_finds_names_the_model_calls_organisations_or_misses() -> None:
         for t, spans in zip(texts, engine.detect_many(texts), strict=True)
     ]
     assert found == [["Wendy Hopkins"], ["Graziano Broschi"], ["Ethan Raval"], []]
+
+
+def test_plain_ids_never_build_a_detector() -> None:
+    from audit.pii_shape import may_hold_pattern_pii
+
+    ids = ["t123", "doc-004512", "r1", None, "ana@example.org", "2125550147", "10.0.0.1"]
+    assert may_hold_pattern_pii(ids) == [False, False, False, False, True, True, True]
