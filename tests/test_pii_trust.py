@@ -8,6 +8,7 @@ masked in findings, SARIF and dropped.jsonl; value hashes are keyed by a secret.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import re
@@ -225,6 +226,14 @@ def test_the_key_never_reaches_the_audit_and_findings_hold_no_unkeyed_hash(
     assert b"a-long-secret-kept-by-ci" not in written
     audit = json.loads((tmp_path / "keyed" / "audit.json").read_text())
     assert audit["details"]["pii"]["value_hashes"] == "HMAC-SHA256 keyed by $CURATE_SIGNING_KEY"
+    # The attack: the seed from audit.json and a brute force over SSNs (here a small space
+    # holding the true one) recovered the value. Nothing the audit holds matches any more.
+    seed = str(audit["rules_config"].get("seed", 0)).encode()
+    candidates = [f"219-09-{n:04d}" for n in range(9990, 10000)]
+    for salt in (b"curate-pii:" + seed, b"curate-pii:0"):
+        for ssn in candidates:
+            old = hashlib.sha256(salt + b"\x00" + ssn.encode()).hexdigest()[:16]
+            assert old != finding["value_hash"]
 
 
 # --- phone numbers in a phone context (item 13) ---------------------------------------------
