@@ -16,13 +16,14 @@ long as each window keeps ``pii_recognizers.CONTEXT_CHARS`` before a candidate (
 deny words) and one character more on each side (the glued-number checks).
 
 Outputs carry an entity name, offsets, a score, an excerpt in which every detected value is
-replaced by ``<ENTITY>`` and a salted SHA-256 prefix of the value, never the value itself.
+replaced by ``<ENTITY>`` (or reduced to word shapes, see ``excerpt``) and a keyed hash prefix
+of the value (HMAC-SHA256, none without a key), never the value itself.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import hmac
 import importlib.util
 import logging
 import os
@@ -41,6 +42,7 @@ from audit.pii_custom import (
     load_recognizer_files,
     recognizer_path,
 )
+from audit.pii_shape import mask_id, shape_words
 from audit.presidio_import import load_presidio
 from curate import batch as B
 from curate.errors import RulesError
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from presidio_analyzer.nlp_engine import NlpEngine
 
     from audit.pii_fast import FastDetector
+    from audit.pii_workers import HelperPool
 
 Action = Literal["replace", "mask", "hash"]
 
@@ -68,7 +71,8 @@ DENY_WORDS = {
         "order", "invoice", "isbn", "issn", "version", "ver", "build", "release", "ref",
         "reference", "tracking", "sku", "serial", "receipt", "transaction", "ticket", "case",
         "item", "part", "model", "po", "account", "acct", "id", "barcode", "ean", "upc",
-        "gtin",
+        "gtin", "firmware", "patch", "license", "licence", "passport", "policy", "claim",
+        "member", "membership", "permit", "vat", "tax",
     ],
     "CREDIT_CARD": ["isbn", "barcode", "ean", "upc", "gtin", "tracking", "order"],
     "IP_ADDRESS": ["version", "ver", "v", "release", "build", "firmware"],
@@ -76,13 +80,15 @@ DENY_WORDS = {
 # Pattern entities dropped when they are only a piece of a longer number (digits joined by
 # '.', ',', ':', '/' or '-'); the phone and card recognizers check this themselves.
 UNGLUED = ("IP_ADDRESS", "US_SSN", "US_ITIN")
-# spaCy labels -> presidio entities; ORG and the numeric labels are left out (too noisy).
+# spaCy labels -> presidio entities; the numeric labels are left out (too noisy).
 SPACY_LABELS = {
     "PERSON": "PERSON", "PER": "PERSON", "NORP": "NRP", "FAC": "LOCATION", "LOC": "LOCATION",
     "GPE": "LOCATION", "DATE": "DATE_TIME", "TIME": "DATE_TIME",
+    # Not reported: CheckedSpacyRecognizer reads it for person-shaped names the model calls ORG.
+    "ORG": "ORGANIZATION",
 }  # fmt: skip
 SPACY_IGNORED = [
-    "ORG", "ORGANIZATION", "CARDINAL", "EVENT", "LANGUAGE", "LAW", "MONEY", "ORDINAL",
+    "CARDINAL", "EVENT", "LANGUAGE", "LAW", "MONEY", "ORDINAL",
     "PERCENT", "PRODUCT", "QUANTITY", "WORK_OF_ART",
 ]  # fmt: skip
 # spaCy gives no confidence; presidio's constant 0.85 would let the small model's guesses
@@ -91,6 +97,11 @@ SPACY_IGNORED = [
 NER_SCORE = 0.45
 REGEX_TIMEOUT_S = 0.25
 HASH_CHARS = 16
+# The key of value hashes when salt_env names no other variable: the one audits are signed
+# with, so a CI job keeps one secret. A key of its own is derived from it (HASH_CONTEXT), so a
+# value hash is never a signature made with the same secret.
+SIGNING_KEY_ENV = "CURATE_SIGNING_KEY"
+HASH_CONTEXT = b"curate-pii-value-hash/v1"
 FINDING_SCHEMA = {
     "_row": pl.Int64,
     "id": pl.String,
@@ -142,7 +153,7 @@ class PiiParams(Params):
     default_action: Action = Field(
         "replace",
         description="redaction: replace -> <ENTITY>; mask -> **** (same length); "
-        "hash -> <ENTITY:salted sha256 prefix>",
+        "hash -> <ENTITY:keyed hash prefix> (needs a key, see salt_env)",
     )
     actions: dict[str, Action] = Field(
         default_factory=dict, description="redaction action per entity, overriding default_action"
@@ -152,8 +163,17 @@ class PiiParams(Params):
     )
     salt_env: str | None = Field(
         None,
-        description="environment variable holding the hashing salt; default: derived from the "
-        "rules seed (guessable: set one when hashes leave the team)",
+        description=f"environment variable holding the secret key of value hashes (HMAC-SHA256);"
+        f" default: {SIGNING_KEY_ENV}. Without a key findings carry no value hash and the "
+        f"hash action is refused (an unkeyed hash of a phone number or SSN can be reversed by "
+        f"trying them all)",
+    )
+    excerpt: Literal["none", "shape", "context"] = Field(
+        "shape",
+        description="what findings show of the text around a value (detected values are always "
+        "<ENTITY>): shape: words as their shapes (Xxxxx, dddd) except common lowercase words; "
+        "context: the text as written (it holds what the detector missed: names in pattern "
+        "mode; the report says so); none: nothing",
     )
     excerpt_chars: int = Field(
         40, ge=0, le=200, description="characters of context kept each side in an excerpt"
@@ -249,12 +269,14 @@ def resolve_mode(params: PiiParams) -> Literal["pattern", "ner"]:
     return params.mode
 
 
-def blind_spots(mode: str) -> list[str]:
+def blind_spots(mode: str, excerpt_note: str | None = None) -> list[str]:
     common = [
         "phone numbers only in the formats of the configured regions",
         "postal addresses, account numbers without a context word and free-form IDs are "
         "not detected",
     ]
+    if excerpt_note:
+        common.append(excerpt_note)
     if mode == "pattern":
         return ["pattern mode: names and places are not detected", *common]
     return [
@@ -280,7 +302,7 @@ class PiiEngine:
         self.spacy_model = self._model_location(base_dir) if self.mode == "ner" else None
         self.seed = seed
         self.base_dir = base_dir
-        self._salt = self._load_salt(seed)
+        self._hash_key = self._load_hash_key()
         # presidio probes for a GPU by importing torch (seconds, when the finetune extra is
         # installed) unless told the device; curate's recognizers run on the CPU.
         os.environ.setdefault("PRESIDIO_DEVICE", "cpu")
@@ -295,11 +317,12 @@ class PiiEngine:
     # --- construction ----------------------------------------------------------------------
 
     @property
-    def _analyzer(self) -> AnalyzerEngine:
+    def analyzer(self) -> AnalyzerEngine:
+        """presidio's analyzer with the engine's recognizers and context rules."""
         return self._engines()[0]
 
     @property
-    def _nlp(self) -> NlpEngine:
+    def nlp(self) -> NlpEngine:
         return self._engines()[1]
 
     def _engines(self) -> tuple[AnalyzerEngine, NlpEngine]:
@@ -325,19 +348,39 @@ class PiiEngine:
             f"never downloaded at run time"
         )
 
-    def _load_salt(self, seed: int) -> bytes:
+    def _load_hash_key(self) -> bytes | None:
         name = self.params.salt_env
-        if name is None:
-            return f"curate-pii:{seed}".encode()
-        value = os.environ.get(name)
-        if not value:
+        value = os.environ.get(name or SIGNING_KEY_ENV)
+        if name is not None and not value:
             raise RulesError(f"pii: salt_env names {name!r}, which is not set or empty")
-        return value.encode()
+        if not value:
+            return None
+        return hmac.new(value.encode("utf-8", "surrogatepass"), HASH_CONTEXT, "sha256").digest()
+
+    def require_hash_key(self) -> None:
+        """Refuses the hash redaction action without a key (see ``value_hash``)."""
+        if self._hash_key is None and "hash" in {
+            self.params.default_action,
+            *self.params.actions.values(),
+        }:
+            raise RulesError(
+                f"redact_pii: the hash action needs a secret key: set {SIGNING_KEY_ENV} (or name "
+                f"another variable with salt_env); a hash keyed by nothing secret is reversed by "
+                f"trying every phone number or SSN"
+            )
+
+    @property
+    def value_hashing(self) -> str:
+        """How findings' value hashes are made, for the report (never the key)."""
+        if self._hash_key is None:
+            return f"none: no key ({SIGNING_KEY_ENV} or salt_env) was set"
+        return f"HMAC-SHA256 keyed by ${self.params.salt_env or SIGNING_KEY_ENV}"
 
     def _build(self) -> tuple[AnalyzerEngine, NlpEngine]:
         load_presidio(ner=self.mode == "ner")
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
         from presidio_analyzer.nlp_engine import NlpEngineProvider
+        from presidio_analyzer.predefined_recognizers import IbanRecognizer
 
         from audit import pii_recognizers as R
 
@@ -366,11 +409,17 @@ class PiiEngine:
         # by stricter versions (see pii_recognizers).
         for stock in ("EmailRecognizer", "PhoneRecognizer", "CreditCardRecognizer"):
             registry.remove_recognizer(stock)
+        # The registry compiles the IBAN pattern case-blind: its last 4-character group then
+        # swallows the next word ("ES37...8937 fail"), the checksum fails and the IBAN is
+        # lost. The recognizer's own flags are case-sensitive, as IBANs are written.
+        registry.remove_recognizer("IbanRecognizer")
+        registry.add_recognizer(IbanRecognizer())
         if self.mode == "ner":
             registry.remove_recognizer("SpacyRecognizer")
             registry.add_recognizer(R.CheckedSpacyRecognizer(NER_ENTITIES))
         registry.add_recognizer(R.OfflineEmailRecognizer())
         registry.add_recognizer(R.GroupedPhoneRecognizer(self.params.phone_regions))
+        registry.add_recognizer(R.PhoneShapeRecognizer())
         registry.add_recognizer(R.CardNumberRecognizer())
         self._custom_recognizers = [R.TimedRegexRecognizer(s, REGEX_TIMEOUT_S) for s in self.custom]
         for recognizer in self._custom_recognizers:
@@ -420,8 +469,35 @@ class PiiEngine:
             load_presidio(ner=self.mode == "ner")  # before pii_fast imports presidio
             from audit.pii_fast import FastDetector
 
-            self._fast = FastDetector(self)
+            analyzer = self.analyzer  # built first: it makes the custom recognizers
+            self._fast = FastDetector(
+                analyzer,
+                self.entities,
+                plain=self.detect_raw_plain,
+                nlp=self.nlp if self.mode == "ner" else None,
+                custom=self._custom_recognizers,
+                helpers=self._start_helpers,
+            )
         return self._fast
+
+    def _start_helpers(self) -> HelperPool | None:
+        """The fast path's helper processes, each building this engine's detector."""
+        from audit.pii_workers import HelperPool
+
+        count = self.helper_count
+        if count <= 0:
+            return None
+        args = (self.params.model_dump(mode="json"), self.seed, self.base_dir)
+        return HelperPool(count, PiiEngine.helper_detector, args)
+
+    @staticmethod
+    def helper_detector(params: dict[str, Any], seed: int, base_dir: str | None) -> FastDetector:
+        """A helper process's detector (see audit.pii_workers): built at start, so that
+        ready means ready."""
+        settings = PiiParams(**{**params, "workers": 1})
+        if resolve_mode(settings) == "pattern":
+            _block_unused_imports()
+        return PiiEngine(settings, seed=seed, base_dir=base_dir).fast_detector
 
     def close(self) -> None:
         """Stops the fast path's helper processes, if any were started."""
@@ -432,7 +508,7 @@ class PiiEngine:
 
     def _recognize(self, text: str, nlp_artifacts: Any = None) -> list[RecognizerResult]:
         """Raw presidio results with context applied, before thresholds and overlaps."""
-        return self._analyzer.analyze(
+        return self.analyzer.analyze(
             text=text,
             language="en",
             entities=self.entities,
@@ -477,6 +553,13 @@ class PiiEngine:
         _LAST_BATCH[self._settings] = spans
         return [spans[t] if t else [] for t in texts]
 
+    def detect_fresh(self, texts: Sequence[str | None]) -> list[list[Span]]:
+        """``detect_many`` without its memory of the last batch (ids, not the batch's texts)."""
+        if not self.params.fast:
+            return self.detect_many_plain(texts)
+        found = self.fast_detector.detect_many(texts)
+        return [self._finalize_raw(raw) if raw else [] for raw in found]
+
     def detect_many_plain(self, texts: Sequence[str | None]) -> list[list[Span]]:
         """One presidio call per text; in ner mode spaCy runs over the texts as one stream."""
         return [self._finalize_raw(raw) for raw in self.detect_raw_plain(texts)]
@@ -488,7 +571,7 @@ class PiiEngine:
         out: list[list[tuple[str, int, int, float]]] = [[] for _ in texts]
         todo = [i for i, t in enumerate(texts) if t]
         if self.mode == "ner":
-            stream = self._nlp.process_batch([texts[i] for i in todo], language="en", batch_size=64)
+            stream = self.nlp.process_batch([texts[i] for i in todo], language="en", batch_size=64)
             artifacts: Iterable[Any] = (a for _, a in stream)
         else:
             artifacts = (None for _ in todo)
@@ -499,27 +582,65 @@ class PiiEngine:
 
     # --- what is shown instead of a value --------------------------------------------------
 
-    def value_hash(self, value: str) -> str:
-        digest = hashlib.sha256(self._salt + b"\x00" + value.encode("utf-8", "surrogatepass"))
+    def value_hash(self, value: str) -> str | None:
+        """A keyed hash of ``value`` (equal values, equal hashes, under one key); None
+        without a key: a hash anyone can recompute is the value, after a brute force."""
+        if self._hash_key is None:
+            return None
+        digest = hmac.new(self._hash_key, value.encode("utf-8", "surrogatepass"), "sha256")
         return digest.hexdigest()[:HASH_CHARS]
 
-    def excerpt(self, text: str, span: Span, spans: Sequence[Span]) -> str:
-        """Text around ``span`` with it and every other detected span shown as ``<ENTITY>``."""
+    def excerpt(self, text: str, span: Span, spans: Sequence[Span]) -> str | None:
+        """Text around ``span`` with it and every other detected span shown as ``<ENTITY>``;
+        the rest as the ``excerpt`` parameter says (word shapes by default)."""
+        mode = self.params.excerpt
+        if mode == "none":
+            return None
         width = self.params.excerpt_chars
         left, right = max(0, span.start - width), min(len(text), span.end + width)
+        if mode == "shape":  # a word cut by an edge is left out: its shape would be wrong
+            while 0 < left < span.start and text[left - 1].isalnum():
+                left += 1
+            while span.end < right < len(text) and text[right].isalnum():
+                right -= 1
         inside = [s for s in spans if s.end > left and s.start < right]
         # Widen to whole spans so no part of a value is left at an edge.
         left = min([left, *(s.start for s in inside)])
         right = max([right, *(s.end for s in inside)])
+        show = shape_words if mode == "shape" else str
         parts: list[str] = []
         cursor = left
         for s in sorted(inside, key=lambda s: s.start):
-            parts.append(text[cursor : s.start])
+            parts.append(show(text[cursor : s.start]))
             parts.append(f"<{s.entity}>")
             cursor = s.end
-        parts.append(text[cursor:right])
+        parts.append(show(text[cursor:right]))
         body = SPACES.sub(" ", "".join(parts)).strip()
         return ("…" if left > 0 else "") + body + ("…" if right < len(text) else "")
+
+    def excerpt_note(self) -> str:
+        """What the report says about its excerpts."""
+        if self.params.excerpt == "none":
+            return "excerpts: none (findings give where, not what)"
+        if self.params.excerpt == "shape":
+            return (
+                "excerpts: word shapes (Xxxxx, dddd) around each masked value, common "
+                "lowercase words kept; no text in clear"
+            )
+        return (
+            "excerpts: context (opted in): the text around each masked value as written, "
+            "including anything the detector missed (names in pattern mode)"
+        )
+
+    def mask_ids(self, ids: Sequence[str | None], lines: Sequence[int | None]) -> list[str | None]:
+        """Record ids as findings may show them: values this engine detects in an id become
+        ``<ENTITY>`` and the record's line is added (see ``pii_shape.mask_id``)."""
+        distinct = list(dict.fromkeys(i for i in ids if i))
+        spans = dict(zip(distinct, self.detect_fresh(distinct), strict=True))
+        return [
+            mask_id(i, [(s.entity, s.start, s.end) for s in spans[i]], line) if i else i
+            for i, line in zip(ids, lines, strict=True)
+        ]
 
     # --- batches ---------------------------------------------------------------------------
 
@@ -539,6 +660,7 @@ class PiiEngine:
                 rows["score"].append(span.score)
                 rows["excerpt"].append(self.excerpt(text, span, spans))
                 rows["value_hash"].append(self.value_hash(text[span.start : span.end]))
+        rows["id"] = self.mask_ids(rows["id"], rows["line"])
         return pl.DataFrame(rows, schema=FINDING_SCHEMA)
 
     # --- redaction -------------------------------------------------------------------------
@@ -588,9 +710,6 @@ def mask(value: str, keep_last: int) -> str:
     return "".join(out)
 
 
-# --- the fast path's helper processes (importing this module loads no presidio) -----------
-
-_HELPER_ENGINE: PiiEngine | None = None
 # presidio imports transformers (and so torch) for an NLP engine a pattern-mode helper never
 # uses: seconds of start-up and hundreds of MB each. (A spaCy model may need them: ner mode
 # keeps them.)
@@ -606,32 +725,6 @@ def _in_worker() -> bool:
     from curate.parallel import in_worker
 
     return in_worker()
-
-
-def start_helper(
-    params: dict[str, Any], seed: int, base_dir: str | None, parent: int | None = None
-) -> None:
-    global _HELPER_ENGINE
-    from curate.parallel import exit_with_parent
-
-    if parent is not None:
-        exit_with_parent(parent)
-    settings = PiiParams(**{**params, "workers": 1})
-    if resolve_mode(settings) == "pattern":
-        _block_unused_imports()
-    engine = PiiEngine(settings, seed=seed, base_dir=base_dir)
-    engine.fast_detector  # noqa: B018  # built now, so that ready means ready
-    _HELPER_ENGINE = engine
-
-
-def helper_ready() -> bool:
-    return _HELPER_ENGINE is not None
-
-
-def helper_task(task: tuple[str, Any]) -> Any:
-    if _HELPER_ENGINE is None:
-        raise RuntimeError("PII helper process started without an engine")
-    return _HELPER_ENGINE.fast_detector.run_task(task)
 
 
 def segment_frame(batch: pl.DataFrame) -> pl.DataFrame:

@@ -42,11 +42,8 @@ from __future__ import annotations
 import bisect
 import functools
 import multiprocessing
-import os
 import re
-import weakref
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -56,12 +53,14 @@ import polars as pl
 from phonenumbers import PhoneMetadata, PhoneNumberMatch
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-from audit.pii_recognizers import GroupedPhoneRecognizer
+from audit.pii_recognizers import GroupedPhoneRecognizer, recognizer_result
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerResult
+    from presidio_analyzer.nlp_engine import NlpEngine
 
-    from audit.pii import PiiEngine, PiiParams
+    from audit.pii_recognizers import TimedRegexRecognizer
+    from audit.pii_workers import HelperPool
 
 # (entity, start, end, score): a presidio result after context, as the engine keeps it.
 Raw = tuple[str, int, int, float]
@@ -85,7 +84,7 @@ NEEDS: dict[str, int] = {
 WINDOWED_RECOGNIZERS = frozenset({
     "UsLicenseRecognizer", "UsItinRecognizer", "UsSsnRecognizer", "CryptoRecognizer",
     "IbanRecognizer", "IpRecognizer", "OfflineEmailRecognizer", "GroupedPhoneRecognizer",
-    "CardNumberRecognizer",
+    "CardNumberRecognizer", "PhoneShapeRecognizer",
 })  # fmt: skip
 HEX_COLON = r"::|[0-9A-Fa-f]:[0-9A-Fa-f]"
 HOT_CHARS = r"[\d@]|" + HEX_COLON
@@ -427,14 +426,7 @@ class SegmentedPhoneRecognizer(GroupedPhoneRecognizer):
             return super().matcher(text, region)
         return PrunedMatcher(text, region, *self.min_digits[region], shared=self._shared)
 
-    def match_into(
-        self, best: dict[tuple[int, int], float], text: str, offset: int, regions: Iterable[str]
-    ) -> None:
-        super().match_into(best, text, offset, regions)
-
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
-        from audit.pii_recognizers import _result
-
         best: dict[tuple[int, int], float] = {}
         offset = 0
         # No candidate holds a newline, and one next to a candidate is read as the text's
@@ -453,31 +445,50 @@ class SegmentedPhoneRecognizer(GroupedPhoneRecognizer):
             if LONG_RUN_RE.search(line):
                 self.match_into(best, line, offset, self.regions)
             offset += len(line) + 1
-        return [_result(self, "PHONE_NUMBER", s, e, score) for (s, e), score in best.items()]
+        return [
+            recognizer_result(self, "PHONE_NUMBER", s, e, score) for (s, e), score in best.items()
+        ]
 
 
 # --- the detector --------------------------------------------------------------------------
 
 
 class FastDetector:
-    """Runs an engine's recognizers on windows (patterns) and whole texts (custom, spaCy)."""
+    """Runs an analyzer's recognizers on windows (patterns) and whole texts (custom, spaCy).
 
-    def __init__(self, engine: PiiEngine) -> None:
+    ``analyzer`` is the engine's presidio analyzer (its recognizers and context rules),
+    ``entities`` the entities asked for, ``nlp`` its spaCy engine in ner mode (None
+    otherwise), ``custom`` its YAML recognizers (run over whole texts; their regex timeouts
+    are counted), ``plain`` the engine's own per-text path (for the texts windows cannot
+    serve) and ``helpers`` what starts helper processes (None: this process only).
+    """
+
+    def __init__(
+        self,
+        analyzer: AnalyzerEngine,
+        entities: Sequence[str],
+        *,
+        plain: Callable[[Sequence[str]], list[list[Raw]]],
+        nlp: NlpEngine | None = None,
+        custom: Sequence[TimedRegexRecognizer] = (),
+        helpers: Callable[[], HelperPool | None] | None = None,
+    ) -> None:
         from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
         from presidio_analyzer.nlp_engine import NlpEngineProvider
 
         from audit import pii_recognizers as R
 
-        self.engine = engine
-        main = engine._analyzer
-        custom = set(map(id, engine._custom_recognizers))
+        self._plain = plain
+        self._custom = list(custom)
+        self._new_helpers = helpers
+        custom_ids = set(map(id, self._custom))
         windowed: list[EntityRecognizer] = []
         whole: list[EntityRecognizer] = []
-        for recognizer in main.registry.recognizers:
+        for recognizer in analyzer.registry.recognizers:
             known = type(recognizer).__name__ in WINDOWED_RECOGNIZERS and all(
                 e in NEEDS for e in recognizer.supported_entities
             )
-            if id(recognizer) in custom or not known:
+            if id(recognizer) in custom_ids or not known:
                 whole.append(recognizer)
             elif type(recognizer) is R.GroupedPhoneRecognizer:
                 windowed.append(
@@ -492,7 +503,7 @@ class FastDetector:
             }
         ).create_engine()
 
-        def analyzer(recognizers: list[EntityRecognizer], nlp: Any) -> AnalyzerEngine | None:
+        def sub_analyzer(recognizers: list[EntityRecognizer], nlp: Any) -> AnalyzerEngine | None:
             if not recognizers:
                 return None  # presidio would load its stock recognizers into an empty registry
             registry = RecognizerRegistry(recognizers=recognizers, supported_languages=["en"])
@@ -500,24 +511,28 @@ class FastDetector:
                 registry=registry,
                 nlp_engine=nlp,
                 supported_languages=["en"],
-                context_aware_enhancer=main.context_aware_enhancer,
+                context_aware_enhancer=analyzer.context_aware_enhancer,
             )
 
         def entities_of(recognizers: list[EntityRecognizer]) -> list[str]:
             supported = {e for r in recognizers for e in r.supported_entities}
-            return [e for e in engine.entities if e in supported]
+            return [e for e in entities if e in supported]
 
         self._windowed = windowed
         self._windowed_entities = entities_of(windowed)
-        self._enhancer = main.context_aware_enhancer
-        self._whole = analyzer(whole, engine._nlp if engine.mode == "ner" else no_op)
+        self._enhancer = analyzer.context_aware_enhancer
+        self._whole = sub_analyzer(whole, nlp if nlp is not None else no_op)
         self._whole_entities = entities_of(whole)
-        self._ner = engine.mode == "ner" and any(
-            isinstance(r, R.CheckedSpacyRecognizer) for r in whole
-        )
-        self._helpers: _Helpers | None = None
+        self._nlp = nlp
+        self._ner = nlp is not None and any(isinstance(r, R.CheckedSpacyRecognizer) for r in whole)
+        self._helpers: HelperPool | None = None
         self._helpers_broke = False
         self.remote_timeouts = 0
+
+    @property
+    def timeouts_here(self) -> int:
+        """Texts a custom pattern gave up on in this process."""
+        return sum(r.timeouts for r in self._custom)
 
     # --- work units, run here or in a helper ----------------------------------------------
 
@@ -566,11 +581,11 @@ class FastDetector:
 
     def scan_whole(self, texts: Sequence[str]) -> tuple[list[list[Raw]], int]:
         """Custom recognizers and spaCy over whole texts; also the custom regex timeouts."""
-        before = self.engine.regex_timeouts_here
+        before = self.timeouts_here
         if self._whole is None:
             return [[] for _ in texts], 0
         if self._ner:
-            nlp_engine = self.engine._nlp
+            nlp_engine = self._nlp
             pipeline = nlp_engine.nlp["en"]
             disabled = [name for name in pipeline.pipe_names if name in NER_UNUSED]
             docs = pipeline.pipe(texts, batch_size=NER_BATCH, disable=disabled)
@@ -587,7 +602,7 @@ class FastDetector:
                 nlp_artifacts=nlp_artifacts,
             )
             out.append([(r.entity_type, r.start, r.end, r.score) for r in results])
-        return out, self.engine.regex_timeouts_here - before
+        return out, self.timeouts_here - before
 
     # --- orchestration ---------------------------------------------------------------------
 
@@ -650,14 +665,13 @@ class FastDetector:
         nor again after helpers broke."""
         if (
             self._helpers is None
-            and self.engine.helper_count > 0
+            and self._new_helpers is not None
             and not self._helpers_broke
             and not multiprocessing.current_process().daemon
         ):
-            self._helpers = _Helpers(self.engine)
+            self._helpers = self._new_helpers()
         if wait and self._helpers is not None:
-            for future in self._helpers.warm:
-                future.result()
+            self._helpers.wait_ready()
 
     @property
     def helpers_used(self) -> int:
@@ -688,9 +702,9 @@ class FastDetector:
 
     def scan_plain(self, texts: Sequence[str]) -> tuple[list[list[Raw]], int]:
         """The engine's own path, one presidio call per text (spaCy's full pipeline too)."""
-        before = self.engine.regex_timeouts_here
-        found = self.engine.detect_raw_plain(texts)
-        return found, self.engine.regex_timeouts_here - before
+        before = self.timeouts_here
+        found = self._plain(texts)
+        return found, self.timeouts_here - before
 
     def close(self) -> None:
         if self._helpers is not None:
@@ -749,65 +763,3 @@ def _remove_duplicates(raw: list[Raw]) -> list[Raw]:
     results: list[RecognizerResult] = [RecognizerResult(e, s, t, c) for e, s, t, c in raw]
     kept = EntityRecognizer.remove_duplicates(results)
     return [(r.entity_type, r.start, r.end, r.score) for r in kept]
-
-
-# --- helper processes ----------------------------------------------------------------------
-
-
-class _Helpers:
-    """Spawned processes with an engine each; started at once, used once they answer.
-
-    Their entry points live in ``audit.pii``, which a new process imports without presidio,
-    so they can keep presidio from importing what it does not need there.
-    """
-
-    IN_HAND = 2  # tasks queued per helper, so none waits between two
-
-    def __init__(self, engine: PiiEngine) -> None:
-        from audit import pii
-
-        context = multiprocessing.get_context("spawn")  # fork is unsafe under polars' threads
-        params: PiiParams = engine.params
-        self.count = engine.helper_count
-        self.pool = ProcessPoolExecutor(
-            max_workers=self.count,
-            mp_context=context,
-            initializer=pii.start_helper,
-            initargs=(params.model_dump(mode="json"), engine.seed, engine.base_dir, os.getpid()),
-        )
-        self.task = pii.helper_task
-        self.used = 0
-        self.warm = [self.pool.submit(pii.helper_ready) for _ in range(self.count)]
-        self._finalizer = weakref.finalize(self, self.pool.shutdown, wait=False)
-
-    def ready(self) -> bool:
-        return all(f.done() for f in self.warm)
-
-    def share(self, tasks: list[tuple[str, Any]], run_here: Callable[[Any], Any]) -> list[Any]:
-        results: list[Any] = [None] * len(tasks)
-        pending: dict[Future[Any], int] = {}
-        next_task = 0
-
-        def collect(done: Iterable[Future[Any]]) -> None:
-            for future in done:
-                results[pending.pop(future)] = future.result()
-                self.used += 1
-
-        while next_task < len(tasks) or pending:
-            if self.ready():
-                while next_task < len(tasks) and len(pending) < self.IN_HAND * self.count:
-                    pending[self.pool.submit(self.task, tasks[next_task])] = next_task
-                    next_task += 1
-            if next_task < len(tasks):
-                results[next_task] = run_here(tasks[next_task])
-                next_task += 1
-                collect([f for f in pending if f.done()])
-            else:
-                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                collect(done)
-        return results
-
-    def close(self) -> None:
-        """Stops the helpers and waits for them (at garbage collection: without waiting)."""
-        if self._finalizer.detach() is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)

@@ -9,9 +9,12 @@ Imported only when a PII engine is built (presidio takes seconds to import).
   dates ``05.07.1994``) or that is a bare run of digits (order numbers, EAN codes) scores
   below the default threshold unless a phone word stands before it; a number glued to other
   digits (``$857,164.71``, ``13:15:05.877310``) is not a candidate at all.
+- ``PhoneShapeRecognizer``: phone-shaped numbers that are not valid ones (``001-``
+  prefixes, ``x1234`` extensions, ``+44(0)...``, groups split by dots or spaces, ten bare
+  digits), scored to count only after a phone word.
 - ``CardNumberRecognizer``: 12 to 19 digits in groups, Luhn-valid, with a card network's
-  prefix. Presidio's own regex misses Mastercard's 2-series, Maestro, JCB-15 and 19-digit
-  Visa numbers.
+  prefix, never after a '+'. Presidio's own regex misses Mastercard's 2-series, Maestro,
+  JCB-15 and 19-digit Visa numbers.
 - ``CheckedSpacyRecognizer``: spaCy's entities, minus those whose shape cannot fit (a PERSON
   with digits, a DATE_TIME with neither a month, a weekday, a year nor a d/m/y form).
 - ``TimedRegexRecognizer``: a custom YAML recognizer, matched with a timeout.
@@ -36,17 +39,19 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, SpacyRecognizer
 
 from audit.pii_custom import RecognizerSpec
+from audit.pii_names import cued_names, person_shaped
 
 CONTEXT_FACTOR = 0.35
 MIN_SCORE_WITH_CONTEXT = 0.4
-CONTEXT_WORDS_BEFORE = 5
+# presidio reads five; a name of four words and "on" stand between "contact" and a number.
+CONTEXT_WORDS_BEFORE = 8
 DENY_WORDS_BEFORE = 3
-# Long enough to hold five words before a match; context is only looked for that far back.
+# Long enough to hold eight words before a match; context is only looked for that far back.
 CONTEXT_CHARS = 120
 WORD = re.compile(r"[^\W\d_]+")
 
 
-def _result(
+def recognizer_result(
     recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float
 ) -> RecognizerResult:
     return RecognizerResult(
@@ -83,6 +88,7 @@ class OfflineEmailRecognizer(EmailRecognizer):
 PHONE_CONTEXT = [
     "phone", "telephone", "tel", "cell", "cellphone", "mobile", "call", "fax", "contact",
     "dial", "whatsapp", "sms", "landline", "hotline", "reach", "ring", "desk", "office",
+    "number", "text", "extension", "ext", "mob", "voicemail", "pager",
 ]  # fmt: skip
 PHONE_SEPARATORS = frozenset(" -.()/+")
 
@@ -125,7 +131,8 @@ class GroupedPhoneRecognizer(LocalRecognizer):
         best: dict[tuple[int, int], float] = {}
         self.match_into(best, text, 0, self.regions)
         return [
-            _result(self, "PHONE_NUMBER", start, end, score) for (start, end), score in best.items()
+            recognizer_result(self, "PHONE_NUMBER", start, end, score)
+            for (start, end), score in best.items()
         ]
 
     def match_into(
@@ -160,6 +167,75 @@ class GroupedPhoneRecognizer(LocalRecognizer):
         return self.WELL_FORMED if whole else self.LOOSE
 
 
+# A phone number as people write it, valid or not: an optional '+' and country code, an
+# optional trunk '(0)', groups of digits split by single spaces, dots or dashes (an area code
+# may be in brackets) and an optional extension. Possessive digit runs: no backtracking over
+# how a run of digits could be split. Not glued to a word, a number, a price or a path.
+PHONE_SHAPE = regex.compile(
+    r"(?<![\w.,:/+$€£@-])"
+    r"(?:\+[ ]?+)?+"
+    r"(?:\(\d{1,5}\)|\d++)"
+    r"(?:[ .-]?+(?:\(\d{1,5}\)|\d++)){0,8}+"
+    r"(?:[ ]?+(?:x|ext\.?|extension|\#)[ ]?+(\d{1,6}+))?+"
+    r"(?!\w|[.,:/-]\d)",
+    regex.IGNORECASE,
+)
+PHONE_DIGITS = (7, 15)  # E.164 holds at most 15; fewer than 7 is a count, a year, a time
+# Shapes that are something else even after a phone word: dates, dotted quads (IP, version).
+NOT_PHONE = regex.compile(
+    r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|\d{1,3}(?:\.\d{1,3}){3}"
+)
+
+
+def phone_shapes(text: str) -> Iterable[tuple[int, int]]:
+    """(start, end) of every phone-shaped number: 7 to 15 digits before any extension."""
+    for m in PHONE_SHAPE.finditer(text):
+        body = m.group()
+        if m.start(1) >= 0:
+            body = text[m.start() : m.start(1)]
+        digits = sum(ch.isdigit() for ch in body)
+        if PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1] and not NOT_PHONE.fullmatch(body.strip()):
+            yield m.start(), m.end()
+
+
+class PhoneShapeRecognizer(LocalRecognizer):
+    """Phone numbers python-phonenumbers does not call valid (unassigned area codes, odd
+    trunk prefixes, fictional 555 ranges, extensions), by their shape alone: a score that
+    passes the threshold only with a phone word before the number ("call me on", "reach me
+    at", "tel", "called from"). The deny words (order, invoice, isbn, version...) still veto.
+    """
+
+    SCORE = 0.1  # + CONTEXT_FACTOR = 0.45: above the default threshold only in context
+    # A '+' and a country code: hardly anything else is written so (never a card, see
+    # CardNumberRecognizer), so the shape alone passes the threshold.
+    INTERNATIONAL_SCORE = 0.4
+
+    def __init__(self, context: list[str] | None = None) -> None:
+        super().__init__(
+            supported_entities=["PHONE_NUMBER"],
+            name="PhoneShapeRecognizer",
+            supported_language="en",
+            context=context if context is not None else list(PHONE_CONTEXT),
+        )
+
+    def load(self) -> None:
+        pass
+
+    def analyze(
+        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
+    ) -> list[RecognizerResult]:
+        return [
+            recognizer_result(
+                self,
+                "PHONE_NUMBER",
+                s,
+                e,
+                self.INTERNATIONAL_SCORE if text[s] in "+\uff0b" else self.SCORE,
+            )
+            for s, e in phone_shapes(text)
+        ]
+
+
 # --- payment cards -------------------------------------------------------------------------
 
 # Issuer prefixes (first digits) of the card networks, as inclusive ranges of equal width:
@@ -174,7 +250,8 @@ CARD_PREFIXES = (
 CARD_DIGITS = (12, 19)
 # Digit groups split by single spaces or dashes; possessive so a rejected tail is not
 # retried as a shorter number. Not preceded or followed by more of the same token.
-DIGIT_RUN = regex.compile(r"(?<![\w.,-])\d++(?:[ -]\d++)*+(?![\w]|[.,-]\d)")
+# A '+' before the number (and its country code) makes it a phone number, never a card.
+DIGIT_RUN = regex.compile(r"(?<![\w.,+-])(?<!\+\d{0,3}[ ]?)\d++(?:[ -]\d++)*+(?![\w]|[.,-]\d)")
 DIGIT_GROUP = regex.compile(r"\d+")
 
 
@@ -236,7 +313,7 @@ class CardNumberRecognizer(LocalRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        return [_result(self, "CREDIT_CARD", s, e, 1.0) for s, e in card_spans(text)]
+        return [recognizer_result(self, "CREDIT_CARD", s, e, 1.0) for s, e in card_spans(text)]
 
 
 # --- spaCy named entities ------------------------------------------------------------------
@@ -266,8 +343,18 @@ def plausible_ner(entity: str, value: str) -> bool:
     return True
 
 
+# The engine's spaCy score (pii.NER_SCORE): a person-shaped ORG ranks like the model's own
+# spans; a name after a cue ("spoke with ...") a little above, so it wins a tie on the same
+# span against the model's LOCATION guess.
+ORG_PERSON_SCORE = 0.45
+CUED_PERSON_SCORE = 0.46
+
+
 class CheckedSpacyRecognizer(SpacyRecognizer):
-    """presidio's spaCy recognizer, keeping only spans whose shape fits their entity."""
+    """presidio's spaCy recognizer, keeping only spans whose shape fits their entity, plus
+    the names the small model misses (``pii_names``): person-shaped ORG spans (the engine
+    maps spaCy's ORG to ``ORGANIZATION``, reported by nothing else) and capitalised words
+    after a word that introduces a person, at the model's own score."""
 
     def __init__(self, entities: Sequence[str]) -> None:
         super().__init__(
@@ -280,7 +367,18 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results = super().analyze(text, entities, nlp_artifacts)
-        return [r for r in results if plausible_ner(r.entity_type, text[r.start : r.end])]
+        kept = [r for r in results if plausible_ner(r.entity_type, text[r.start : r.end])]
+        if "PERSON" not in entities or "PERSON" not in self.supported_entities:
+            return kept
+        orgs = nlp_artifacts.entities if nlp_artifacts is not None else []
+        kept += [
+            recognizer_result(self, "PERSON", e.start_char, e.end_char, ORG_PERSON_SCORE)
+            for e in orgs
+            if e.label_ == "ORGANIZATION" and person_shaped(e.text)
+        ]
+        cued = cued_names(text)
+        kept += [recognizer_result(self, "PERSON", s, e, CUED_PERSON_SCORE) for s, e in cued]
+        return kept
 
 
 # --- custom recognizers from YAML ----------------------------------------------------------
@@ -312,7 +410,7 @@ class TimedRegexRecognizer(LocalRecognizer):
             try:
                 for m in pattern.finditer(text, timeout=self.timeout):
                     if m.end() > m.start():
-                        results.append(_result(self, entity, m.start(), m.end(), score))
+                        results.append(recognizer_result(self, entity, m.start(), m.end(), score))
             except TimeoutError:
                 # The text is skipped for this pattern, and counted so the report says so.
                 self.timeouts += 1

@@ -1,8 +1,9 @@
 """Precision, recall and F2 of the PII engine per entity, in pattern and ner mode.
 
-    python bench/eval_pii.py [--n 2000] [--seed 42] [--out bench/results/eval_pii.json]
+    python bench/eval_pii.py [--n 2000] [--seed 42] [--sets evaluator,faker,trust]
+                             [--out bench/results/eval_pii.json]
 
-Two labelled synthetic sets:
+Three labelled synthetic sets:
 
 - ``evaluator``: presidio-evaluator's ``PresidioSentenceFaker("en_US", ...)`` sentences
   (templates filled by Faker: chats, addresses, forms) with their spans, labels mapped to
@@ -11,6 +12,13 @@ Two labelled synthetic sets:
   payment cards of every network written plain / with spaces / with dashes, e-mails, IBANs,
   SSNs, IP addresses; and hard negatives with no PII at all (order numbers, software versions,
   prices, dates, ISBN-10/13, EAN-13 barcodes, timestamps, page ranges).
+- ``trust``: ``pii_corpus.labelled_sentences`` (issue 15's acceptance set, written after the
+  detector work, its own templates and seed ``pii_corpus.ACCEPT_SEED`` unless
+  ``--trust-seed``; ``trust-dev``: the development set looked at while the detector changed):
+  names of nine locales, phones in many formats (valid or not, extensions, ``001-``,
+  ``+44 (0)``), e-mails, SSNs, cards, IBANs, IP addresses, and hard negatives. It is scored
+  on seven entities: PERSON (ner mode only) and the six structured ones
+  (``pii_corpus.TRUST_STRUCTURED``).
 
 A prediction counts as correct when it overlaps a gold span of the same entity (lenient
 matching: boundaries differ between annotators); recall counts gold spans overlapped by a
@@ -33,6 +41,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from faker import Faker
+from pii_corpus import TRUST_ENTITIES, TRUST_STRUCTURED, labelled_sentences
 
 from audit.pii import PiiEngine, PiiParams, Span, resolve_overlaps
 
@@ -171,6 +180,10 @@ def faker_samples(n: int, seed: int) -> list[Sample]:
     return out
 
 
+def trust_samples(n: int, seed: int | None, templates: str) -> list[Sample]:
+    return [Sample(x.text, x.gold, x.kind) for x in labelled_sentences(n, seed, templates)]
+
+
 def false_alarms(samples: list[Sample], predictions: list[list[Span]], entity: str) -> dict:
     """Per kind of hard negative: the share of texts with a prediction of ``entity``."""
     hits: dict[str, list[int]] = {}
@@ -266,16 +279,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="sentences per data set")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--sets", default="evaluator,faker,trust", help="comma-separated")
+    parser.add_argument(
+        "--trust-seed", type=int, default=None, help="default: the template set's own seed"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/eval_pii.json"))
+    parser.add_argument(
+        "--ship",
+        type=Path,
+        default=None,
+        help="also write the rows shipped with the package "
+        "(audit/data/pii_eval.json, quoted in every audit report)",
+    )
     args = parser.parse_args()
 
-    datasets = {
-        "evaluator": evaluator_samples(args.n, args.seed),
-        "faker": faker_samples(args.n // 2, args.seed),
+    makers: dict[str, Callable[[], list[Sample]]] = {
+        "evaluator": lambda: evaluator_samples(args.n, args.seed),
+        "faker": lambda: faker_samples(args.n // 2, args.seed),
+        "trust": lambda: trust_samples(args.n, args.trust_seed, "acceptance"),
+        "trust-dev": lambda: trust_samples(args.n, args.trust_seed, "development"),
     }
+    datasets = {name: makers[name]() for name in args.sets.split(",")}
     report: dict[str, Any] = {
         "n": args.n,
         "seed": args.seed,
+        "trust_seed": args.trust_seed,
         "matching": "lenient: a prediction overlapping a gold span of the same entity",
         "label_map": LABELS,
         "results": {},
@@ -293,7 +321,14 @@ def main() -> None:
             predictions = engine.detect_many(texts)
             seconds = time.perf_counter() - start
             gold_entities = {g for s in samples for g, _, _ in s.gold}
-            rows = score(samples, predictions, sorted(engine.entities))
+            scored = sorted(engine.entities)
+            trust = name.startswith("trust")
+            if trust:  # the seven entities it is labelled for, as far as scanned
+                scored = [e for e in TRUST_ENTITIES if e in engine.entities]
+            rows = score(samples, predictions, scored)
+            if trust:
+                structured = score(samples, predictions, list(TRUST_STRUCTURED))
+                rows["STRUCTURED (micro)"] = structured["ALL (micro)"]
             missing = sorted(gold_entities - set(engine.entities))
             speed = len(texts) / seconds
             print_table(f"{mode} mode, {name} ({len(samples)} texts, {speed:.0f} texts/s)", rows)
@@ -305,12 +340,14 @@ def main() -> None:
                 "entities": rows,
                 "not_scanned": missing,
             }
-            if name == "faker":
+            if name == "faker" or trust:
                 alarms = {e: false_alarms(samples, predictions, e) for e in NUMBER_ENTITIES}
                 report["results"][mode][name]["false_alarm_rate_by_kind"] = alarms
                 print_alarms(alarms)
     stock: dict[str, Any] = {}
     for name, samples in datasets.items():
+        if name.startswith("trust"):
+            continue
         spans = stock_spans(samples)
         stock[name] = {
             f"stock {entity}": score(samples, per_text, [entity])[entity]
@@ -325,6 +362,38 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten: {args.out}")
+    if args.ship:
+        args.ship.write_text(json.dumps(shipped(report, args), indent=1) + "\n", encoding="utf-8")
+        print(f"written: {args.ship}")
+
+
+SHIPPED_FIELDS = ("gold", "predicted", "precision", "recall", "f2")
+
+
+def shipped(report: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
+    """The per-entity rows an audit report quotes for its detector mode."""
+    rows = []
+    for mode, per_set in report["results"].items():
+        for name, result in per_set.items():
+            if isinstance(result, dict) and "entities" in result:
+                for entity, r in result["entities"].items():
+                    rows.append({"mode": mode, "set": name, "entity": entity,
+                                 **{k: r[k] for k in SHIPPED_FIELDS}})  # fmt: skip
+    for name, per_stock in report.get("stock_recognizers", {}).items():
+        for entity, r in per_stock.items():
+            if entity.startswith("stock "):
+                rows.append({"mode": "presidio (stock)", "set": name,
+                             "entity": entity.removeprefix("stock "),
+                             **{k: r[k] for k in SHIPPED_FIELDS}})  # fmt: skip
+    return {
+        "description": "PII detector quality on labelled synthetic data (bench/eval_pii.py): "
+        "presidio-evaluator's PresidioSentenceFaker sentences ('evaluator'), Faker-built "
+        "sentences with hard negatives ('faker') and bench/pii_corpus.py's acceptance "
+        "sentences with names ('trust'). Lenient span matching; F2 weighs recall twice as "
+        "much as precision.",
+        "command": f"python bench/eval_pii.py --n {args.n} --seed {args.seed} --sets {args.sets}",
+        "rows": rows,
+    }
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -308,3 +308,233 @@ def write_web_jsonl(path: str, megabytes: float, seed: int = 0) -> tuple[int, in
             written += len(chunk.encode("utf-8"))
             records += len(lines)
     return records, written
+
+
+# --- labelled sentences with names (Faker): the "trust" sets ---------------------------------
+#
+# Two template sets, none shared with the tests or bench/eval_pii.py's "faker" set. The
+# "development" set (seed DEV_SEED) was written first and its misses were looked at while
+# the detector of issue 15 was changed. The "acceptance" set (seed ACCEPT_SEED) was written
+# afterwards, fresh, once the detector was frozen: its figures were not tuned on. Needs
+# Faker (``pip install faker``); imported lazily.
+
+DEV_SEED = 20261202
+ACCEPT_SEED = 77031
+TRUST_STRUCTURED = (
+    "PHONE_NUMBER", "EMAIL_ADDRESS", "US_SSN", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS",
+)  # fmt: skip
+TRUST_ENTITIES = ("PERSON", *TRUST_STRUCTURED)
+NAME_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "es_ES", "it_IT", "pl_PL", "en_IN", "nl_NL")
+PHONE_FAKER_LOCALES = ("en_US", "en_GB", "de_DE", "fr_FR", "en_CA", "en_IN")
+IBAN_LOCALES = ("de_DE", "fr_FR", "en_GB", "es_ES", "it_IT", "nl_NL")
+
+# {slot} -> entity; slots holding no PII are listed in TRUST_NEGATIVE_SLOTS.
+TRUST_SLOTS = {
+    "name": "PERSON", "first": "PERSON", "name2": "PERSON", "phone": "PHONE_NUMBER",
+    "email": "EMAIL_ADDRESS", "ssn": "US_SSN", "card": "CREDIT_CARD", "iban": "IBAN_CODE",
+    "ip": "IP_ADDRESS",
+}  # fmt: skip
+DEV_TEMPLATES = (
+    "Good morning, this is {name} from accounts; ring me back on {phone} when you can.",
+    "{name} asked us to update the billing e-mail to {email}.",
+    "Refund approved for {name}. Card on file: {card}.",
+    "Hello {first}, the transfer to IBAN {iban} failed, please check the account holder.",
+    "Login alert: user {email} signed in from {ip} at 03:12.",
+    "Employee record: {name}, SSN {ssn}, extension line {phone}.",
+    "Can someone call {first} at {phone}? She is waiting.",
+    "Forwarding the complaint from {name} ({email}).",
+    "The courier could not reach {name} on {phone} and left the parcel next door.",
+    "We charged {card} twice, says {name} in the ticket.",
+    "Please wire the deposit to {iban} (account name: {name}).",
+    "Best wishes,\n{name}\nMobile: {phone}",
+    "Ticket reopened by {name2} after {name} replied from {email}.",
+    "Our firewall logged repeated failures from {ip}; the owner is {name}.",
+    "Tel. {phone} / fax {phone}",
+    "Your new contact person is {name}; you can email {email} or phone {phone}.",
+    "SSN on the W-2 is {ssn}, not the one {first} typed in the portal.",
+    "Suspicious payment with card number {card} from IP {ip}.",
+    "I'm {name} and my number changed to {phone}.",
+    "Kind regards, {name} | {email} | {phone}",
+    "Reach me at {phone} or by mail at {email} - {first}",
+    "The landlord, {name}, wants the rent paid into {iban} from now on.",
+    "Meeting notes: {name} and {name2} agreed to share the server at {ip}.",
+    "{first} said the card ending in 4242 is fine, the full number is {card}.",
+    "Dispatcher called from {phone} about driver {name}.",
+    "New applicant {name}, social security number {ssn}, e-mail {email}.",
+    "Hi {first}! Text me on {phone} when you land.",
+    "Send the invoice to {email}, attention {name}.",
+    "Access from {ip} was blocked; contact {name} on {phone} to unblock it.",
+    "Payee {name}, IBAN {iban}, reference rent March.",
+)
+DEV_NEGATIVES = (
+    ("order", "Your order {order} ships on Tuesday."),
+    ("order", "Order no. {order} was cancelled by the warehouse."),
+    ("invoice", "Invoice {order} is overdue by 14 days."),
+    ("version", "The app was updated to version {version} last night."),
+    ("version", "Running build {version} on all nodes."),
+    ("price", "The total came to {price} including tax."),
+    ("date", "The contract runs until {date}."),
+    ("isbn", "Catalogue entry ISBN {isbn} is out of print."),
+    ("ean", "Scanned barcode {ean} at the till."),
+    ("tracking", "Tracking reference {order} shows the parcel in transit."),
+    ("time", "The backup finished at {time} with no errors."),
+    ("pages", "See pages {pages} of the manual."),
+    ("quantity", "We shipped {quantity} units in the first quarter."),
+)
+
+
+ACCEPT_TEMPLATES = (
+    "Customer {name} disputes the charge on card {card} from last week.",
+    "Ping {first} on WhatsApp: {phone}.",
+    "{name} <{email}> wrote: the VPN keeps dropping from {ip}.",
+    "The payroll file lists {name} with social security no. {ssn}.",
+    "Could you phone {name} on {phone} before noon?",
+    "Bank details for {name}: {iban}.",
+    "Attendees: {name}, {name2} and {first}.",
+    "Emergency contact: {name}, {phone}.",
+    "From: {email}\nTo: support\nHi, I'm {first} and my server {ip} is down.",
+    "Please don't store my SSN ({ssn}) in the CRM, {first} from HR said.",
+    "Card {card} was declined at checkout for {name}.",
+    "Mr. {name} left a voicemail, number {phone}.",
+    "Our tenant {name} has moved; the new landline is {phone}.",
+    "Escalated by {name2}: customer {name} cannot log in from {ip}.",
+    "You can reach the on-call engineer, {name}, at {phone} or {email}.",
+    "Pay the invoice by transfer to {iban} and send proof to {email}.",
+    "{first}'s cell is {phone}, the work mail {email}.",
+    "Received a chargeback for {card}; cardholder {name}.",
+    "Note from {name}: please call me back at {phone}, thanks.",
+    "Audit log: {email} changed the password from {ip}.",
+    "Dr. {name} will see the patient; office phone {phone}.",
+    "Reimbursement to {name}, account {iban}.",
+    "Hey {first}, it's {name2}. New number: {phone}",
+    "Verified identity of {name} (SSN {ssn}, phone {phone}).",
+    "{name} paid with {card} and asked for a receipt at {email}.",
+)
+ACCEPT_NEGATIVES = (
+    ("shipment", "Shipment {order} left the depot this morning."),
+    ("invoice", "Please quote invoice number {order} when paying."),
+    ("version", "Firmware {version} fixes the boot loop."),
+    ("price", "Subtotal {price}, shipping free."),
+    ("date", "Valid from {date} to {date}."),
+    ("isbn", "ISBN: {isbn}"),
+    ("ean", "EAN {ean} is missing from the catalogue."),
+    ("time", "Job finished at {time}."),
+    ("pages", "Chapter 3 spans pages {pages}."),
+    ("quantity", "Population grew to {quantity} by the census."),
+    ("case", "Case #{order} was closed."),
+    ("code", "Your one-time code is {otp}."),
+)
+TEMPLATE_SETS = {
+    "development": (DEV_TEMPLATES, DEV_NEGATIVES, DEV_SEED),
+    "acceptance": (ACCEPT_TEMPLATES, ACCEPT_NEGATIVES, ACCEPT_SEED),
+}
+DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%B %d, %Y")
+
+
+class Labelled(NamedTuple):
+    text: str
+    gold: list[tuple[str, int, int]]  # (entity, start, end)
+    kind: str = ""  # hard negatives: what the number is
+
+
+def _trust_phone(f: Any, rng: np.random.Generator) -> str:
+    """A phone number from a locale's formats, or re-written as people write them."""
+    style = int(rng.integers(0, 10))
+    if style < 5:
+        return str(f.phone_number())
+    digits = _digits(rng, 10)
+    area, mid, last = digits[:3], digits[3:6], digits[6:]
+    ext = str(int(rng.integers(1, 99999)))
+    return [
+        f"001-{area}-{mid}-{last}",
+        f"{area}.{mid}.{last} x{ext}",
+        f"+44 (0){int(rng.integers(20, 29))} {_digits(rng, 4)} {_digits(rng, 4)}",
+        f"({area}) {mid}-{last} ext. {ext}",
+        f"{area}{mid}{last}",
+    ][style - 5]
+
+
+def _trust_card(fake: Any, rng: np.random.Generator) -> str:
+    kinds = ("visa16", "visa13", "mastercard", "amex", "discover", "diners", "jcb16", "maestro")
+    digits = str(fake.credit_card_number(card_type=kinds[int(rng.integers(0, len(kinds)))]))
+    style = int(rng.integers(0, 3))
+    if style == 0:
+        return digits
+    groups = [digits[i : i + 4] for i in range(0, len(digits), 4)]
+    return (" " if style == 1 else "-").join(groups)
+
+
+def _trust_values(fakers: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    def pick(locales: tuple[str, ...]) -> Any:
+        return fakers[locales[int(rng.integers(0, len(locales)))]]
+
+    en = fakers["en_US"]
+    iban = str(pick(IBAN_LOCALES).iban())
+    if rng.random() < 0.5:
+        iban = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+    return {
+        "name": lambda: str(pick(NAME_LOCALES).name()),
+        "name2": lambda: str(pick(NAME_LOCALES).name()),
+        "first": lambda: str(pick(NAME_LOCALES).first_name()),
+        "phone": lambda: _trust_phone(pick(PHONE_FAKER_LOCALES), rng),
+        "email": lambda: str(en.email() if rng.random() < 0.7 else en.company_email()),
+        "ssn": lambda: str(en.ssn()),
+        "card": lambda: _trust_card(en, rng),
+        "iban": lambda: iban,
+        "ip": lambda: str(en.ipv4_public() if rng.random() < 0.75 else en.ipv6()),
+        "order": lambda: _digits(rng, int(rng.integers(7, 12))),
+        "version": lambda: ".".join(str(int(rng.integers(0, m))) for m in (30, 40, 9999)),
+        "price": lambda: f"${int(rng.integers(1000, 9_999_999)):,}.{int(rng.integers(10, 99))}",
+        "date": lambda: str(en.date(pattern=DATE_FORMATS[int(rng.integers(0, 3))])),
+        "isbn": lambda: str(en.isbn13() if rng.random() < 0.5 else en.isbn10()),
+        "ean": lambda: str(en.ean13()),
+        "time": lambda: str(en.time()),
+        "pages": lambda: f"{int(rng.integers(10, 400))}-{int(rng.integers(400, 999))}",
+        "quantity": lambda: f"{int(rng.integers(10_000, 9_999_999)):,}",
+        "otp": lambda: _digits(rng, 6),
+    }
+
+
+def _fill(template: str, values: dict[str, Any]) -> tuple[str, list[tuple[str, int, int]]]:
+    """The template with each slot filled by a fresh value; gold spans of the PII slots."""
+    text = ""
+    gold: list[tuple[str, int, int]] = []
+    rest = template
+    while "{" in rest:
+        head, _, tail = rest.partition("{")
+        slot, _, rest = tail.partition("}")
+        text += head
+        value = values[slot]()
+        if slot in TRUST_SLOTS:
+            gold.append((TRUST_SLOTS[slot], len(text), len(text) + len(value)))
+        text += value
+    return text + rest, gold
+
+
+def labelled_sentences(
+    n: int, seed: int | None = None, templates: str = "acceptance"
+) -> list[Labelled]:
+    """``n`` sentences holding PII (names, phones in many formats, e-mails, SSNs, cards,
+    IBANs, IP addresses) and ``n // 2`` hard negatives (order and invoice numbers, versions,
+    prices, dates, ISBNs, barcodes, times, page ranges, quantities) with no PII, from the
+    ``templates`` set ("acceptance" or "development"; seed: the set's own by default)."""
+    from faker import Faker
+
+    positives, negatives, default_seed = TEMPLATE_SETS[templates]
+    seed = default_seed if seed is None else seed
+
+    fakers = {}
+    for i, locale in enumerate(sorted({*NAME_LOCALES, *PHONE_FAKER_LOCALES, *IBAN_LOCALES})):
+        fakers[locale] = Faker(locale)
+        fakers[locale].seed_instance(seed + i)
+    rng = np.random.default_rng(seed)
+    out: list[Labelled] = []
+    for _ in range(n):
+        template = positives[int(rng.integers(0, len(positives)))]
+        text, gold = _fill(template, _trust_values(fakers, rng))
+        out.append(Labelled(text, gold))
+    for _ in range(n // 2):
+        kind, template = negatives[int(rng.integers(0, len(negatives)))]
+        text, _ = _fill(template, _trust_values(fakers, rng))
+        out.append(Labelled(text, [], kind))
+    return out

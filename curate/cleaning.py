@@ -28,7 +28,7 @@ from curate.outdir import claim
 from curate.rules import Rules, load_rules, provenance_of
 from curate.runner import Progress, check_engine, run_local
 from curate.sources import Source, open_source
-from curate.writer import dropped_lines, kept_lines
+from curate.writer import cluster_line, dropped_lines, kept_lines
 
 if TYPE_CHECKING:
     from curate.engine_ray import RayCleanResult
@@ -154,7 +154,7 @@ def _clean(
         )
         for _, step in steps:
             for cluster in step.duplicate_clusters():
-                writers["duplicates.jsonl"].write_line(orjson.dumps(cluster))
+                writers["duplicates.jsonl"].write_line(cluster_line(cluster))
         manifest = {
             "command": "clean",
             **provenance(data, rules),

@@ -88,7 +88,7 @@ from curate.ray_io import (  # noqa: F401  (the engine's public names, as before
 )
 from curate.registry import Decision, GlobalStep, Totals, apply_marks, fetch_ranks
 from curate.rules import Rules, StepSpec, load_rules
-from curate.writer import dropped_lines, kept_lines
+from curate.writer import cluster_line, dropped_lines, kept_lines
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -781,7 +781,7 @@ def _clean(
         )
         for index in sorted(run.fitted):
             for cluster in run.fitted[index].clusters:
-                duplicates.write_line(orjson.dumps(cluster))
+                duplicates.write_line(cluster_line(cluster))
         outputs: dict[str, Any] = {}
         for kind in OUTPUT_KINDS:
             shards = [p["shards"][kind] for p in run.partials if p["shards"].get(kind)]

@@ -28,7 +28,7 @@ import dataclasses
 import importlib
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, ClassVar, Generic, TypeVar
@@ -432,6 +432,26 @@ def register_check(cls: type[Check]) -> type[Check]:
         raise ValueError(f"check {cls.name!r} registered twice")
     CHECKS[cls.name] = cls
     return cls
+
+
+#: Masks record ids that hold personal data (ids, line numbers or None) -> shown ids.
+IdMasker = Callable[[Sequence[str | None], Sequence[int | None] | None], list[str | None]]
+_id_masker: IdMasker | None = None
+
+
+def register_id_masker(masker: IdMasker) -> None:
+    """The auditors' id masker (``audit.pii_ids.mask_record_ids``), registered by the module
+    that defines it, so that curate's writers mask ids without importing an auditor."""
+    global _id_masker
+    _id_masker = masker
+
+
+def id_masker() -> IdMasker:
+    """The registered id masker; refuses to go on without one (ids may be e-mail addresses)."""
+    load_plugins()
+    if _id_masker is None:
+        raise RuntimeError("no id masker is registered (audit.checks): ids cannot be masked")
+    return _id_masker
 
 
 def plugin_modules() -> list[str]:

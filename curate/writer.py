@@ -16,6 +16,7 @@ import orjson
 import polars as pl
 
 from curate import batch as B
+from curate import registry
 from curate.jsonsplice import SpliceError, splice
 from curate.records import path_parts, set_path
 
@@ -82,16 +83,25 @@ def dropped_lines(frame: pl.DataFrame, step_id: str) -> list[bytes]:
     extra = [c for c in (B.SCORE, B.DUPLICATE_OF, B.CLUSTER) if c in frame.columns]
     flags = [B.UPSAMPLED] if B.UPSAMPLED in frame.columns else []
     out: list[bytes] = []
-    for row in frame.select(B.RAW, B.LINE, B.ID, B.REASON, *extra, *flags).iter_rows(named=True):
+    # Ids are written where the record may not be (a redacting run withholds it): an id that
+    # holds personal data is masked, with the line that finds the record.
+    mask = registry.id_masker()
+    masked = {B.ID: mask(frame[B.ID].to_list(), frame[B.LINE].to_list())}
+    for col in (B.DUPLICATE_OF, B.CLUSTER):
+        if col in extra:
+            masked[col] = mask(frame[col].to_list(), None)
+    rows = frame.select(B.RAW, B.LINE, B.REASON, *extra, *flags).iter_rows(named=True)
+    for n, row in enumerate(rows):
         meta: dict[str, Any] = {
             "step": step_id,
             "reason": row[B.REASON],
             "line": row[B.LINE],
-            "id": row[B.ID],
+            "id": masked[B.ID][n],
         }
         for col in extra:
-            if row[col] is not None:
-                meta[col.lstrip("_")] = row[col]
+            value = masked[col][n] if col in masked else row[col]
+            if value is not None:
+                meta[col.lstrip("_")] = value
         if row.get(B.UPSAMPLED):
             meta["upsampled"] = True
         out.append(_rewrite(row[B.RAW], [], meta))
@@ -125,3 +135,16 @@ def jsonl_to_parquet(jsonl: Path, parquet: Path, like: Path | None = None) -> in
         Path(tmp).unlink(missing_ok=True)
         raise
     return frame.height
+
+
+def cluster_line(cluster: dict[str, Any]) -> bytes:
+    """A duplicates.jsonl line with the record ids in it masked (``kept``, ``members`` and the
+    ``cluster`` name, which holds the kept id): an id may be an e-mail address."""
+    mask = registry.id_masker()
+    out = dict(cluster)
+    for key in ("kept", "cluster"):
+        if isinstance(out.get(key), str):
+            out[key] = mask([out[key]], None)[0]
+    if isinstance(out.get("members"), list):
+        out["members"] = mask(out["members"], None)
+    return orjson.dumps(out)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import importlib.util
 import json
 import logging
+import re
 import socket
 import subprocess
 import sys
@@ -265,7 +268,7 @@ def test_the_engine_never_opens_a_socket(
     ]
     assert attempts == []
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
-    names = {r.name for r in fresh._analyzer.registry.recognizers}
+    names = {r.name for r in fresh.analyzer.registry.recognizers}
     assert "EmailRecognizer" not in names  # presidio's own one fetches the suffix list
 
 
@@ -298,7 +301,7 @@ def test_findings_carry_segment_path_role_and_offsets_but_never_the_value() -> N
 
 
 def test_excerpt_masks_a_value_cut_by_its_window() -> None:
-    engine = PiiEngine(PiiParams(excerpt_chars=7))
+    engine = PiiEngine(PiiParams(excerpt_chars=7, excerpt="context"))
     text = "mail ana@example.org and bob@example.org now"
     spans = engine.detect(text)
     first = engine.excerpt(text, spans[0], spans)
@@ -307,15 +310,32 @@ def test_excerpt_masks_a_value_cut_by_its_window() -> None:
     assert "bob" not in first and "example" not in first
 
 
-def test_value_hash_is_salted_by_seed_or_by_the_named_environment_variable(
+def test_value_hash_is_keyed_by_the_signing_key_or_the_named_variable_or_left_out(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    seed0, seed1 = PiiEngine(PiiParams(), seed=0), PiiEngine(PiiParams(), seed=1)
-    assert seed0.value_hash("ana@example.org") == seed0.value_hash("ana@example.org")
-    assert seed0.value_hash("ana@example.org") != seed1.value_hash("ana@example.org")
+    """Issue 15 item 7: sha256("curate-pii:<seed>" + value) with the seed in audit.json was
+    reversed by brute force. The hash is now an HMAC under a secret, or not given at all."""
+    monkeypatch.delenv("CURATE_SIGNING_KEY", raising=False)
+    unkeyed = PiiEngine(PiiParams(), seed=0)
+    assert unkeyed.value_hash("219-09-9999") is None
+    assert "no key" in unkeyed.value_hashing
+    # The old construction, recomputed from what audit.json holds, matches nothing any more.
+    old = hashlib.sha256(b"curate-pii:0\x00219-09-9999").hexdigest()[:16]
+    monkeypatch.setenv("CURATE_SIGNING_KEY", "k1")
+    k1, k1_seed9 = PiiEngine(PiiParams(), seed=0), PiiEngine(PiiParams(), seed=9)
+    value = k1.value_hash("219-09-9999")
+    assert value is not None and re.fullmatch(r"[0-9a-f]{16}", value) and value != old
+    # Equal values hash equal under one key, whatever the seed: distinct values can be counted.
+    assert k1_seed9.value_hash("219-09-9999") == value
+    assert k1.value_hash("219-09-9998") != value
+    assert k1.value_hashing == "HMAC-SHA256 keyed by $CURATE_SIGNING_KEY"
+    # Not a plain HMAC under the signing key either (a key of its own is derived).
+    assert hmac.new(b"k1", b"219-09-9999", "sha256").hexdigest()[:16] != value
+    monkeypatch.setenv("CURATE_SIGNING_KEY", "k2")
+    assert PiiEngine(PiiParams(), seed=0).value_hash("219-09-9999") != value
     monkeypatch.setenv("CURATE_TEST_SALT", "s3cret")
     salted = PiiEngine(PiiParams(salt_env="CURATE_TEST_SALT"), seed=0)
-    assert salted.value_hash("ana@example.org") != seed0.value_hash("ana@example.org")
+    assert salted.value_hash("219-09-9999") not in (None, value)
     monkeypatch.delenv("CURATE_TEST_SALT")
     with pytest.raises(RulesError, match="CURATE_TEST_SALT"):
         PiiEngine(PiiParams(salt_env="CURATE_TEST_SALT"))
@@ -481,7 +501,7 @@ def test_pii_check_metrics_per_record_and_per_role() -> None:
     assert "pattern mode: names and places are not detected" in details["blind_spots"]
     by_entity = {row["entity"]: row for row in details["by_entity"]}
     assert by_entity["PHONE_NUMBER"]["findings"] == 2 and by_entity["PHONE_NUMBER"]["records"] == 1
-    assert by_entity["EMAIL_ADDRESS"]["examples"] == ["Reach support at <EMAIL_ADDRESS>"]
+    assert by_entity["EMAIL_ADDRESS"]["examples"] == ["Xxxxx support at <EMAIL_ADDRESS>"]
     dumped = json.dumps([findings, details])
     for value in ("help@example.com", "4111 1111 1111 1111", "212-555-0123", "ops@example.org"):
         assert value not in dumped

@@ -13,6 +13,7 @@ from audit.pii import PiiEngine, PiiParams, mask
 from audit.steps.redact_pii import RedactPii
 from curate import batch as B
 from curate.cleaning import clean
+from curate.errors import RulesError
 from curate.registry import STEPS, load_plugins
 
 
@@ -42,7 +43,10 @@ def test_mask_keeps_length_and_separators_and_never_more_than_half() -> None:
     assert len(out) == len(text)
 
 
-def test_hash_gives_the_same_token_for_the_same_value_and_seed() -> None:
+def test_hash_gives_the_same_token_for_the_same_value_and_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CURATE_SIGNING_KEY", "test-key")
     redact = step(seed=5, default_action="hash")
     texts = ["from ana@example.org", "to ana@example.org and bob@example.org"]
     out = redact.apply(B.from_texts(texts))[B.TEXT].to_list()
@@ -52,7 +56,11 @@ def test_hash_gives_the_same_token_for_the_same_value_and_seed() -> None:
         f"from <EMAIL_ADDRESS:{ana}>",
         f"to <EMAIL_ADDRESS:{ana}> and <EMAIL_ADDRESS:{bob}>",
     ]
-    assert re.fullmatch(r"[0-9a-f]{16}", ana)
+    assert ana is not None and re.fullmatch(r"[0-9a-f]{16}", ana)
+    # Without a key the hash could be reversed by brute force: the action is refused.
+    monkeypatch.delenv("CURATE_SIGNING_KEY")
+    with pytest.raises(RulesError, match="CURATE_SIGNING_KEY"):
+        step(actions={"US_SSN": "hash"})
 
 
 def test_actions_are_chosen_per_entity() -> None:

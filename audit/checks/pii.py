@@ -12,7 +12,15 @@ from typing import Any, ClassVar
 import polars as pl
 
 from audit.pii import PiiEngine, PiiParams, blind_spots, segment_frame
-from curate.registry import Check, Totals, add_values, register_check, summed
+from audit.pii_ids import mask_record_ids
+from curate.registry import (
+    Check,
+    Totals,
+    add_values,
+    register_check,
+    register_id_masker,
+    summed,
+)
 
 EVALUATION = Path(__file__).resolve().parent.parent / "data" / "pii_eval.json"
 
@@ -52,10 +60,10 @@ class PiiTotals(Totals):
     examples: dict[str, list[str]] = field(default_factory=dict)
     example_limit: int = 0
 
-    def keep_examples(self, pairs: Iterable[tuple[str, str]]) -> None:
+    def keep_examples(self, pairs: Iterable[tuple[str, str | None]]) -> None:
         for entity, excerpt in pairs:
             kept = self.examples.setdefault(entity, [])
-            if len(kept) < self.example_limit and excerpt not in kept:
+            if excerpt is not None and len(kept) < self.example_limit and excerpt not in kept:
                 kept.append(excerpt)
 
     def __add__(self, later: PiiTotals) -> PiiTotals:
@@ -94,6 +102,8 @@ class Pii(Check):
     def __init__(self, params: PiiParams, *, seed: int = 0, base_dir: str | None = None) -> None:
         super().__init__(params, seed=seed, base_dir=base_dir)
         self.engine = PiiEngine(params, seed=seed, base_dir=base_dir)
+
+    #: for writers outside the auditors (curate.writer.id_masker): ids with PII masked
 
     scan_column = "_pii_found"
     totals_type = PiiTotals
@@ -168,7 +178,9 @@ class Pii(Check):
             "detector_evaluation": detector_evaluation(self.engine.mode),
             "mode": self.engine.mode,
             "spacy_model": self.engine.spacy_model,
-            "blind_spots": blind_spots(self.engine.mode),
+            "blind_spots": blind_spots(self.engine.mode, self.engine.excerpt_note()),
+            "excerpt": self.params.excerpt,
+            "value_hashes": self.engine.value_hashing,
             "entities_scanned": self.engine.entities,
             "score_threshold": self.params.score_threshold,
             "by_entity": [
@@ -192,3 +204,8 @@ class Pii(Check):
             ],
             "regex_timeouts": t.regex_timeouts,
         }
+
+
+# Record ids are written where records are not (dropped.jsonl of a redacting run, clusters):
+# curate's writers mask them with this check's detector, which they find in the registry.
+register_id_masker(mask_record_ids)

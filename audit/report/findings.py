@@ -20,11 +20,14 @@ def iter_findings(report_dir: str | Path, limit: int | None = None) -> Iterator[
                 yield json.loads(line)
 
 
-def describe(finding: dict[str, Any]) -> str:
-    """One line about a finding; only masked material (the excerpt is masked at the source)."""
+def describe(finding: dict[str, Any], *, excerpt: bool = True) -> str:
+    """One line about a finding; only masked material (the excerpt is masked at the source).
+
+    ``excerpt=False`` for what leaves the machine (SARIF, GitHub annotations): where and what
+    kind, no text around it at all."""
     kind = finding.get("entity") or finding.get("kind") or finding.get("check") or "finding"
     where = finding.get("field") or finding.get("path") or ""
     role = finding.get("role")
     place = f" in {where}" + (f" ({role})" if role else "") if where else ""
-    excerpt = finding.get("excerpt")
-    return f"{kind}{place}" + (f": {excerpt}" if excerpt else "")
+    shown = finding.get("excerpt") if excerpt else None
+    return f"{kind}{place}" + (f": {shown}" if shown else "")

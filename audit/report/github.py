@@ -1,4 +1,8 @@
-"""GitHub Actions workflow commands: failing checks and findings as annotations."""
+"""GitHub Actions workflow commands: failing checks and findings as annotations.
+
+Annotations are shown off the machine (the job log, the pull request): a finding says where
+and what kind, never the text around it.
+"""
 
 from __future__ import annotations
 
@@ -35,7 +39,8 @@ def render(result: dict[str, Any], report_dir: str | Path) -> str:
     for finding in iter_findings(report_dir, limit=MAX_ANNOTATIONS):
         line = finding.get("line")
         where = f"file={path}" + (f",line={line}" if isinstance(line, int) else "")
-        lines.append(f"::warning {where},title=curate finding::{_escape_data(describe(finding))}")
+        message = _escape_data(describe(finding, excerpt=False))
+        lines.append(f"::warning {where},title=curate finding::{message}")
     verdict = result["verdict"].upper()
     # The file name is data: escaped, a newline in it cannot start a workflow command.
     shown = _escape_data(f"{verdict} ({result['input']['path']})")

@@ -1,8 +1,10 @@
 """SARIF 2.1.0: failing gate checks and findings as results by file and line.
 
 Code-scanning tools (GitHub code scanning, IDE viewers) then show a dataset's problems where
-they are. Findings are capped (``MAX_FINDINGS``) so a dirty corpus cannot produce a file too
-large to upload; the run's properties say how many were left out.
+they are. A SARIF file is uploaded off the machine: findings say where and what kind, never
+the text around them (findings.jsonl keeps the masked excerpts), and record ids come masked
+from findings.jsonl. Findings are capped (``MAX_FINDINGS``) so a dirty corpus cannot produce a
+file too large to upload; the run's properties say how many were left out.
 """
 
 from __future__ import annotations
@@ -101,7 +103,9 @@ def render(result: dict[str, Any], report_dir: str | Path) -> str:
             {
                 "ruleId": rule_id,
                 "level": "warning",
-                "message": {"text": f"record {finding.get('id', '?')}: {describe(finding)}"},
+                "message": {
+                    "text": f"record {finding.get('id', '?')}: {describe(finding, excerpt=False)}"
+                },
                 "locations": [{"physicalLocation": location}],
             }
         )

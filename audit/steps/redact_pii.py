@@ -1,9 +1,10 @@
 """redact_pii: replace detected PII in place (per segment), then scan again for what is left.
 
 Each span becomes ``<ENTITY>`` (replace), ``****`` of the same length (mask) or
-``<ENTITY:hash>`` (hash), per the entity's action. The redacted text is scanned again; a
-record still holding a finding gets the reason ``pii_residual``, so with ``action: drop`` a
-record whose PII could not be removed is dropped rather than shipped.
+``<ENTITY:hash>`` (hash: HMAC-SHA256 keyed by ``CURATE_SIGNING_KEY`` or the variable
+``salt_env`` names; refused without a key), per the entity's action. The redacted text is
+scanned again; a record still holding a finding gets the reason ``pii_residual``, so with
+``action: drop`` a record whose PII could not be removed is dropped rather than shipped.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class RedactPii(Step[PiiParams]):
     def __init__(self, params: PiiParams, *, seed: int = 0, base_dir: str | None = None) -> None:
         super().__init__(params, seed=seed, base_dir=base_dir)
         self.engine = PiiEngine(params, seed=seed, base_dir=base_dir)
+        self.engine.require_hash_key()
 
     def _redact(self, texts: pl.Series) -> pl.Series:
         values = texts.to_list()
