@@ -23,9 +23,16 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return rep
 
 
+def plain(markdown: str) -> str:
+    """Markdown without its escapes (values from the data are escaped in audit.md)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def test_values_follow_their_check_names(report: Path, cli) -> None:
     md = (report / "audit.md").read_text()
-    assert "| malformed records at most 1% | dataset.quarantined_rate | 0.21% | <= 1% |" in md
+    assert "| malformed records at most 1% | dataset.quarantined_rate | 0.21% | <= 1% |" in plain(
+        md
+    )
     assert "records with personal data at most 0% (any is a warning)" in md
     assert "no personal data found" not in md
     code, out, _ = cli("audit", EXAMPLE, "--report", report.parent / "again")
@@ -57,7 +64,7 @@ def test_results_come_first_with_contents_and_configuration_in_an_appendix(repor
 def test_lists_and_dicts_are_text_not_python_reprs(report: Path) -> None:
     md = (report / "audit.md").read_text()
     assert "['" not in md and "{'" not in md
-    assert "axes=gender, race_ethnicity, religion" in md
+    assert "axes=gender, race_ethnicity, religion" in plain(md)
     assert document.fmt({"a": 1, "b": [1.5, "x"]}) == "a: 1; b: 1.5, x"
 
 
@@ -79,8 +86,8 @@ def test_near_duplicate_example_pairs_are_shown_when_the_step_gives_them(report:
         }
     ]
     text = markdown.render(document.build(audit))
-    assert "*example pairs flagged by dedupe_near (personal data masked)*" in text
-    assert "| 12 | 3 | 0.91 | call me at ***-***-0147 | call me on ***-***-0147 |" in text
+    assert "*example pairs flagged by dedupe_near (personal data masked)*" in plain(text)
+    assert "| 12 | 3 | 0.91 | call me at ***-***-0147 | call me on ***-***-0147 |" in plain(text)
 
 
 def test_finetune_report_shows_settings_as_used() -> None:
