@@ -87,7 +87,10 @@ class StepRunner:
         before = frame[B.TEXT] if self.step.changes_text else None
         marked = self.step.apply(frame)
         if before is not None and marked.height == frame.height:
-            self.count.changed += int((marked[B.TEXT] != before).fill_null(False).sum())
+            changed = (marked[B.TEXT] != before).fill_null(False)
+            self.count.changed += int(changed.sum())
+            if self.action == "flag" and self.step.redacts:
+                marked = _as_read(frame, marked, changed)
         if B.UPSAMPLED in marked.columns:
             previous = int(frame[B.UPSAMPLED].sum()) if B.UPSAMPLED in frame.columns else 0
             self.count.added += int(marked[B.UPSAMPLED].sum()) - previous
@@ -129,6 +132,29 @@ class StepRunner:
         return kept.drop([c for c in B.MARK_COLUMNS if c in kept.columns])
 
 
+#: What a redacting step flags in an audit: a record it would change.
+REDACTABLE = "pii_redactable"
+
+
+def _as_read(frame: pl.DataFrame, marked: pl.DataFrame, changed: pl.Series) -> pl.DataFrame:
+    """A redacting step in an audit leaves the text as read and flags what it would redact.
+
+    An audit measures the data as training will read it: ``curate finetune`` trains on the
+    file as it is, so the gated figures (the pii check's) must not be taken after a
+    redaction that only the audit made. The step's own summary (its residual) says what a
+    ``curate clean`` would leave; train on that cleaned output, and audit it, to use it."""
+    reason = pl.col(B.REASON) if B.REASON in marked.columns else pl.lit(None, pl.String)
+    return marked.with_columns(
+        frame[B.SEGMENTS],
+        frame[B.TEXT],
+        frame[B.CHANGED],
+        pl.when(reason.is_null() & changed)
+        .then(pl.lit(REDACTABLE))
+        .otherwise(reason)
+        .alias(B.REASON),
+    )
+
+
 def _spool(frames: Iterable[pl.DataFrame], folder: Path) -> list[Path]:
     paths = []
     for i, frame in enumerate(B.ranked(frames)):
@@ -148,15 +174,19 @@ def chain(
     runners: list[StepRunner],
     work_dir: Path,
     checkpoint: Checkpointer | None = None,
+    scrub: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Pass frames through every runner lazily; fit-steps spool and see the data twice.
 
     With a ``checkpoint`` (``--resume``), fit steps spool into the checkpoint folder and mark
     chunk boundaries, so that a killed run resumes after its fit (see ``curate.checkpoint``).
+    ``scrub`` is applied to what is spooled (a redacting run keeps no raw text on disk).
     """
     stream: Iterable[pl.DataFrame] = frames
     fit_steps = 0
     for runner in runners:
+        if runner.step.needs_fit and scrub is not None:
+            stream = map(scrub, stream)
         if runner.step.needs_fit and checkpoint is not None:
             fit_steps += 1
             stream = checkpoint.fit_then_apply(runner, stream, fit_steps)

@@ -27,6 +27,7 @@ from curate.reader import ReadBatch
 from curate.registry import Check, Step
 from curate.rules import Rules, StepSpec
 from curate.sources import Source
+from curate.writer import with_text_in_raw
 
 Progress = Callable[[int, int], None]
 
@@ -111,7 +112,12 @@ def run_local(
 
     with tempfile.TemporaryDirectory(prefix=".work-", dir=work_dir) as work:
         head = split_for_workers(rules, runners, scans or [], workers, ckpt, data)
-        for frame in chain(head(frames()), runners[len(head.runners) :], Path(work), ckpt):
+        # A run that redacts keeps no raw text on disk while it works: its spools hold the
+        # records with their redacted texts (``_raw`` rewritten), not as read.
+        redacts = any(step.redacts for _, step in steps)
+        scrub = with_text_in_raw if redacts and action != "flag" else None
+        stages = chain(head(frames()), runners[len(head.runners) :], Path(work), ckpt, scrub)
+        for frame in stages:
             copies = int(frame[B.UPSAMPLED].sum()) if B.UPSAMPLED in frame.columns else 0
             copies = copies if copies_are_added else 0
             ledger.kept += frame.height - copies

@@ -53,6 +53,23 @@ def kept_lines(frame: pl.DataFrame) -> list[bytes]:
     return out
 
 
+def with_text_in_raw(frame: pl.DataFrame) -> pl.DataFrame:
+    """The batch with each changed record's ``_raw`` holding its current texts: what a
+    redacting run may keep on disk while it works (spools), instead of the record as read."""
+    changed = frame[B.CHANGED]
+    if not changed.any():
+        return frame
+    raws: list[str] = []
+    rows = frame.select(B.RAW, B.CHANGED, B.SEGMENTS).iter_rows(named=True)
+    for row in rows:
+        if row[B.CHANGED]:
+            texts = [(s["path"], s["text"]) for s in row[B.SEGMENTS]]
+            raws.append(_rewrite(row[B.RAW], texts, None).decode())
+        else:
+            raws.append(row[B.RAW])
+    return frame.with_columns(pl.Series(B.RAW, raws, dtype=pl.String))
+
+
 def _rewrite(raw: str, texts: list[tuple[str, str]], meta: dict[str, Any] | None) -> bytes:
     """``raw`` with new texts at their segment paths and ``_curate`` set (when ``meta``)."""
     encoded = raw.encode()

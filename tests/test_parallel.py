@@ -98,7 +98,8 @@ def test_audit_reports_are_byte_identical_with_two_workers(
     assert one.data["counts"]["records"] == 484
     metrics = one.data["metrics"]
     assert metrics["steps.redact_pii.changed_rate"] * 483 >= 2  # the planted records
-    assert metrics["pii.records_with_pii"] == 0  # the check reads the redacted text
+    # an audit measures the text as read: redact_pii only flags what it would redact
+    assert metrics["pii.records_with_pii"] >= 2
     assert _files(tmp_path / "one") == _files(tmp_path / "two")
     assert two.data["details"]["steps"] == one.data["details"]["steps"]
 
