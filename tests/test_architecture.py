@@ -26,7 +26,7 @@ ENGINES = (
     "audit.run",
     "audit.sink",
 )
-ENTRY_POINTS = ("curate.api", "curate.cli")
+ENTRY_POINTS = ("curate.api", "curate.cli", "curate.cli_rules")
 
 
 def _modules() -> dict[str, Path]:
