@@ -59,6 +59,8 @@ from pydantic import Field, field_validator, model_validator
 from curate import batch as B
 from curate.registry import Params, Step, register_step
 from curate.steps import quality_metrics as M
+from curate.steps.quality_c4 import C4Options, c4_line_edits
+from curate.steps.quality_text import word_token_counts
 
 Group = Literal["gopher_quality", "c4", "fineweb", "gopher_repetition"]
 TOP_NGRAMS = (2, 3, 4)
@@ -81,20 +83,32 @@ PRESETS: dict[str, dict[str, Any]] = {
         "c4_require_terminal_punct": True,
         "c4_min_words_per_line": 5,
         "c4_min_sentences": 3,
+        "c4_edit_lines": False,
+        "fineweb_max_dup_line_char_frac": 0.1,
+        "word_definition": "gopher",
     },
     "dolma": {
         "max_dup_line_char_frac": 0.30,
         "c4_require_terminal_punct": True,
         "c4_min_words_per_line": 5,
         "c4_min_sentences": 3,
+        "c4_edit_lines": False,
+        "fineweb_max_dup_line_char_frac": 0.1,
+        "word_definition": "gopher",
     },
     "fineweb": {
         "max_dup_line_char_frac": 0.20,
         "c4_require_terminal_punct": False,
         "c4_min_words_per_line": 3,
         "c4_min_sentences": 5,
+        "c4_edit_lines": True,
+        "fineweb_max_dup_line_char_frac": 0.01,
+        "word_definition": "nltk",
     },
 }
+# C4's line rules that delete lines: with c4_edit_lines they edit the text instead of being
+# page rules with a share of lines as threshold.
+C4_LINE_RULES = frozenset({"c4_no_terminal_punct", "c4_javascript_lines", "c4_policy_lines"})
 
 
 @dataclass(frozen=True)
@@ -256,7 +270,7 @@ _METRICS: dict[str, tuple[frozenset[str], pl.Expr]] = {
         M.fraction("c4_javascript_lines", "lines"),
     ),
     "c4_policy_lines_frac": (frozenset({_LINES}), M.fraction("c4_policy_lines", "lines")),
-    "c4_sentences": (frozenset({_LINES}), pl.col("c4_sentences")),
+    "c4_sentences": (frozenset(), pl.col("c4_sentences")),  # from quality_c4
     "line_punct_frac": (frozenset({_LINES}), M.fraction("punct_lines", "lines")),
     "short_lines_frac": (frozenset({_LINES}), M.fraction("short_lines", "lines")),
     "newline_ratio": (frozenset({_DOC}), M.fraction("newlines", "tokenizer_words")),
@@ -265,6 +279,29 @@ _METRICS: dict[str, tuple[frozenset[str], pl.Expr]] = {
     "dup_para_frac": (frozenset({_PARAS}), M.fraction("dup_paras", "paragraphs")),
     "dup_para_char_frac": (frozenset({_PARAS}), M.fraction("dup_para_chars", "para_chars")),
 }
+# word_definition "nltk": the figures datatrove computes from NLTK word tokens (``_NLTK``:
+# quality_text.word_token_counts) and from all lines, blank ones included.
+_NLTK = "nltk"
+_NLTK_METRICS: dict[str, tuple[frozenset[str], pl.Expr]] = {
+    "words": (frozenset({_NLTK}), pl.col("words")),
+    "mean_word_length": (frozenset({_NLTK}), M.fraction("word_chars", "words")),
+    "symbol_word_ratio": (
+        frozenset({_NLTK, _DOC}),
+        pl.when(pl.col("tokens") > 0).then(
+            pl.max_horizontal("hashes", "ellipses") / pl.col("tokens")
+        ),
+    ),
+    "bullet_lines_frac": (frozenset({_LINES, _NLTK}), M.fraction("bullet_lines", "all_lines")),
+    "ellipsis_lines_frac": (
+        frozenset({_LINES, _NLTK}),
+        M.fraction("ellipsis_lines", "all_lines"),
+    ),
+    "alpha_words_frac": (frozenset({_NLTK}), M.fraction("alpha_tokens", "tokens")),
+    "stop_words": (frozenset({_NLTK}), pl.col("stop_words")),
+    "newline_ratio": (frozenset({_DOC, _NLTK}), M.fraction("newlines", "tokens")),
+}
+# With c4_edit_lines these come from the line edits, and the FineWeb group reads edited text.
+_FROM_EDITS = frozenset({"lorem_ipsum", "curly_brackets", "c4_sentences"})
 
 
 def _frac(default: float, description: str) -> Any:
@@ -344,6 +381,18 @@ class QualityParams(Params):
     c4_max_word_length: int = Field(
         1000, ge=1, description="C4 deletes lines with a longer token (characters)"
     )
+    c4_edit_lines: bool | None = Field(
+        None,
+        description="delete the lines C4 deletes (the step then changes text, and the FineWeb "
+        "rules measure the edited text) instead of judging the share of such lines "
+        "(unset: preset)",
+    )
+    word_definition: Literal["gopher", "nltk"] | None = Field(
+        None,
+        description="gopher: words are tokens without outer punctuation, stop words compared "
+        "lower-cased; nltk: NLTK word tokens as datatrove counts them, punctuation tokens in "
+        "the alphabetic and symbol ratios, stop words compared as written (unset: preset)",
+    )
 
     fineweb_min_line_punct_frac: float = _frac(
         0.12, "smaller share of lines ending in terminal punctuation fails"
@@ -352,10 +401,12 @@ class QualityParams(Params):
         30, ge=0, description="a line of at most this many characters is short"
     )
     fineweb_max_short_lines_frac: float = _frac(0.67, "larger share of short lines fails")
-    fineweb_max_dup_line_char_frac: float = _frac(
-        0.1,
-        "larger share of line characters in duplicate lines fails (FineWeb paper 0.1; "
-        "datatrove's default 0.01)",
+    fineweb_max_dup_line_char_frac: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="larger share of line characters in duplicate lines fails (unset: preset; "
+        "the FineWeb paper says 0.1, the code FineWeb ran used 0.01)",
     )
     fineweb_max_newline_ratio: float = Field(
         0.3, ge=0.0, description="more newlines per word (tokenizer words) fail"
@@ -427,6 +478,15 @@ class QualityParams(Params):
         return values
 
 
+def _scatter(frame: pl.DataFrame, rows: np.ndarray, height: int) -> pl.DataFrame:
+    """``frame``'s rows placed at ``rows`` of a frame of ``height`` rows, null elsewhere."""
+    index = pl.DataFrame({"_row": pl.Series(rows, dtype=pl.Int64)})
+    placed = pl.DataFrame({"_row": pl.Series(np.arange(height), dtype=pl.Int64)}).join(
+        pl.concat([index, frame], how="horizontal"), on="_row", how="left"
+    )
+    return placed.drop("_row")
+
+
 @register_step
 class Quality(Step[QualityParams]):
     """Heuristic quality rules for web text; the first failing rule names the reason."""
@@ -439,6 +499,10 @@ class Quality(Step[QualityParams]):
     def __init__(self, params: QualityParams, **kw: Any) -> None:
         super().__init__(params, **kw)
         self.settings = params.resolved()
+        self.edit = bool(self.settings["c4_edit_lines"] and self.settings["c4"])
+        # An instance attribute shadows the class's: the runner reads step.changes_text.
+        self.changes_text = self.edit
+        self.nltk_words = self.settings["word_definition"] == "nltk"
         self.rules = [rule for rule in RULES if self._active(rule)]
         self.line_options = M.LineOptions(
             bullets=tuple(params.gopher_bullets),
@@ -448,11 +512,19 @@ class Quality(Step[QualityParams]):
             c4_max_word_length=params.c4_max_word_length,
             c4_policy_phrases=tuple(p.lower() for p in params.c4_policy_phrases),
         )
+        self.c4_options = C4Options(
+            require_terminal_punct=self.settings["c4_require_terminal_punct"],
+            min_words_per_line=self.settings["c4_min_words_per_line"],
+            max_word_length=params.c4_max_word_length,
+            policy_phrases=tuple(p.lower() for p in params.c4_policy_phrases),
+        )
         self._seen = 0
         self._reasons: Counter[str] = Counter()
 
     def _active(self, rule: Rule) -> bool:
         if not self.settings[rule.group] or rule.code in self.params.disable:
+            return False
+        if self.edit and rule.code in C4_LINE_RULES:
             return False
         return rule.code != "c4_no_terminal_punct" or self.settings["c4_require_terminal_punct"]
 
@@ -461,33 +533,89 @@ class Quality(Step[QualityParams]):
             return float(self.settings[rule.threshold])
         return float(rule.threshold)
 
+    def _column(self, rule: Rule) -> str:
+        """The column holding a rule's figure: FineWeb's figures of edited text have their own
+        (fineweb_dup_line_char_frac and dup_line_char_frac measure different texts then)."""
+        if self.edit and rule.group == "fineweb":
+            return f"{rule.metric}:edited"
+        return rule.metric
+
     def _fails(self, rule: Rule) -> pl.Expr:
-        value = pl.col(rule.metric)
+        value = pl.col(self._column(rule))
         limit = self._threshold(rule)
         return value < limit if rule.bound == "min" else value > limit
 
     def measure(self, texts: pl.Series) -> pl.DataFrame:
-        """Every figure the active rules read, one row per text. An n-gram figure is computed
-        only for the texts that pass every rule before its own (null elsewhere): they cost the
-        most, and cannot change the reason of a text that failed earlier."""
+        """Every figure the active rules read, one row per text (see ``measure_and_edit``)."""
+        return self.measure_and_edit(texts)[0]
+
+    def measure_and_edit(self, texts: pl.Series) -> tuple[pl.DataFrame, pl.Series | None]:
+        """Every figure the active rules read, one row per text, and with ``c4_edit_lines``
+        the edited texts. Figures are computed in stages, each only for the texts that pass
+        every rule before it (null elsewhere: a text that failed earlier keeps its reason):
+        the figures of the original text, then C4's line edits, then the FineWeb figures of
+        the edited text, then the n-gram figures, which cost the most."""
         plain = [r for r in self.rules if not r.n]
         ngram_rules = [r for r in self.rules if r.n]
-        metrics = list(dict.fromkeys(r.metric for r in plain))
-        blocks: set[str] = set().union(*(_METRICS[m][0] for m in metrics))
-        if ngram_rules:
+        columns = list(dict.fromkeys(self._column(r) for r in plain))
+        edited = [c for c in columns if c.endswith(":edited")]
+        from_edits = [c for c in columns if c in (_FROM_EDITS if self.edit else {"c4_sentences"})]
+        original = [c for c in columns if c not in edited and c not in from_edits]
+        frame, words = self._figures(texts, original, bool(ngram_rules))
+        edited_texts = None
+        if "c4_sentences" in columns and not self.edit:  # C4's pass, without its edits
+            edits = c4_line_edits(texts, self.c4_options)
+            frame = frame.with_columns(edits["c4_sentences"])
+        if self.edit:
+            alive = self._passing(frame, [r for r in plain if r.group == "gopher_quality"])
+            rows = np.flatnonzero(alive)
+            edits = c4_line_edits(texts.gather(rows), self.c4_options)
+            frame = frame.with_columns(_scatter(edits.select(from_edits), rows, texts.len()))
+            c4_rules = [r for r in plain if r.group == "c4"]
+            alive_c4 = (
+                self._passing(frame[rows], c4_rules) if c4_rules else np.ones(len(rows), bool)
+            )
+            later = rows[alive_c4]
+            figures = self._figures(
+                edits["text"].filter(alive_c4), [c.split(":")[0] for c in edited], False
+            )[0]
+            frame = frame.with_columns(
+                _scatter(figures.rename({c.split(":")[0]: c for c in edited}), later, texts.len())
+            )
+            edited_texts = _scatter(edits.select("text"), rows, texts.len())["text"]
+        frame = frame.select(columns) if columns else pl.DataFrame()
+        if ngram_rules and words is not None:
+            passed = self._passing(frame, plain) if plain else np.ones(texts.len(), dtype=bool)
+            ngrams = self._ngram_metrics(words, passed, ngram_rules)
+            frame = frame.with_columns(ngrams) if frame.width else pl.DataFrame(ngrams)
+        return frame, edited_texts
+
+    def _passing(self, frame: pl.DataFrame, rules: list[Rule]) -> np.ndarray:
+        """Rows failing none of ``rules`` (a null figure passes)."""
+        if not rules:
+            return np.ones(frame.height, dtype=bool)
+        failed = pl.any_horizontal([self._fails(r).fill_null(False) for r in rules])
+        return ~frame.select(failed).to_series().to_numpy()
+
+    def _figures(
+        self, texts: pl.Series, metrics: list[str], ngrams: bool
+    ) -> tuple[pl.DataFrame, M.Words | None]:
+        """The (non n-gram) ``metrics`` of ``texts``, and their words when ``ngrams``."""
+        table = {**_METRICS, **_NLTK_METRICS} if self.nltk_words else _METRICS
+        blocks: set[str] = set().union(*(table[m][0] for m in metrics))
+        if ngrams:
             blocks.add(_WORDS)
         raw, words = M.measure(texts, blocks, self.line_options, self.params.gopher_stop_words)
-        frame = pl.DataFrame()
-        if metrics:
-            frame = raw.select([_METRICS[m][1].alias(m) for m in metrics])
-        if ngram_rules and words is not None:
-            passed = np.ones(texts.len(), dtype=bool)
-            if plain:
-                failed = pl.any_horizontal([self._fails(r).fill_null(False) for r in plain])
-                passed = ~frame.select(failed).to_series().to_numpy()
-            columns = self._ngram_metrics(words, passed, ngram_rules)
-            frame = frame.with_columns(columns) if frame.width else pl.DataFrame(columns)
-        return frame
+        if _NLTK in blocks:
+            prepared = M.prepared(texts)
+            counts = word_token_counts(prepared, tuple(self.params.gopher_stop_words))
+            all_lines = prepared.str.count_matches("\n") + 1 - prepared.str.ends_with("\n")
+            raw = raw.drop([c for c in counts.columns if c in raw.columns]).with_columns(
+                *counts, all_lines.cast(pl.Int64).alias("all_lines")
+            )
+        if not metrics:
+            return pl.DataFrame(height=texts.len()), words
+        return raw.select([table[m][1].alias(m) for m in metrics]), words
 
     def _ngram_metrics(
         self, words: M.Words, passed: np.ndarray, rules: list[Rule]
@@ -512,21 +640,26 @@ class Quality(Step[QualityParams]):
             return batch.with_columns(
                 pl.lit(None, pl.String).alias(B.REASON), pl.lit(None, pl.Float64).alias(B.SCORE)
             )
-        frame = self.measure(batch[B.TEXT])
+        texts = batch[B.TEXT]
+        frame, edited = self.measure_and_edit(texts)
         marks = frame.select(
             pl.coalesce([pl.when(self._fails(r)).then(pl.lit(r.code)) for r in self.rules]).alias(
                 B.REASON
             ),
             pl.coalesce(
                 [
-                    pl.when(self._fails(r)).then(pl.col(r.metric).cast(pl.Float64))
+                    pl.when(self._fails(r)).then(pl.col(self._column(r)).cast(pl.Float64))
                     for r in self.rules
                 ]
             ).alias(B.SCORE),
         )
         for reason, count in marks[B.REASON].drop_nulls().value_counts().iter_rows():
             self._reasons[reason] += count
-        return batch.with_columns(marks[B.REASON], marks[B.SCORE])
+        out = batch.with_columns(marks[B.REASON], marks[B.SCORE])
+        if edited is not None:  # kept documents take C4's edit; dropped ones stay as they were
+            keep = marks[B.REASON].is_null() & texts.is_not_null()
+            out = out.with_columns(pl.when(keep).then(edited).otherwise(texts).alias(B.TEXT))
+        return out
 
     def summary(self) -> dict[str, Any]:
         return {

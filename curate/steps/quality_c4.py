@@ -1,0 +1,96 @@
+"""C4's line edits, as C4 (TFDS ``c4_utils``) and datatrove's ``C4QualityFilter`` apply them.
+
+Each line of a text (Python's ``splitlines`` boundaries), stripped, is looked at in turn:
+
+1. a line with a token longer than ``max_word_length`` characters is deleted;
+2. Wikipedia citation marks (``[1]``, ``[edit]``, ``[citation needed]``) are removed;
+3. where terminal punctuation is required, a line that does not end with it (or ends with an
+   ellipsis) is deleted;
+4. a line with fewer than ``min_words_per_line`` tokens (counted before step 2) is deleted;
+5. a line holding "lorem ipsum" (any case) drops the whole document;
+6. a line mentioning "javascript" (any case) is deleted;
+7. a line holding ``{`` drops the whole document;
+8. a line holding a policy phrase (any case) is deleted;
+9. the line is kept, and its sentences counted (``quality_text.sentence_counts``).
+
+The kept lines, joined by newlines and stripped, are the edited text; a document whose kept
+lines hold fewer than ``min_sentences`` sentences is dropped by the caller. Steps 5 and 7 only
+see lines that survived the steps before them, as in both references: "lorem ipsum" in a
+javascript notice deletes that line instead of the document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from curate.steps.quality_text import sentence_counts
+
+# Python's str.splitlines boundaries (after \r\n and \r became \n)
+LINE_BREAKS = r"[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"
+CITATION = r"\[\d*\]|\[edit\]|\[citation needed\]"
+TERMINAL_END = r"\p{Sentence_Terminal}[\"'\u201d\u2019\u00bb)\]]*$"
+
+
+@dataclass(frozen=True)
+class C4Options:
+    require_terminal_punct: bool
+    min_words_per_line: int
+    max_word_length: int
+    policy_phrases: tuple[str, ...]  # lower-cased
+
+
+def c4_line_edits(texts: pl.Series, opts: C4Options) -> pl.DataFrame:
+    """One row per text: ``text`` (the kept lines), ``lorem_ipsum`` and ``curly_brackets``
+    (1 when a line that reached that test holds it, else 0) and ``c4_sentences``."""
+    line = pl.col("line")
+    lines = (
+        pl.DataFrame({"line": texts.fill_null("").str.replace_all(r"\r\n?", "\n")})
+        .with_columns(line.str.replace_all(LINE_BREAKS, "\n").str.split("\n"))
+        .with_row_index("doc")
+        .explode("line")
+        .with_columns(line.fill_null("").str.strip_chars())
+    )
+    cited = line.str.replace_all(CITATION, "")
+    lowered = pl.col("cited").str.to_lowercase()
+    survives = (line.str.count_matches(r"\S+") >= opts.min_words_per_line) & ~line.str.contains(
+        rf"\S{{{opts.max_word_length + 1}}}"
+    )
+    if opts.require_terminal_punct:
+        stripped = pl.col("cited").str.strip_chars()
+        ellipsis = stripped.str.ends_with("...") | stripped.str.ends_with("\u2026")
+        survives = survives & stripped.str.contains(TERMINAL_END) & ~ellipsis
+    policy = _contains_any(lowered, opts.policy_phrases)
+    marked = (
+        lines.with_columns(cited.alias("cited"))
+        .with_columns(survives.alias("survives"))
+        .with_columns(
+            (pl.col("survives") & lowered.str.contains("lorem ipsum", literal=True)).alias("lorem"),
+            (pl.col("survives") & ~lowered.str.contains("javascript", literal=True)).alias("no_js"),
+        )
+        .with_columns(
+            (pl.col("no_js") & pl.col("cited").str.contains("{", literal=True)).alias("curly"),
+            (pl.col("no_js") & ~policy).alias("kept"),
+        )
+    )
+    kept = marked.filter("kept")
+    sentences = np.bincount(
+        kept["doc"].to_numpy(),
+        weights=sentence_counts(kept["cited"]),
+        minlength=texts.len(),
+    ).astype(np.int64)
+    per_doc = marked.group_by("doc", maintain_order=True).agg(
+        pl.col("cited").filter("kept").str.join("\n").str.strip_chars().alias("text"),
+        pl.col("lorem").any().cast(pl.Int64).alias("lorem_ipsum"),
+        pl.col("curly").any().cast(pl.Int64).alias("curly_brackets"),
+    )
+    return per_doc.drop("doc").with_columns(pl.Series("c4_sentences", sentences))
+
+
+def _contains_any(lowered: pl.Expr, phrases: Sequence[str]) -> pl.Expr:
+    if not phrases:
+        return pl.lit(False)
+    return lowered.str.contains_any(list(phrases))
