@@ -60,7 +60,7 @@ from curate import batch as B
 from curate.registry import Params, Step, register_step
 from curate.steps import quality_metrics as M
 from curate.steps.quality_c4 import C4Options, c4_line_edits
-from curate.steps.quality_text import word_token_counts
+from curate.steps.quality_text import chunk_word_tokens
 
 Group = Literal["gopher_quality", "c4", "fineweb", "gopher_repetition"]
 TOP_NGRAMS = (2, 3, 4)
@@ -507,16 +507,16 @@ class Quality(Step[QualityParams]):
         self.line_options = M.LineOptions(
             bullets=tuple(params.gopher_bullets),
             short_line_chars=params.fineweb_short_line_chars,
-            c4_require_terminal_punct=self.settings["c4_require_terminal_punct"],
-            c4_min_words_per_line=self.settings["c4_min_words_per_line"],
-            c4_max_word_length=params.c4_max_word_length,
             c4_policy_phrases=tuple(p.lower() for p in params.c4_policy_phrases),
+            c4_lines=any(r.code in C4_LINE_RULES for r in self.rules),
+            punct_closers=not self.nltk_words,
         )
         self.c4_options = C4Options(
             require_terminal_punct=self.settings["c4_require_terminal_punct"],
             min_words_per_line=self.settings["c4_min_words_per_line"],
             max_word_length=params.c4_max_word_length,
             policy_phrases=tuple(p.lower() for p in params.c4_policy_phrases),
+            decide_below=self.settings["c4_min_sentences"] if self.edit else None,
         )
         self._seen = 0
         self._reasons: Counter[str] = Counter()
@@ -605,13 +605,26 @@ class Quality(Step[QualityParams]):
         blocks: set[str] = set().union(*(table[m][0] for m in metrics))
         if ngrams:
             blocks.add(_WORDS)
-        raw, words = M.measure(texts, blocks, self.line_options, self.params.gopher_stop_words)
+        extra = None
+        if _NLTK in blocks:
+            # the newline ratio alone needs only the count of tokens
+            only_tokens = set(metrics) & set(_NLTK_METRICS) <= {"newline_ratio"}
+            stop_words = tuple(self.params.gopher_stop_words)
+
+            def extra(chunk: M.Chunk) -> dict[str, np.ndarray]:
+                figures = chunk_word_tokens(chunk, stop_words, only_tokens)
+                return {f"nltk_{name}": values for name, values in figures.items()}
+
+        stop_words = self.params.gopher_stop_words
+        wanted = {name for m in metrics for name in table[m][1].meta.root_names()}
+        raw, words = M.measure(texts, blocks, self.line_options, stop_words, extra, wanted)
         if _NLTK in blocks:
             prepared = M.prepared(texts)
-            counts = word_token_counts(prepared, tuple(self.params.gopher_stop_words))
             all_lines = prepared.str.count_matches("\n") + 1 - prepared.str.ends_with("\n")
-            raw = raw.drop([c for c in counts.columns if c in raw.columns]).with_columns(
-                *counts, all_lines.cast(pl.Int64).alias("all_lines")
+            nltk = [c for c in raw.columns if c.startswith("nltk_")]
+            raw = raw.drop([c.removeprefix("nltk_") for c in nltk], strict=False).with_columns(
+                *(raw[c].alias(c.removeprefix("nltk_")) for c in nltk),
+                all_lines.cast(pl.Int64).alias("all_lines"),
             )
         if not metrics:
             return pl.DataFrame(height=texts.len()), words

@@ -41,6 +41,9 @@ class C4Options:
     min_words_per_line: int
     max_word_length: int
     policy_phrases: tuple[str, ...]  # lower-cased
+    # count sentences only for texts with fewer kept lines than this (each kept line holds a
+    # sentence at least, so the others pass): null elsewhere; None counts everywhere
+    decide_below: int | None = None
 
 
 def c4_line_edits(texts: pl.Series, opts: C4Options) -> pl.DataFrame:
@@ -56,9 +59,13 @@ def c4_line_edits(texts: pl.Series, opts: C4Options) -> pl.DataFrame:
     )
     cited = line.str.replace_all(CITATION, "")
     lowered = pl.col("cited").str.to_lowercase()
-    survives = (line.str.count_matches(r"\S+") >= opts.min_words_per_line) & ~line.str.contains(
-        rf"\S{{{opts.max_word_length + 1}}}"
+    # enough tokens: the first min_words_per_line of them exist (cheaper than counting all)
+    enough = (
+        line.str.contains(rf"^(?:\S+\s+){{{opts.min_words_per_line - 1}}}\S")
+        if opts.min_words_per_line > 0
+        else pl.lit(True)
     )
+    survives = enough & ~line.str.contains(rf"\S{{{opts.max_word_length + 1}}}")
     if opts.require_terminal_punct:
         stripped = pl.col("cited").str.strip_chars()
         ellipsis = stripped.str.ends_with("...") | stripped.str.ends_with("\u2026")
@@ -76,18 +83,26 @@ def c4_line_edits(texts: pl.Series, opts: C4Options) -> pl.DataFrame:
             (pl.col("no_js") & ~policy).alias("kept"),
         )
     )
+    per_doc = marked.group_by("doc", maintain_order=True).agg(
+        pl.col("cited").filter("kept").str.join("\n").str.strip_chars().alias("text"),
+        pl.col("lorem").any().cast(pl.Int64).alias("lorem_ipsum"),
+        pl.col("curly").any().cast(pl.Int64).alias("curly_brackets"),
+        pl.col("kept").sum().alias("kept_lines"),
+    )
+    counted = np.ones(texts.len(), dtype=bool)
+    if opts.decide_below is not None:
+        counted = per_doc["kept_lines"].to_numpy() < opts.decide_below
     kept = marked.filter("kept")
+    if opts.decide_below is not None:
+        kept = kept.filter(pl.col("doc").is_in(np.flatnonzero(counted).tolist()))
     sentences = np.bincount(
         kept["doc"].to_numpy(),
         weights=sentence_counts(kept["cited"]),
         minlength=texts.len(),
     ).astype(np.int64)
-    per_doc = marked.group_by("doc", maintain_order=True).agg(
-        pl.col("cited").filter("kept").str.join("\n").str.strip_chars().alias("text"),
-        pl.col("lorem").any().cast(pl.Int64).alias("lorem_ipsum"),
-        pl.col("curly").any().cast(pl.Int64).alias("curly_brackets"),
-    )
-    return per_doc.drop("doc").with_columns(pl.Series("c4_sentences", sentences))
+    column = pl.Series("c4_sentences", sentences)
+    column = pl.select(pl.when(pl.Series(counted)).then(column)).to_series().alias("c4_sentences")
+    return per_doc.drop("doc", "kept_lines").with_columns(column)
 
 
 def _contains_any(lowered: pl.Expr, phrases: Sequence[str]) -> pl.Expr:

@@ -37,7 +37,7 @@ that already failed a rule are dropped between levels.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -360,18 +360,30 @@ def _padded(units: np.ndarray, dtype: type) -> tuple[np.ndarray, np.ndarray]:
 # --- document counts ---------------------------------------------------------------------
 
 
-def document_counts(chunk: Chunk) -> dict[str, np.ndarray]:
-    """Counts over the whole text: tokens, symbols, newlines, C4's page-level markers."""
+def document_counts(chunk: Chunk, wanted: Collection[str] | None = None) -> dict[str, np.ndarray]:
+    """Counts over the whole text: tokens, symbols, newlines, C4's page-level markers (those of
+    ``wanted``, all by default, and a few that cost nothing)."""
+    wanted = COLUMNS[DOC] if wanted is None else wanted
     starts = chunk.tokens[0]
-    # a token without a letter is a run of non-letters with a space on either side
-    bare_starts, bare_ends = runs(~chunk.space & ~chunk.has(LETTER))
-    whole = chunk.space[bare_starts - 1] & chunk.space[bare_ends]  # chars[-1] is "\n"
-    # a tokenizer word starts where the class (space, word character, other) changes to a
-    # class other than space
-    kind = chunk.flags & (SPACE | WORD_CHAR)
-    changes = np.flatnonzero((kind[1:] != kind[:-1]) & (kind[1:] != SPACE)) + 1
-    if kind[0] != SPACE:
-        changes = np.concatenate(([0], changes))
+    figures: dict[str, np.ndarray] = {}
+    if "alpha_tokens" in wanted:
+        # a token without a letter is a run of non-letters with a space on either side
+        bare_starts, bare_ends = runs(~chunk.space & ~chunk.has(LETTER))
+        whole = chunk.space[bare_starts - 1] & chunk.space[bare_ends]  # chars[-1] is "\n"
+        bare = chunk.events_per_doc(bare_starts[whole])
+        figures["alpha_tokens"] = chunk.events_per_doc(starts) - bare
+    if "tokenizer_words" in wanted:
+        # a tokenizer word starts where the class (space, word character, other) changes to
+        # a class other than space
+        kind = chunk.flags & (SPACE | WORD_CHAR)
+        changes = np.flatnonzero((kind[1:] != kind[:-1]) & (kind[1:] != SPACE)) + 1
+        if kind[0] != SPACE:
+            changes = np.concatenate(([0], changes))
+        figures["tokenizer_words"] = chunk.events_per_doc(changes)
+    if "lorem_ipsum" in wanted:
+        # case-insensitive matching (also of "ſ" for "s") is left to the regex engine
+        lorem = chunk.texts.str.count_matches(LOREM_IPSUM).to_numpy().astype(np.int64)
+        figures["lorem_ipsum"] = lorem
     dots = chunk.positions_of(".")
     # runs of dots: breaks where the next dot is not the next character
     breaks = np.flatnonzero(np.diff(dots) != 1) + 1
@@ -382,15 +394,11 @@ def document_counts(chunk: Chunk) -> dict[str, np.ndarray]:
     )
     if not chunk.ascii:
         ellipses += chunk.events_per_doc(chunk.positions_of("\u2026"))
-    return {
+    return figures | {
         "tokens": chunk.events_per_doc(starts),
-        "alpha_tokens": chunk.events_per_doc(starts) - chunk.events_per_doc(bare_starts[whole]),
         "hashes": chunk.events_per_doc(chunk.positions_of("#")),
         "ellipses": ellipses,
         "newlines": chunk.events_per_doc(chunk.lines.ends),
-        "tokenizer_words": chunk.events_per_doc(changes),
-        # case-insensitive matching (also of "ſ" for "s") is left to the regex engine
-        "lorem_ipsum": chunk.texts.str.count_matches(LOREM_IPSUM).to_numpy().astype(np.int64),
         "curly_brackets": chunk.events_per_doc(chunk.positions_of("{")),
     }
 
@@ -404,10 +412,11 @@ class LineOptions:
 
     bullets: tuple[str, ...]
     short_line_chars: int
-    c4_require_terminal_punct: bool
-    c4_min_words_per_line: int
-    c4_max_word_length: int
     c4_policy_phrases: tuple[str, ...]
+    c4_lines: bool = True  # measure C4's line figures (not when C4 edits the lines instead)
+    # a line ending in terminal punctuation may end with closing quotes or brackets after it
+    # (datatrove's FineWeb rule looks at the very last character)
+    punct_closers: bool = True
 
 
 @dataclass(frozen=True)
@@ -454,10 +463,10 @@ def line_stats(chunk: Chunk, opts: LineOptions) -> dict[str, np.ndarray]:
     chars = end - start
     ellipsis = _ends_with_ellipsis(chunk, start, end)
     terminal = _ends_with_terminal(chunk, start, end)
-    javascript = _contains_any(chunk, start, end, [JAVASCRIPT])
-    policy = _contains_any(chunk, start, end, opts.c4_policy_phrases)
+    javascript = _contains_any(chunk, start, end, [JAVASCRIPT] if opts.c4_lines else [])
+    policy = _contains_any(chunk, start, end, opts.c4_policy_phrases if opts.c4_lines else [])
     c4_terminal = terminal & ~ellipsis
-    special = _lines_needing_strings(chunk, start, end)
+    special = _lines_needing_strings(chunk, start, end) if opts.c4_lines else np.zeros(0)
     if special.size:
         text = pl.Series(chunk.substrings(start[special], end[special]), dtype=pl.String)
         exact = _line_figures_from_strings(text, opts.c4_policy_phrases)
@@ -475,7 +484,7 @@ def line_stats(chunk: Chunk, opts: LineOptions) -> dict[str, np.ndarray]:
         "line_chars": total(chars),
         "bullet_lines": total(_starts_with_any(chunk, start, end, opts.bullets)),
         "ellipsis_lines": total(ellipsis),
-        "punct_lines": total(terminal),
+        "punct_lines": total(terminal if opts.punct_closers else chunk.has(TERMINAL)[end - 1]),
         "c4_no_terminal_punct_lines": total(~c4_terminal),
         "c4_javascript_lines": total(javascript),
         "c4_policy_lines": total(policy),
@@ -742,10 +751,16 @@ def chunks(texts: pl.Series) -> list[np.ndarray]:
 
 
 def measure(
-    texts: pl.Series, blocks: Collection[str], opts: LineOptions, stop_words: Collection[str]
+    texts: pl.Series,
+    blocks: Collection[str],
+    opts: LineOptions,
+    stop_words: Collection[str],
+    extra: Callable[[Chunk], dict[str, np.ndarray]] | None = None,
+    wanted: Collection[str] | None = None,
 ) -> tuple[pl.DataFrame, Words | None]:
     """The figures of ``blocks`` (``COLUMNS``), one row per text, and the words of the texts
-    when WORDS is asked for."""
+    when WORDS is asked for; ``extra`` adds figures of its own, chunk by chunk. ``wanted``
+    limits the DOC figures computed (the others are 0)."""
     texts = prepared(texts)
     table = char_table()
     names = [name for block in COLUMNS if block in blocks for name in COLUMNS[block]]
@@ -755,7 +770,7 @@ def measure(
         chunk = Chunk(texts.gather(docs), table)
         figures: dict[str, np.ndarray] = {}
         if DOC in blocks:
-            figures |= document_counts(chunk)
+            figures |= document_counts(chunk, wanted)
         if LINES in blocks:
             figures |= line_stats(chunk, opts)
         if PARAGRAPHS in blocks:
@@ -764,8 +779,10 @@ def measure(
             word_figures, doc, hashes, lengths = word_stats(chunk, stop_words)
             figures |= word_figures
             word_parts.append((docs[doc], hashes, lengths))
+        if extra is not None:
+            figures |= extra(chunk)
         for name, values in figures.items():
-            columns[name][docs] = values
+            columns.setdefault(name, np.zeros(texts.len(), dtype=np.int64))[docs] = values
     words = None
     if WORDS in blocks:
         doc, hashes, lengths = (

@@ -68,6 +68,7 @@ SENTENCE_STARTERS = _word_set(
     also many most some both according
     """
 )
+_LONGEST_ABBREVIATION = max(map(len, ABBREVIATIONS))
 STOP_WORDS = ("the", "be", "to", "of", "and", "that", "have", "with")
 CLOSERS = "\"'\u201d\u2019\u00bb)]}"
 OPENERS = "\"'([{\u201c\u2018\u00ab"
@@ -177,10 +178,15 @@ class _Tokens:
         lowered = chunk.table.lower[chars[first]]
         upper = letter[first] & (lowered != chars[first])
         lower = letter[first] & ~upper
-        opener_word = upper & self._is_starter(first, letter)
-        lowered_words = M.span_hashes(chunk.lowered, *chunk.byte_spans(word_start, end - 1))
-        abbreviation = _in(lowered_words, _hash_set(tuple(ABBREVIATIONS), chars.dtype))
+        # only short words can be abbreviations: only those are hashed
+        abbreviation = np.zeros(len(k), dtype=bool)
+        short = np.flatnonzero(period & (word_len > 0) & (word_len <= _LONGEST_ABBREVIATION))
+        hashes = M.span_hashes(chunk.lowered, *chunk.byte_spans(word_start[short], end[short] - 1))
+        abbreviation[short] = _in(hashes, _hash_set(tuple(ABBREVIATIONS), chars.dtype))
         initial = (word_len == 1) & letter[word_start]
+        opener_word = np.zeros(len(k), dtype=bool)
+        asked = np.flatnonzero(upper & (abbreviation | initial))
+        opener_word[asked] = self._is_starter(first[asked], letter)
         # punkt's numbers: digits, with dots, commas and dashes inside; their first and last
         # characters tell them apart well enough
         digit = _lookup("0123456789")
@@ -231,15 +237,16 @@ def word_token_counts(
     table = M.char_table()
     for docs in M.chunks(texts):
         chunk = M.Chunk(texts.gather(docs), table)
-        figures = _chunk_word_tokens(chunk, stop_words, only_tokens)
+        figures = chunk_word_tokens(chunk, stop_words, only_tokens)
         for name in names:
             columns[name][docs] = figures[name]
     return pl.DataFrame(columns)
 
 
-def _chunk_word_tokens(
-    chunk: M.Chunk, stop_words: Sequence[str], only_tokens: bool
+def chunk_word_tokens(
+    chunk: M.Chunk, stop_words: Sequence[str], only_tokens: bool = False
 ) -> dict[str, np.ndarray]:
+    """``word_token_counts`` of the documents of one chunk."""
     chars = chunk.chars
     n = len(chars)
     space = np.append(chunk.space, True)  # one past the end counts as a space
@@ -260,18 +267,21 @@ def _chunk_word_tokens(
     cut[tokens.core_end[ends[split]] - 1] = True  # before the clitics, as in NLTK
     _cut_clitics(chunk, cut, space)
     piece_starts, piece_ends = _pieces(cut, space)
-    if _cut_two_part_words(chunk, cut, piece_starts, piece_ends):
-        piece_starts, piece_ends = _pieces(cut, space)
+    piece_starts, piece_ends = _split_two_part_words(chunk, piece_starts, piece_ends)
     figures = {"tokens": chunk.events_per_doc(piece_starts)}
     if only_tokens:
         return figures
     doc = M.doc_of(chunk.doc_starts, piece_starts)
-    letters = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(chunk.has(M.LETTER), out=letters[1:])
-    plain = np.zeros(n + 1, dtype=np.int32)
-    np.cumsum(~_lookup(PUNCTUATION)[chars] & ~space[:n], out=plain[1:])
-    alpha = letters[piece_ends] > letters[piece_starts]
-    word = plain[piece_ends] > plain[piece_starts]
+    # only spaces lie between a token's end and the next token's start
+    alpha = np.logical_or.reduceat(chunk.has(M.LETTER), piece_starts)
+    word = alpha.copy()  # a letter is no punctuation; the other tokens are few
+    others = np.flatnonzero(~alpha)
+    if others.size:
+        lengths = piece_ends[others] - piece_starts[others]
+        offsets = np.repeat(piece_starts[others] - np.cumsum(lengths) + lengths, lengths)
+        inside = offsets + np.arange(offsets.size)
+        plain = ~_lookup(PUNCTUATION)[chars[inside]]
+        word[others] = np.logical_or.reduceat(plain, np.cumsum(lengths) - lengths)
     lengths = piece_ends - piece_starts
     figures |= {
         "alpha_tokens": M.per_doc_sum(doc, alpha, chunk.n_docs),
@@ -314,18 +324,27 @@ def _cut_clitics(chunk: M.Chunk, cut: np.ndarray, space: np.ndarray) -> None:
         cut[at[match]] = True
 
 
-def _cut_two_part_words(
-    chunk: M.Chunk, cut: np.ndarray, starts: np.ndarray, ends: np.ndarray
-) -> bool:
-    """Cut "cannot" and the like after their third character; whether any was found."""
-    candidates = np.flatnonzero((ends - starts == 5) | (ends - starts == 6))
+def _split_two_part_words(
+    chunk: M.Chunk, starts: np.ndarray, ends: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The tokens with "cannot" and the like split after their third character."""
+    first = "".join({w[0] for w in TWO_PART_WORDS})
+    candidates = np.flatnonzero(
+        ((ends - starts == 5) | (ends - starts == 6))
+        & _lookup(first + first.upper())[chunk.chars[starts]]
+    )
     if not candidates.size:
-        return False
+        return starts, ends
     s, e = starts[candidates], ends[candidates]
     hashes = M.span_hashes(chunk.lowered, *chunk.byte_spans(s, e))
-    two_part = _in(hashes, _hash_set(TWO_PART_WORDS, chunk.chars.dtype))
-    cut[s[two_part] + 3] = True
-    return bool(two_part.any())
+    found = candidates[_in(hashes, _hash_set(TWO_PART_WORDS, chunk.chars.dtype))]
+    if not found.size:
+        return starts, ends
+    second = starts[found] + 3
+    ends = ends.copy()
+    ends[found] = second
+    at = found + 1
+    return np.insert(starts, at, second), np.insert(ends, at, e[np.isin(candidates, found)])
 
 
 def _stop_words(
@@ -340,9 +359,11 @@ def _stop_words(
     if not words:
         return np.zeros(chunk.n_docs, dtype=np.int64)
     lengths = np.array(sorted({len(w) for w in words}))
-    # few tokens have a stop word's length and first character: only those are hashed
+    # few tokens have a stop word's length and first and last characters: only those are hashed
+    chars = chunk.chars
     sized = np.flatnonzero(
-        _lookup("".join({w[0] for w in words if w}))[chunk.chars[starts]]
+        _lookup("".join({w[0] for w in words if w}))[chars[starts]]
+        & _lookup("".join({w[-1] for w in words if w}))[chars[ends - 1]]
         & np.isin(ends - starts, lengths)
     )
     hashes = M.span_hashes(chunk.raw, *chunk.byte_spans(starts[sized], ends[sized]))
