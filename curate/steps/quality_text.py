@@ -18,19 +18,20 @@ Sentences (punkt's decisions, with fixed word lists instead of its trained table
   forms such as ``U.S.``; compared lower-cased) or an initial (one letter) ends one only when
   the next word is a capitalised common sentence opener (``SENTENCE_STARTERS``): ``Dr. Smith``
   and ``J. Smith`` go on, ``Inc. The`` ends;
-- ``.`` after a number, and an ellipsis, end one when the next word is capitalised;
+- ``.`` after a number ends one unless the next word is in lower case; an ellipsis ends one
+  when the next word is capitalised;
 - after any other word ``.`` ends a sentence, whatever follows. punkt does the same: ``e.g.``
   is not among its abbreviations, so "e.g. its" is two sentences, and neither are most dotted
   forms ("U.S.C.", "L.R."), which this module leaves out of its list too.
 
 Word tokens (NLTK's Treebank rules as counts): ``? ! ; @ # $ % & *``, brackets, quotes other
 than the apostrophe, runs of two or more dots, runs of ``-`` longer than one, runs of
-backticks or apostrophes longer than one, and ``,``/``:`` not followed by a digit are tokens of
-their own; clitics (``n't``, ``'s``, ``'m``, ``'d``, ``'ll``, ``'re``, ``'ve``, a final
-apostrophe) and the second half of ``cannot``, ``gonna``, ``gotta``, ``wanna``, ``gimme``,
-``lemme`` are split from their word; so is the period that ends a sentence (as above). A token
-is a *word* when it holds a character outside datatrove's ``PUNCTUATION_SET``, *alphabetic*
-when it holds a letter; stop words are compared as written.
+backticks or apostrophes longer than one, ``,``/``:`` not followed by a digit, and an
+apostrophe opening a word are tokens of their own; clitics (``n't``, ``'s``, ``'m``, ``'d``,
+``'ll``, ``'re``, ``'ve``, a final apostrophe) and the second half of ``cannot``, ``gonna``,
+``gotta``, ``wanna``, ``gimme``, ``lemme`` are split from their word; so is the period that
+ends a sentence (as above). A token is a *word* when it holds a character outside datatrove's
+``PUNCTUATION_SET``, *alphabetic* when it holds a letter; stop words are compared as written.
 """
 
 from __future__ import annotations
@@ -49,13 +50,15 @@ def _word_set(words: str) -> frozenset[str]:
 
 
 # Abbreviations after which "." rarely ends an English sentence (lower case, without the final
-# period). A hand-made list, not punkt's trained one.
+# period): titles, company forms, months, US states, dotted forms. A hand-made list, not
+# punkt's trained one; months punkt splits after ("Mar.", "Jun.", "Jul.") are left out.
 ABBREVIATIONS = _word_set(
     """
     mr mrs ms dr prof rev gen col lt sgt capt cmdr adm gov sen rep pres supt hon messrs mme
     jr sr st mt ft rd ave blvd inc ltd co corp bros plc llc
-    jan feb mar apr jun jul aug sep sept oct nov dec vs cf approx dept est fig nos vol pp
-    u.s u.k u.n a.m p.m d.c
+    jan feb aug sept oct nov dec vs cf approx est fig nos vol pp
+    ala ariz ark calif colo conn fla kan ky md mich minn mont neb nev okla ore pa tenn tex va
+    vt wis wyo u.s u.k u.n a.m p.m d.c
     """
 )
 # Common words that open sentences: after an abbreviation or an initial, a capitalised one of
@@ -194,7 +197,7 @@ class _Tokens:
         number = (word_len > 0) & digit[chars[np.minimum(lead, end - 1)]] & digit[chars[end - 2]]
         ends = np.select(
             [last, only_marks, ~period & ~ellipsis, ellipsis, abbreviation | initial, number],
-            [True, False, True, upper, opener_word, upper & ~lower],
+            [True, False, True, upper, opener_word, ~lower],
             default=True,
         )
         joined = ~_lookup(SEPARATE + ".")[chars[np.maximum(end - 2, 0)]]
@@ -307,6 +310,7 @@ def _cut_clitics(chunk: M.Chunk, cut: np.ndarray, space: np.ndarray) -> None:
     apostrophes = np.flatnonzero(chars == _APOSTROPHE)
     if not apostrophes.size:
         return
+    _cut_opening_apostrophes(chunk, cut, apostrophes)
     for suffix, offset in (
         *((c, 1) for c in ("n't", "N'T")),
         *((c, 0) for c in ("'ll", "'LL", "'re", "'RE", "'ve", "'VE", "'s", "'S", "'m", "'M")),
@@ -322,6 +326,25 @@ def _cut_clitics(chunk: M.Chunk, cut: np.ndarray, space: np.ndarray) -> None:
             if i:
                 match &= ~cut[at + i]
         cut[at[match]] = True
+
+
+def _cut_opening_apostrophes(chunk: M.Chunk, cut: np.ndarray, apostrophes: np.ndarray) -> None:
+    """An apostrophe opening a word is a token of its own, unless a clitic follows it ("'s",
+    "'re", ...: NLTK's rule, which keeps "'s" whole)."""
+    chars = chunk.chars
+    word = chunk.has(M.WORD_CHAR)
+    n = len(chars)
+    at = apostrophes[apostrophes + 1 < n]
+    opening = word[at + 1] & ((at == 0) | ~word[np.maximum(at - 1, 0)])
+    at = at[opening]
+    lowered = chunk.table.lower[chars[np.minimum(at[:, None] + np.arange(1, 4), n - 1)]]
+    clitic = np.zeros(len(at), dtype=bool)
+    for suffix in ("re", "ve", "ll", "m", "t", "s", "d", "n"):
+        match = ~word[np.minimum(at + 1 + len(suffix), n - 1)]
+        for i, c in enumerate(suffix):
+            match &= lowered[:, i] == ord(c)
+        clitic |= match
+    cut[at[~clitic] + 1] = True
 
 
 def _split_two_part_words(
