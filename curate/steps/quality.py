@@ -59,7 +59,7 @@ from pydantic import Field, field_validator, model_validator
 from curate import batch as B
 from curate.registry import Params, Step, register_step
 from curate.steps import quality_metrics as M
-from curate.steps.quality_c4 import C4Options, c4_line_edits
+from curate.steps.quality_c4 import C4Options, c4_line_edits, write_edits
 from curate.steps.quality_text import chunk_word_tokens
 
 Group = Literal["gopher_quality", "c4", "fineweb", "gopher_repetition"]
@@ -561,7 +561,10 @@ class Quality(Step[QualityParams]):
         edited = [c for c in columns if c.endswith(":edited")]
         from_edits = [c for c in columns if c in (_FROM_EDITS if self.edit else {"c4_sentences"})]
         original = [c for c in columns if c not in edited and c not in from_edits]
-        frame, words = self._figures(texts, original, bool(ngram_rules))
+        table = {**_METRICS, **_NLTK_METRICS} if self.nltk_words else _METRICS
+        # the n-grams' words come with the first figures when those need words anyway
+        words_now = bool(ngram_rules) and any(_WORDS in table[c][0] for c in original)
+        frame, words = self._figures(texts, original, words_now)
         edited_texts = None
         if "c4_sentences" in columns and not self.edit:  # C4's pass, without its edits
             edits = c4_line_edits(texts, self.c4_options)
@@ -584,11 +587,22 @@ class Quality(Step[QualityParams]):
             )
             edited_texts = _scatter(edits.select("text"), rows, texts.len())["text"]
         frame = frame.select(columns) if columns else pl.DataFrame()
-        if ngram_rules and words is not None:
+        if ngram_rules:
             passed = self._passing(frame, plain) if plain else np.ones(texts.len(), dtype=bool)
+            if words is None:
+                words = self._words(texts, np.flatnonzero(passed))
             ngrams = self._ngram_metrics(words, passed, ngram_rules)
             frame = frame.with_columns(ngrams) if frame.width else pl.DataFrame(ngrams)
         return frame, edited_texts
+
+    def _words(self, texts: pl.Series, rows: np.ndarray) -> M.Words:
+        """The words of the texts at ``rows`` (the others have none), for the n-grams."""
+        stop_words = self.params.gopher_stop_words
+        _, words = M.measure(texts.gather(rows), {_WORDS}, self.line_options, stop_words)
+        assert words is not None
+        doc_chars = np.zeros(texts.len(), dtype=np.float64)
+        doc_chars[rows] = words.doc_chars
+        return M.Words(rows[words.doc], words.hashes, words.lengths, doc_chars)
 
     def _passing(self, frame: pl.DataFrame, rules: list[Rule]) -> np.ndarray:
         """Rows failing none of ``rules`` (a null figure passes)."""
@@ -671,7 +685,7 @@ class Quality(Step[QualityParams]):
         out = batch.with_columns(marks[B.REASON], marks[B.SCORE])
         if edited is not None:  # kept documents take C4's edit; dropped ones stay as they were
             keep = marks[B.REASON].is_null() & texts.is_not_null()
-            out = out.with_columns(pl.when(keep).then(edited).otherwise(texts).alias(B.TEXT))
+            out = write_edits(out, keep, edited, self.c4_options)
         return out
 
     def summary(self) -> dict[str, Any]:

@@ -22,11 +22,13 @@ javascript notice deletes that line instead of the document.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
 
+from curate import batch as B
+from curate.steps.normalize import batch_separator
 from curate.steps.quality_text import sentence_counts
 
 # Python's str.splitlines boundaries (after \r\n and \r became \n)
@@ -109,3 +111,45 @@ def _contains_any(lowered: pl.Expr, phrases: Sequence[str]) -> pl.Expr:
     if not phrases:
         return pl.lit(False)
     return lowered.str.contains_any(list(phrases))
+
+
+def write_edits(
+    batch: pl.DataFrame, keep: pl.Series, edited: pl.Series, opts: C4Options
+) -> pl.DataFrame:
+    """The batch with C4's edits written into the segments of the ``keep`` rows (``_text``
+    rebuilt, ``_changed`` set where the text changed). A row with one segment takes
+    ``edited`` (the edit of its ``_text``) as it is; a row with several segments (chat turns,
+    several fields) has each segment edited on its own, so that every edit lands in the field
+    it came from."""
+    keep = keep.fill_null(False)
+    single = keep & (batch[B.SEGMENTS].list.len() == 1)
+    first = pl.col(B.SEGMENTS).list.first()
+    segment = pl.struct(
+        first.struct.field("path").alias("path"),
+        first.struct.field("role").alias("role"),
+        pl.lit(edited).alias("text"),
+    )
+    out = batch.with_columns(
+        pl.when(pl.lit(single))
+        .then(pl.concat_list(segment))
+        .otherwise(pl.col(B.SEGMENTS))
+        .cast(B.SEGMENT_DTYPE)
+        .alias(B.SEGMENTS),
+        (
+            pl.col(B.CHANGED)
+            | (pl.lit(single) & (pl.lit(edited) != pl.col(B.TEXT))).fill_null(False)
+        ).alias(B.CHANGED),
+        pl.when(pl.lit(single)).then(pl.lit(edited)).otherwise(pl.col(B.TEXT)).alias(B.TEXT),
+    )
+    several = keep & ~single
+    if not several.any():
+        return out
+    every_sentence = replace(opts, decide_below=None)
+
+    def edit(texts: pl.Series) -> pl.Series:
+        return c4_line_edits(texts, every_sentence)["text"]
+
+    row = "__quality_row"
+    out = out.with_row_index(row)
+    parts = [out.filter(~several), B.update_text(out.filter(several), edit, batch_separator(out))]
+    return pl.concat(parts).sort(row).drop(row)
