@@ -18,7 +18,8 @@ from quality_reference import ReferenceQuality
 from curate.batch import from_texts
 from curate.cleaning import clean
 from curate.steps import quality_metrics
-from curate.steps.quality import REASON_CODES, Quality, QualityParams
+from curate.steps.quality import PRESETS, REASON_CODES, Quality, QualityParams
+from curate.steps.quality_text import sentence_counts, word_token_counts
 
 ENGLISH = "\n\n".join(
     [
@@ -499,6 +500,183 @@ def test_clean_drops_with_the_reason(tmp_path: Path) -> None:
         "gopher_short_doc": 1,
         "fineweb_dup_line_char_frac": 1,
     }
+
+
+# --- preset fineweb: datatrove's FineWeb chain (bench/compare_datatrove.py measures it) ----
+
+# Sentence counts of NLTK 3.10's English punkt model (punkt_tab), taken from NLTK itself.
+PUNKT_SENTENCES = [
+    ("Acme Inc. opened an office in the U.S. in 1990.", 1),  # abbreviations, a number
+    ("The firm, e.g. its staff, works with Dr. Smith every day.", 2),  # punkt ends one at e.g.
+    ("Dr. Smith and Mrs. Brown met Mr. Jones at St. Paul's.", 1),
+    ("It was founded by Acme Inc. The firm grew fast.", 2),  # a capitalised opener follows
+    ("We saw it in the U.S. The trip was long.", 2),
+    ("J. S. Bach wrote it in Leipzig.", 1),  # initials
+    ("Pi is 3.14 and e is 2.72 today.", 1),  # decimals
+    ("It ended in 2013. It was late.", 2),
+    ("The meeting ran from 9 a.m. to noon.", 1),
+    ("It rained. We stayed in", 2),  # an unterminated last sentence counts
+    ("no full stop at all", 1),
+    ("Really? Yes! Fine.", 3),
+    ('He said "no." Then he left.', 2),  # a closing quote after the full stop
+    ("", 0),
+    (" \n ", 0),
+]
+ISSUE_EXAMPLE = (
+    "Acme Inc. opened an office in the U.S. in 1990.\n"
+    "The firm, e.g. its staff, works with Dr. Smith every day.\n"
+    "It makes tools for many people."
+)
+
+
+def test_sentence_counts_are_punkts() -> None:
+    texts = pl.Series([text for text, _ in PUNKT_SENTENCES])
+    assert sentence_counts(texts).tolist() == [n for _, n in PUNKT_SENTENCES]
+
+
+def test_the_issue_example_holds_four_sentences() -> None:
+    """NLTK counts 1 + 2 + 1 over the three lines; one sentence per ". " made it 7."""
+    assert sentence_counts(pl.Series([ISSUE_EXAMPLE])).tolist() == [4]
+    for preset in ("gopher", "fineweb"):
+        fails = only("c4_too_few_sentences", ISSUE_EXAMPLE, preset=preset, c4_min_sentences=5)
+        assert fails == ("c4_too_few_sentences", 4.0)
+        passes = only("c4_too_few_sentences", ISSUE_EXAMPLE, preset=preset, c4_min_sentences=4)
+        assert passes == (None, None)
+
+
+# (text, NLTK word_tokenize tokens, of them with a letter, of them not all punctuation)
+NLTK_TOKENS = [
+    ("Hello, world! Don't stop... it's 3.5 U.S. e.g.", 14, 9, 10),
+    ('I cannot go -- it\'s "late" (really).', 14, 8, 8),
+    ("He said 'only this' today: 10,000 people came, and #1 won!", 17, 9, 11),
+    ("The end. And then [1] {x} <y> 50% off & more; a@b.c", 23, 10, 12),
+]
+
+
+def test_word_tokens_are_nltks() -> None:
+    counts = word_token_counts(pl.Series([text for text, *_ in NLTK_TOKENS]))
+    assert counts["tokens"].to_list() == [row[1] for row in NLTK_TOKENS]
+    assert counts["alpha_tokens"].to_list() == [row[2] for row in NLTK_TOKENS]
+    assert counts["words"].to_list() == [row[3] for row in NLTK_TOKENS]
+    assert counts["stop_words"].to_list() == [0, 0, 1, 0]  # "and"; "The" is no stop word
+    assert word_token_counts(pl.Series(["The cat and the dog went to"]))["stop_words"][0] == 3
+
+
+def test_presets_hold_their_references_values() -> None:
+    assert PRESETS["fineweb"] == {
+        "max_dup_line_char_frac": 0.20,  # GopherRepetitionFilter's default
+        "c4_require_terminal_punct": False,  # C4QualityFilter(filter_no_terminal_punct=False)
+        "c4_min_words_per_line": 3,
+        "c4_min_sentences": 5,
+        "c4_edit_lines": True,
+        "fineweb_max_dup_line_char_frac": 0.01,  # FineWebQualityFilter's char_duplicates_ratio
+        "word_definition": "nltk",
+    }
+    for preset in ("gopher", "dolma"):
+        values = QualityParams(preset=preset).resolved()
+        assert values["c4_edit_lines"] is False
+        assert values["word_definition"] == "gopher"
+        assert values["fineweb_max_dup_line_char_frac"] == 0.1  # the FineWeb paper's value
+        assert values["c4_min_sentences"] == 3
+    own = QualityParams(preset="fineweb", c4_edit_lines=False, word_definition="gopher")
+    assert own.resolved()["c4_edit_lines"] is False
+    assert own.resolved()["word_definition"] == "gopher"
+
+
+def test_only_the_line_edit_mode_changes_text() -> None:
+    assert Quality(QualityParams(preset="fineweb")).changes_text is True
+    assert Quality(QualityParams(preset="fineweb", c4=False)).changes_text is False
+    assert Quality(QualityParams(preset="gopher")).changes_text is False
+    assert Quality.changes_text is False  # the class keeps the registry's default
+
+
+PARAGRAPHS = ENGLISH.split("\n\n")
+WEB_PAGE = "\n".join(
+    [
+        "Home",  # fewer than 3 words: deleted
+        "Menu {",  # deleted before the curly bracket is looked at
+        "var x = {a: 1}; please enable JavaScript to see the comments.",  # javascript: deleted
+        PARAGRAPHS[0] + "[1]",  # citation mark removed
+        "lorem ipsum",  # two words: deleted before lorem ipsum is looked at
+        "",
+        PARAGRAPHS[1],
+        "We use cookies to personalise content and ads.",  # a policy phrase: deleted
+        "  " + PARAGRAPHS[2] + "  ",
+    ]
+)
+
+
+def test_line_edits_delete_c4s_lines() -> None:
+    batch = from_texts([WEB_PAGE, "\n".join(PARAGRAPHS)])
+    out = Quality(QualityParams(preset="fineweb")).apply(batch)
+    assert out["_reason"].to_list() == [None, None]
+    assert out["_text"].to_list() == ["\n".join(PARAGRAPHS)] * 2
+    assert out["_changed"].to_list() == [True, False]
+    assert out["_segments"][0][0]["text"] == "\n".join(PARAGRAPHS)
+    # without the edits, "lorem ipsum" anywhere drops the page
+    unedited = QualityParams(preset="fineweb", c4_edit_lines=False)
+    assert Quality(unedited).apply(batch)["_reason"].to_list() == ["c4_lorem_ipsum", None]
+
+
+def test_lorem_ipsum_and_curly_brackets_on_kept_lines_drop_the_page() -> None:
+    lorem = WEB_PAGE + "\nLorem ipsum dolor sit amet, consectetur adipiscing elit."
+    curly = WEB_PAGE + "\nThe set {1, 2} has two members."
+    out = Quality(QualityParams(preset="fineweb")).apply(from_texts([lorem, curly, WEB_PAGE]))
+    assert out["_reason"].to_list() == ["c4_lorem_ipsum", "c4_curly_bracket", None]
+    assert out["_text"].to_list()[:2] == [lorem, curly]  # dropped pages keep their text
+
+
+def test_fineweb_rules_measure_the_edited_text() -> None:
+    """Short navigation lines fail FineWeb's short-line rule unless C4 deleted them first."""
+    menu = "\n".join(f"Section {i}" for i in range(15))
+    page = menu + "\n" + "\n".join(PARAGRAPHS)
+    assert mark([page], preset="fineweb") == [(None, None)]
+    assert mark([page], preset="fineweb", c4_edit_lines=False)[0][0] == "fineweb_short_lines"
+
+
+def test_fineweb_duplicate_line_characters_at_0_01() -> None:
+    copy = PARAGRAPHS[2].split(". ")[0] + "."  # one repeated sentence: about 3% of the page
+    page = "\n".join([*PARAGRAPHS, copy, copy])
+    reason, score = mark([page], preset="fineweb")[0]
+    assert reason == "fineweb_dup_line_char_frac"
+    assert 0.01 < score < 0.1
+    assert mark([page], preset="fineweb", fineweb_max_dup_line_char_frac=0.1) == [(None, None)]
+
+
+def test_nltk_words_split_clitics_and_count_punctuation_tokens() -> None:
+    contractions = " ".join(["don't"] * 25)  # NLTK: 50 words ("do", "n't"); Gopher: 25
+    assert only("gopher_short_doc", contractions, preset="fineweb") == (None, None)
+    assert only("gopher_short_doc", contractions, preset="gopher") == ("gopher_short_doc", 25.0)
+    listing = ", ".join(unique_words(60)) + "."  # every word followed by its comma
+    reason, score = only("gopher_alpha_words", listing, preset="fineweb")
+    assert reason == "gopher_alpha_words"
+    assert score == 0.5  # 60 words, 59 commas and a full stop
+    assert only("gopher_alpha_words", listing, preset="gopher") == (None, None)
+
+
+def test_nltk_stop_words_are_compared_as_written() -> None:
+    text = " ".join(["The", "And", *unique_words(60)]) + "."
+    assert only("gopher_stop_words", text, preset="fineweb") == ("gopher_stop_words", 0.0)
+    assert only("gopher_stop_words", text, preset="gopher") == (None, None)
+
+
+def test_line_edits_are_counted_as_changed_in_the_manifest(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "fields: {text: text}\nsteps:\n  - step: quality\n    preset: fineweb\n",
+        encoding="utf-8",
+    )
+    records = [
+        {"id": "page", "text": WEB_PAGE},
+        {"id": "clean", "text": "\n".join(PARAGRAPHS)},
+        {"id": "lorem", "text": WEB_PAGE + "\nLorem ipsum dolor sit amet, consectetur elit."},
+    ]
+    result = clean(write_jsonl(tmp_path / "in.jsonl", records), tmp_path / "out", rules)
+    kept = {r["id"]: r["text"] for r in read_jsonl(tmp_path / "out" / "clean.jsonl")}
+    assert kept == {"page": "\n".join(PARAGRAPHS), "clean": "\n".join(PARAGRAPHS)}
+    (step,) = result.manifest["steps"]
+    assert step["changed"] == 1
+    assert step["summary"]["reasons"] == {"c4_lorem_ipsum": 1}
 
 
 # --- identical to the reference implementation -------------------------------------------

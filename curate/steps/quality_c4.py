@@ -15,8 +15,8 @@ Each line of a text (Python's ``splitlines`` boundaries), stripped, is looked at
 
 The kept lines, joined by newlines and stripped, are the edited text; a document whose kept
 lines hold fewer than ``min_sentences`` sentences is dropped by the caller. Steps 5 and 7 only
-see lines that survived the steps before them, as in both references: "lorem ipsum" in a
-javascript notice deletes that line instead of the document.
+see lines that survived the steps before them, as in both references: "lorem ipsum" on a
+two-word line, or a curly bracket in a javascript notice, deletes that line, not the document.
 """
 
 from __future__ import annotations
