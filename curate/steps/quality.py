@@ -15,35 +15,60 @@ Rule order (groups run cheapest first, so the costly n-gram rules only see survi
    gopher_bullet_lines, gopher_ellipsis_lines, gopher_alpha_words (share of tokens holding a
    letter), gopher_stop_words (distinct stop words present).
 2. ``c4`` (Raffel et al. 2020, §2.2): c4_lorem_ipsum, c4_curly_bracket (the page-level rules),
-   then three rules C4 applies by deleting lines. This step never edits text, so a line rule
-   becomes "drop the document when more than this share of its lines would be deleted":
-   c4_no_terminal_punct, c4_javascript_lines, c4_policy_lines (these three fractions are not
-   published values). c4_too_few_sentences is C4's own page rule: sentences counted over the
-   lines C4 would keep.
+   then three rules C4 applies by deleting lines. With ``c4_edit_lines`` the step deletes those
+   lines as C4's code does (``quality_c4``: lines without terminal punctuation where required,
+   lines with fewer than ``c4_min_words_per_line`` words or a word over
+   ``c4_max_word_length``, javascript and policy lines; citation marks removed) and changes
+   the text of the documents it keeps (counted as ``changed`` in the manifest); lorem ipsum
+   and curly brackets then drop a page only on lines that reach those tests. Without it the
+   step never edits text, and a line rule becomes "drop the document when more than this
+   share of its lines would be deleted": c4_no_terminal_punct, c4_javascript_lines,
+   c4_policy_lines (these three fractions are not published values). c4_too_few_sentences is
+   C4's own page rule: sentences (as NLTK's punkt counts them, ``quality_text``) over the
+   lines C4 keeps.
 3. ``fineweb`` (Penedo et al. 2024, "The FineWeb Datasets", §3.6, and datatrove's
    FineWebQualityFilter): fineweb_line_punct, fineweb_short_lines,
-   fineweb_dup_line_char_frac, fineweb_newline_ratio (newlines per word-tokenizer word).
+   fineweb_dup_line_char_frac, fineweb_newline_ratio (newlines per word-tokenizer word). With
+   ``c4_edit_lines`` they measure the text C4 left, as in FineWeb's pipeline.
 4. ``gopher_repetition`` (Gopher Table A1): dup_line_frac, dup_para_frac, dup_line_char_frac,
    dup_para_char_frac, top_{2,3,4}gram_char_frac (word characters covered by every occurrence
    of the most frequent repeated n-gram), dup_{5..10}gram_char_frac (word characters covered
    by copies of an earlier n-gram, the first occurrence excluded); overlaps count once.
 
-``preset`` fills the parameters left unset whose published values differ between pipelines:
+``word_definition`` picks what a word is for the Gopher quality rules and the newline ratio:
+``gopher`` as the Gopher paper describes it (``quality_metrics``: whitespace tokens, words
+without outer punctuation, stop words compared lower-cased, lines without blank ones); ``nltk``
+as datatrove's code counts, which FineWeb's results came from (``quality_text``: NLTK word
+tokens, punctuation tokens counted in the alphabetic and symbol ratios and the newline ratio,
+stop words compared as written, bullet and ellipsis lines over all lines, blank ones too, a
+line ending in punctuation only if its very last character is one).
 
-========================== ======== ======== ========
-parameter                  gopher   dolma    fineweb
-========================== ======== ======== ========
-max_dup_line_char_frac     0.20     0.30     0.20
-c4_require_terminal_punct  true     true     false
-c4_min_words_per_line      5        5        3
-c4_min_sentences           3        3        5
-========================== ======== ======== ========
+``preset`` fills the parameters left unset whose values differ between pipelines; each preset
+reproduces one reference:
 
-gopher: Gopher Table A1 and the C4 paper (and TFDS c4_utils). dolma: the Dolma datasheet's
-"> 0.30 ... characters in duplicated lines" (Dolma counts every copy of a repeated line, the first
-too, so its 0.30 is stricter than it looks here). fineweb: what datatrove's FineWeb pipeline ran:
-GopherRepetitionFilter defaults, C4QualityFilter(filter_no_terminal_punct=False) with its
-defaults of 3 words per line and 5 sentences.
+============================== ======== ======== ========
+parameter                      gopher   dolma    fineweb
+============================== ======== ======== ========
+max_dup_line_char_frac         0.20     0.30     0.20
+c4_require_terminal_punct      true     true     false
+c4_min_words_per_line          5        5        3
+c4_min_sentences               3        3        5
+c4_edit_lines                  false    false    true
+fineweb_max_dup_line_char_frac 0.1      0.1      0.01
+word_definition                gopher   gopher   nltk
+============================== ======== ======== ========
+
+gopher: the papers: Gopher Table A1 and App. A.1.1, the C4 paper (and TFDS c4_utils), the
+FineWeb paper's 0.1 for duplicate-line characters. dolma: the same with the Dolma datasheet's
+"> 0.30 ... characters in duplicated lines" (Dolma counts every copy of a repeated line, the
+first too, so its 0.30 is stricter than it looks here). fineweb: the code FineWeb was produced
+with, datatrove's chain of examples/fineweb.py (GopherRepetitionFilter, GopherQualityFilter,
+C4QualityFilter(filter_no_terminal_punct=False), FineWebQualityFilter, all with their
+defaults, among them char_duplicates_ratio 0.01), words and sentences as NLTK counts them; on
+real and boilerplate-laden documents it keeps and drops the same documents as datatrove 0.10.1
+in 99.8% of them (``bench/compare_datatrove.py``). Its repetition rules keep Gopher's
+definitions (word characters as the denominator, lower-cased words), which datatrove departs
+from (whole-text characters, NLTK tokens as written).
 """
 
 from __future__ import annotations
@@ -311,8 +336,9 @@ def _frac(default: float, description: str) -> Any:
 class QualityParams(Params):
     preset: Literal["gopher", "dolma", "fineweb"] = Field(
         "gopher",
-        description="published values for the parameters left unset: gopher (Gopher + C4 "
-        "papers), dolma (Dolma datasheet), fineweb (datatrove's FineWeb pipeline)",
+        description="values for the parameters left unset: gopher (Gopher + C4 papers), "
+        "dolma (Dolma datasheet), fineweb (datatrove's FineWeb code: C4 line edits, NLTK "
+        "words)",
     )
     gopher_quality: bool = Field(True, description="run the Gopher quality rules")
     gopher_repetition: bool = Field(True, description="run the Gopher repetition rules")
