@@ -259,6 +259,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000)
     parser.add_argument("--show", type=int, default=0, help="examples printed per kind")
     parser.add_argument("--dump", type=Path, help="write the differing documents here (jsonl)")
+    parser.add_argument(
+        "--corpus", type=Path, help="a JSONL file with a text field to compare on instead"
+    )
+    parser.add_argument("--limit", type=int, help="at most this many documents of --corpus")
     parser.add_argument("--child", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -266,7 +270,11 @@ def main() -> None:
         return
     if not args.dt_python or not args.nltk_data:
         raise SystemExit("compare_datatrove: --dt-python and --nltk-data are required")
-    texts = corpus(args.seed, args.injected)
+    if args.corpus:
+        with args.corpus.open(encoding="utf-8") as lines:
+            texts = [json.loads(line)["text"] for line in lines][: args.limit]
+    else:
+        texts = corpus(args.seed, args.injected)
     with tempfile.TemporaryDirectory() as tmp:
         corpus_path, out_path = Path(tmp) / "corpus.jsonl", Path(tmp) / "datatrove.jsonl"
         with corpus_path.open("w", encoding="utf-8") as out:

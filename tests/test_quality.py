@@ -660,6 +660,30 @@ def test_nltk_stop_words_are_compared_as_written() -> None:
     assert only("gopher_stop_words", text, preset="gopher") == (None, None)
 
 
+def test_fineweb_figures_of_edited_texts_are_those_of_the_texts_c4_left(
+    corpus: list[str],
+) -> None:
+    """Texts C4 left as they were (blank lines and outer spaces apart) take the original
+    text's figures and the kept lines' newlines; the others are measured again: either way
+    the figures are those of the edited text measured on its own."""
+    reach = {"gopher_quality": False, "c4_min_sentences": 0}
+    texts = [*corpus, "a b c.\n\n\n d e f?  \n", "x y z.\n" * 3 + "\n\n"]
+    step = Quality(QualityParams(preset="fineweb", **reach))
+    figures, edited = step.measure_and_edit(pl.Series(texts))
+    assert edited is not None
+    on_own = Quality(QualityParams(preset="fineweb", c4_edit_lines=False, **reach))
+    expected = on_own.measure(edited)
+    names = ["line_punct_frac", "short_lines_frac", "dup_line_char_frac", "newline_ratio"]
+    # measured where C4's page rules passed (lorem ipsum and curly brackets fail the others)
+    reached = (figures["lorem_ipsum"] == 0) & (figures["curly_brackets"] == 0)
+    assert reached.sum() > 1500
+    for name in names:
+        got = figures[f"{name}:edited"].filter(reached).to_list()
+        assert got == pytest.approx(expected[name].filter(reached).to_list()), name
+    changed = [e != t.strip() for e, t in zip(edited, texts, strict=True)]
+    assert sum(changed) > 100
+
+
 def test_line_edits_are_counted_as_changed_in_the_manifest(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
     rules.write_text(

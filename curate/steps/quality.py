@@ -326,6 +326,7 @@ _NLTK_METRICS: dict[str, tuple[frozenset[str], pl.Expr]] = {
     "newline_ratio": (frozenset({_DOC, _NLTK}), M.fraction("newlines", "tokens")),
 }
 # With c4_edit_lines these come from the line edits, and the FineWeb group reads edited text.
+_WORDS_OF_TEXT = "words_of_text:original"  # the newline ratio's denominator
 _FROM_EDITS = frozenset({"lorem_ipsum", "curly_brackets", "c4_sentences"})
 
 
@@ -590,7 +591,13 @@ class Quality(Step[QualityParams]):
         table = {**_METRICS, **_NLTK_METRICS} if self.nltk_words else _METRICS
         # the n-grams' words come with the first figures when those need words anyway
         words_now = bool(ngram_rules) and any(_WORDS in table[c][0] for c in original)
-        frame, words = self._figures(texts, original, words_now)
+        # FineWeb's figures of the original text serve the texts C4 leaves as they were
+        on_edited = [c.split(":")[0] for c in edited]
+        also = {f"{m}:original": table[m] for m in on_edited if m != "newline_ratio"}
+        if "newline_ratio" in on_edited:
+            words_column = "tokens" if self.nltk_words else "tokenizer_words"
+            also[_WORDS_OF_TEXT] = (table["newline_ratio"][0], pl.col(words_column))
+        frame, words = self._figures(texts, original, words_now, also)
         edited_texts = None
         if "c4_sentences" in columns and not self.edit:  # C4's pass, without its edits
             edits = c4_line_edits(texts, self.c4_options)
@@ -604,13 +611,17 @@ class Quality(Step[QualityParams]):
             alive_c4 = (
                 self._passing(frame[rows], c4_rules) if c4_rules else np.ones(len(rows), bool)
             )
-            later = rows[alive_c4]
-            figures = self._figures(
-                edits["text"].filter(alive_c4), [c.split(":")[0] for c in edited], False
-            )[0]
+            same = alive_c4 & edits["untouched"].to_numpy()
+            changed = alive_c4 & ~same
+            figures = self._figures(edits["text"].filter(changed), on_edited, False)[0]
             frame = frame.with_columns(
-                _scatter(figures.rename({c.split(":")[0]: c for c in edited}), later, texts.len())
+                _scatter(
+                    figures.rename(dict(zip(on_edited, edited, strict=True))),
+                    rows[changed],
+                    texts.len(),
+                )
             )
+            frame = self._unchanged_figures(frame, on_edited, rows[same], edits.filter(same))
             edited_texts = _scatter(edits.select("text"), rows, texts.len())["text"]
         frame = frame.select(columns) if columns else pl.DataFrame()
         if ngram_rules:
@@ -620,6 +631,24 @@ class Quality(Step[QualityParams]):
             ngrams = self._ngram_metrics(words, passed, ngram_rules)
             frame = frame.with_columns(ngrams) if frame.width else pl.DataFrame(ngrams)
         return frame, edited_texts
+
+    def _unchanged_figures(
+        self, frame: pl.DataFrame, metrics: list[str], rows: np.ndarray, edits: pl.DataFrame
+    ) -> pl.DataFrame:
+        """FineWeb's figures of the edited text at ``rows``, where C4 deleted only blank lines
+        and outer spaces: those of the original lines, and the newlines between kept lines."""
+        index = pl.Series(rows, dtype=pl.Int64)
+        columns = []
+        for metric in metrics:
+            if metric == "newline_ratio":
+                words = frame[_WORDS_OF_TEXT].gather(index).cast(pl.Float64)
+                newlines = (edits["kept_lines"] - 1).clip(0).cast(pl.Float64)
+                values = pl.select(pl.when(words > 0).then(newlines / words)).to_series()
+            else:
+                values = frame[f"{metric}:original"].gather(index)
+            column = frame[f"{metric}:edited"].cast(pl.Float64)
+            columns.append(column.scatter(index, values.cast(pl.Float64)))
+        return frame.with_columns(columns)
 
     def _words(self, texts: pl.Series, rows: np.ndarray) -> M.Words:
         """The words of the texts at ``rows`` (the others have none), for the n-grams."""
@@ -638,10 +667,17 @@ class Quality(Step[QualityParams]):
         return ~frame.select(failed).to_series().to_numpy()
 
     def _figures(
-        self, texts: pl.Series, metrics: list[str], ngrams: bool
+        self,
+        texts: pl.Series,
+        metrics: list[str],
+        ngrams: bool,
+        also: dict[str, tuple[frozenset[str], pl.Expr]] | None = None,
     ) -> tuple[pl.DataFrame, M.Words | None]:
-        """The (non n-gram) ``metrics`` of ``texts``, and their words when ``ngrams``."""
+        """The (non n-gram) ``metrics`` of ``texts``, the columns of ``also`` (name: blocks and
+        expression), and the texts' words when ``ngrams``."""
         table = {**_METRICS, **_NLTK_METRICS} if self.nltk_words else _METRICS
+        table = {**table, **(also or {})}
+        metrics = [*metrics, *(also or {})]
         blocks: set[str] = set().union(*(table[m][0] for m in metrics))
         if ngrams:
             blocks.add(_WORDS)
@@ -660,7 +696,13 @@ class Quality(Step[QualityParams]):
         raw, words = M.measure(texts, blocks, self.line_options, stop_words, extra, wanted)
         if _NLTK in blocks:
             prepared = M.prepared(texts)
-            all_lines = prepared.str.count_matches("\n") + 1 - prepared.str.ends_with("\n")
+            # str.splitlines: a final newline ends the last line, an empty text has none
+            newlines = prepared.str.count_matches("\n")
+            all_lines = pl.select(
+                pl.when(prepared.str.len_chars() > 0)
+                .then(newlines + 1 - prepared.str.ends_with("\n").cast(pl.UInt32))
+                .otherwise(0)
+            ).to_series()
             nltk = [c for c in raw.columns if c.startswith("nltk_")]
             raw = raw.drop([c.removeprefix("nltk_") for c in nltk], strict=False).with_columns(
                 *(raw[c].alias(c.removeprefix("nltk_")) for c in nltk),

@@ -50,7 +50,9 @@ class C4Options:
 
 def c4_line_edits(texts: pl.Series, opts: C4Options) -> pl.DataFrame:
     """One row per text: ``text`` (the kept lines), ``lorem_ipsum`` and ``curly_brackets``
-    (1 when a line that reached that test holds it, else 0) and ``c4_sentences``."""
+    (1 when a line that reached that test holds it, else 0), ``c4_sentences``, ``kept_lines``
+    and ``untouched`` (no line but blank ones deleted, no citation mark removed: the edited
+    text's lines are the text's own)."""
     line = pl.col("line")
     lines = (
         pl.DataFrame({"line": texts.fill_null("").str.replace_all(r"\r\n?", "\n")})
@@ -90,6 +92,12 @@ def c4_line_edits(texts: pl.Series, opts: C4Options) -> pl.DataFrame:
         pl.col("lorem").any().cast(pl.Int64).alias("lorem_ipsum"),
         pl.col("curly").any().cast(pl.Int64).alias("curly_brackets"),
         pl.col("kept").sum().alias("kept_lines"),
+        # nothing but blank lines and outer spaces went: the lines are those of the text
+        (
+            (pl.col("kept") | (line.str.len_chars() == 0)).all()
+            & (pl.col("cited") == line).filter("kept").all()
+            & (opts.min_words_per_line > 0)
+        ).alias("untouched"),
     )
     counted = np.ones(texts.len(), dtype=bool)
     if opts.decide_below is not None:
@@ -104,7 +112,7 @@ def c4_line_edits(texts: pl.Series, opts: C4Options) -> pl.DataFrame:
     ).astype(np.int64)
     column = pl.Series("c4_sentences", sentences)
     column = pl.select(pl.when(pl.Series(counted)).then(column)).to_series().alias("c4_sentences")
-    return per_doc.drop("doc", "kept_lines").with_columns(column)
+    return per_doc.drop("doc").with_columns(column)
 
 
 def _contains_any(lowered: pl.Expr, phrases: Sequence[str]) -> pl.Expr:
