@@ -41,6 +41,7 @@ GOPHER_DEFINITIONS = {  # what the reference implements, whatever the preset
     "c4_edit_lines": False,
     "word_definition": "gopher",
     "fineweb_max_dup_line_char_frac": 0.1,
+    "gopher_bullets": ["•", "●", "○", "◦", "▪", "‣", "∙", "-", "*", "–"],
 }
 
 

@@ -402,7 +402,7 @@ class ReferenceQuality:
         self.settings = params.resolved()
         self.rules = [rule for rule in RULES if self._active(rule)]
         self.line_options = LineOptions(
-            bullets=tuple(params.gopher_bullets),
+            bullets=tuple(self.settings["gopher_bullets"]),
             short_line_chars=params.fineweb_short_line_chars,
             c4_require_terminal_punct=self.settings["c4_require_terminal_punct"],
             c4_min_words_per_line=self.settings["c4_min_words_per_line"],

@@ -571,6 +571,7 @@ def test_presets_hold_their_references_values() -> None:
         "c4_edit_lines": True,
         "fineweb_max_dup_line_char_frac": 0.01,  # FineWebQualityFilter's char_duplicates_ratio
         "word_definition": "nltk",
+        "gopher_bullets": ["•", "-"],  # GopherQualityFilter's
     }
     for preset in ("gopher", "dolma"):
         values = QualityParams(preset=preset).resolved()
@@ -827,6 +828,7 @@ GOPHER_DEFINITIONS = {
     "c4_edit_lines": False,
     "word_definition": "gopher",
     "fineweb_max_dup_line_char_frac": 0.1,
+    "gopher_bullets": ["•", "●", "○", "◦", "▪", "‣", "∙", "-", "*", "–"],
 }
 OVERRIDES: list[dict[str, Any]] = [
     {"preset": "gopher"},

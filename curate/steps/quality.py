@@ -56,6 +56,7 @@ c4_min_sentences               3        3        5
 c4_edit_lines                  false    false    true
 fineweb_max_dup_line_char_frac 0.1      0.1      0.01
 word_definition                gopher   gopher   nltk
+gopher_bullets                 10 marks 10 marks ``•`` ``-``
 ============================== ======== ======== ========
 
 gopher: the papers: Gopher Table A1 and App. A.1.1, the C4 paper (and TFDS c4_utils), the
@@ -93,6 +94,7 @@ DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
 
 GOPHER_STOP_WORDS = ["the", "be", "to", "of", "and", "that", "have", "with"]
 BULLETS = ["•", "●", "○", "◦", "▪", "‣", "∙", "-", "*", "–"]
+DATATROVE_BULLETS = ["•", "-"]  # GopherQualityFilter's
 C4_POLICY_PHRASES = [
     "terms of use",
     "privacy policy",
@@ -111,6 +113,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "c4_edit_lines": False,
         "fineweb_max_dup_line_char_frac": 0.1,
         "word_definition": "gopher",
+        "gopher_bullets": BULLETS,
     },
     "dolma": {
         "max_dup_line_char_frac": 0.30,
@@ -120,6 +123,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "c4_edit_lines": False,
         "fineweb_max_dup_line_char_frac": 0.1,
         "word_definition": "gopher",
+        "gopher_bullets": BULLETS,
     },
     "fineweb": {
         "max_dup_line_char_frac": 0.20,
@@ -129,6 +133,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "c4_edit_lines": True,
         "fineweb_max_dup_line_char_frac": 0.01,
         "word_definition": "nltk",
+        "gopher_bullets": DATATROVE_BULLETS,
     },
 }
 # C4's line rules that delete lines: with c4_edit_lines they edit the text instead of being
@@ -376,9 +381,8 @@ class QualityParams(Params):
         default_factory=lambda: list(GOPHER_STOP_WORDS),
         description="the stop words (compared lower-cased)",
     )
-    gopher_bullets: list[str] = Field(
-        default_factory=lambda: list(BULLETS),
-        description="prefixes that make a line a bullet line",
+    gopher_bullets: list[str] | None = Field(
+        None, description="prefixes that make a line a bullet line (unset: preset)"
     )
 
     c4_require_terminal_punct: bool | None = Field(
@@ -501,7 +505,7 @@ class QualityParams(Params):
         values = self.model_dump()
         for key, value in PRESETS[self.preset].items():
             if values[key] is None:
-                values[key] = value
+                values[key] = list(value) if isinstance(value, list) else value
         return values
 
 
@@ -532,7 +536,7 @@ class Quality(Step[QualityParams]):
         self.nltk_words = self.settings["word_definition"] == "nltk"
         self.rules = [rule for rule in RULES if self._active(rule)]
         self.line_options = M.LineOptions(
-            bullets=tuple(params.gopher_bullets),
+            bullets=tuple(self.settings["gopher_bullets"]),
             short_line_chars=params.fineweb_short_line_chars,
             c4_policy_phrases=tuple(p.lower() for p in params.c4_policy_phrases),
             c4_lines=any(r.code in C4_LINE_RULES for r in self.rules),
