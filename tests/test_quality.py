@@ -908,9 +908,25 @@ def test_every_figure_matches_the_reference(corpus: list[str]) -> None:
         if name.endswith("gram_char_frac"):  # measured where every page rule passed
             measured = old[name].is_not_null()
             assert new[name].filter(measured).to_list() == old[name].filter(measured).to_list()
+        elif name == "c4_sentences":  # counted where Gopher's rules passed and they decide
+            measured = new[name].is_not_null()
+            assert new[name].filter(measured).to_list() == old[name].filter(measured).to_list()
         else:
             assert new[name].eq_missing(old[name]).all(), name
     assert old["top_2gram_char_frac"].drop_nulls().gt(0).sum() > 10
+
+
+def test_c4_sentences_match_the_reference(corpus: list[str]) -> None:
+    """Counted for every text when no Gopher rule runs first and every count decides."""
+    for preset in ("gopher", "fineweb"):
+        params = QualityParams(
+            preset=preset, **GOPHER_DEFINITIONS, gopher_quality=False, c4_min_sentences=10**6
+        )
+        new = Quality(params).measure(pl.Series(corpus))["c4_sentences"]
+        old = ReferenceQuality(params).measure(pl.Series(corpus))["c4_sentences"]
+        assert new.null_count() == 0
+        assert new.to_list() == old.to_list()
+        assert new.gt(3).sum() > 500
 
 
 def test_real_prose_matches_the_reference() -> None:

@@ -547,7 +547,7 @@ class Quality(Step[QualityParams]):
             min_words_per_line=self.settings["c4_min_words_per_line"],
             max_word_length=params.c4_max_word_length,
             policy_phrases=tuple(p.lower() for p in params.c4_policy_phrases),
-            decide_below=self.settings["c4_min_sentences"] if self.edit else None,
+            decide_below=self.settings["c4_min_sentences"],
         )
         self._seen = 0
         self._reasons: Counter[str] = Counter()
@@ -603,14 +603,12 @@ class Quality(Step[QualityParams]):
             also[_WORDS_OF_TEXT] = (table["newline_ratio"][0], pl.col(words_column))
         frame, words = self._figures(texts, original, words_now, also)
         edited_texts = None
-        if "c4_sentences" in columns and not self.edit:  # C4's pass, without its edits
-            edits = c4_line_edits(texts, self.c4_options)
-            frame = frame.with_columns(edits["c4_sentences"])
-        if self.edit:
+        if from_edits or self.edit:  # C4's pass over its lines, for the texts still measured
             alive = self._passing(frame, [r for r in plain if r.group == "gopher_quality"])
             rows = np.flatnonzero(alive)
             edits = c4_line_edits(texts.gather(rows), self.c4_options)
             frame = frame.with_columns(_scatter(edits.select(from_edits), rows, texts.len()))
+        if self.edit:
             c4_rules = [r for r in plain if r.group == "c4"]
             alive_c4 = (
                 self._passing(frame[rows], c4_rules) if c4_rules else np.ones(len(rows), bool)
