@@ -19,6 +19,7 @@ from curate.batch import from_texts
 from curate.cleaning import clean
 from curate.steps import quality_metrics
 from curate.steps.quality import PRESETS, REASON_CODES, Quality, QualityParams
+from curate.steps.quality_c4 import C4Options, c4_line_edits
 from curate.steps.quality_text import sentence_counts, word_token_counts
 
 ENGLISH = "\n\n".join(
@@ -683,6 +684,49 @@ def test_fineweb_figures_of_edited_texts_are_those_of_the_texts_c4_left(
         assert got == pytest.approx(expected[name].filter(reached).to_list()), name
     changed = [e != t.strip() for e, t in zip(edited, texts, strict=True)]
     assert sum(changed) > 100
+
+
+def test_c4_line_edits_follow_c4s_code() -> None:
+    """Words are counted before citation marks go; lines end where str.splitlines ends them."""
+    opts = C4Options(
+        require_terminal_punct=False,
+        min_words_per_line=3,
+        max_word_length=10,
+        policy_phrases=("privacy policy",),
+    )
+    texts = [
+        "two words [1]\u2028three words here\x0bWe read the Privacy Policy today.",
+        "one supercalifragilistic word here.\n  kept   as   is.  ",
+    ]
+    out = c4_line_edits(pl.Series(texts), opts)
+    assert out["text"].to_list() == ["two words \nthree words here", "kept   as   is."]
+    assert out["kept_lines"].to_list() == [2, 1]
+    assert out["untouched"].to_list() == [False, False]
+    assert out["c4_sentences"].to_list() == [2, 1]
+
+
+def test_line_edits_land_in_each_segment() -> None:
+    """A record of several fields (or chat turns) has each field edited on its own."""
+    page = "\n".join(["Home", *PARAGRAPHS])
+    batch = from_texts([page, page])
+    segments = [
+        {"path": "title", "role": None, "text": "Menu"},
+        {"path": "body", "role": None, "text": page},
+    ]
+    batch = batch.with_columns(
+        pl.Series(
+            [segments, batch["_segments"][1].to_list()], dtype=batch["_segments"].dtype
+        ).alias("_segments"),
+        pl.Series(["Menu\n\n" + page, page]).alias("_text"),
+    )
+    out = Quality(QualityParams(preset="fineweb")).apply(batch)
+    assert out["_reason"].to_list() == [None, None]
+    first, second = out["_segments"].to_list()
+    assert [s["text"] for s in first] == ["", "\n".join(PARAGRAPHS)]
+    assert [s["path"] for s in first] == ["title", "body"]
+    assert [s["text"] for s in second] == ["\n".join(PARAGRAPHS)]
+    assert out["_text"].to_list() == ["\n\n" + "\n".join(PARAGRAPHS), "\n".join(PARAGRAPHS)]
+    assert out["_changed"].to_list() == [True, True]
 
 
 def test_line_edits_are_counted_as_changed_in_the_manifest(tmp_path: Path) -> None:
