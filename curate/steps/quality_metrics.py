@@ -19,7 +19,7 @@ joined by ``\\n`` into one numpy array of characters, and a table gives each cha
 classes (``\\s``, ``\\p{P}``, ``\\p{S}``, ``\\p{L}``, ...). Polars' own regex engine fills
 that table for each code point met, so the classes are exactly those of the expressions. Every
 figure is a few numpy passes over the characters, or over the sparse positions those passes
-find (token edges, punctuation runs, line ends, sentence ends), counted per document with
+find (token edges, punctuation runs, line ends), counted per document with
 ``searchsorted``.
 Words, lines and paragraphs are compared through 64-bit hashes of their characters.
 
