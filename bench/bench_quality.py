@@ -11,6 +11,13 @@ default, as the per-core target is stated), on batches of ``--batch`` texts afte
 batch; times are the best of ``--repeat`` runs, wall and CPU. The reference is
 ``tests/quality_reference.py`` (the old code, kept as the tests' oracle). The parent checks that
 both give every document the same ``_reason`` and ``_score``.
+
+The reference knows only the Gopher definitions (no C4 line edits, Gopher words, the FineWeb
+paper's 0.1 for duplicate-line characters). ``--definitions preset`` (the default) times the
+step with the preset as it is (for fineweb: datatrove's definitions; the reference then runs
+with the Gopher ones, and the documents are not expected to match); ``--definitions gopher``
+runs both with the Gopher definitions, where every document must match.
+``bench/compare_datatrove.py`` compares the fineweb preset with datatrove itself.
 """
 
 from __future__ import annotations
@@ -30,6 +37,12 @@ import polars as pl
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURE = ROOT / "tests/fixtures/xsum_near_dup_sample.jsonl"
+GOPHER_DEFINITIONS = {  # what the reference implements, whatever the preset
+    "c4_edit_lines": False,
+    "word_definition": "gopher",
+    "fineweb_max_dup_line_char_frac": 0.1,
+    "gopher_bullets": ["•", "●", "○", "◦", "▪", "‣", "∙", "-", "*", "–"],
+}
 
 
 def web_corpus(path: Path, megabytes: float, folder: Path) -> Path:
@@ -90,6 +103,8 @@ def child(args: argparse.Namespace) -> None:
 
     texts = pl.read_ndjson(args.corpus)["text"]
     params = QualityParams(preset=args.preset)
+    if args.definitions == "gopher" or args.child == "reference":
+        params = QualityParams(preset=args.preset, **GOPHER_DEFINITIONS)
     parts = [texts[i : i + args.batch] for i in range(0, len(texts), args.batch)]
     if args.child == "new":
         batches = [from_texts(part.to_list()) for part in parts]
@@ -124,7 +139,7 @@ def child(args: argparse.Namespace) -> None:
 def run_child(which: str, corpus: Path, out: Path, args: argparse.Namespace) -> dict:
     command = [sys.executable, __file__, "--child", which, "--corpus", str(corpus)]
     command += ["--out", str(out), "--preset", args.preset, "--batch", str(args.batch)]
-    command += ["--repeat", str(args.repeat)]
+    command += ["--repeat", str(args.repeat), "--definitions", args.definitions]
     env = {**os.environ, "POLARS_MAX_THREADS": str(args.threads)}
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -150,9 +165,11 @@ def compare(name: str, corpus: Path, folder: Path, args: argparse.Namespace) -> 
         )
     ratio_wall = figures["reference"]["wall"] / figures["new"]["wall"]
     ratio_cpu = figures["reference"]["cpu"] / figures["new"]["cpu"]
+    same_definitions = args.definitions == "gopher" or args.preset != "fineweb"
     print(
         f"{name:6s} ratio {ratio_wall:.1f}x wall, {ratio_cpu:.1f}x cpu; "
         f"identical {int(same.sum())}/{len(same)}"
+        + ("" if same_definitions else " (different definitions: not expected to match)")
     )
     for f in figures.values():
         f |= {"docs_per_s": len(texts) / f["wall"], "mb_per_s": megabytes / f["wall"]}
@@ -176,6 +193,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="POLARS_MAX_THREADS")
     parser.add_argument("--only", choices=["web", "prose"], help="one corpus")
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--definitions",
+        choices=["preset", "gopher"],
+        default="preset",
+        help="the step's word and C4 definitions: the preset's, or the reference's (gopher)",
+    )
     parser.add_argument("--child", choices=["new", "reference"], help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)

@@ -9,6 +9,13 @@ length the one seen first wins (the old code left such ties to hash order, which
 score of those rare documents non-deterministic). The new step breaks ties the same way.
 
 Only tests and ``bench/bench_quality.py`` import this module.
+
+Changed on purpose since (issue 17): ``c4_sentences`` counts sentences as NLTK's punkt does
+(``quality_text.sentence_counts``, pinned by its own tests) instead of "a terminal mark
+followed by a space", over the lines C4 keeps as C4's code decides them (``c4_sentences``
+below: lines split where Python's ``splitlines`` splits, tokens counted before citation marks
+are removed). The presets' new settings (``c4_edit_lines``, ``word_definition: nltk``) are
+not reproduced here: the tests compare them with datatrove's behaviour instead.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ import numpy as np
 import polars as pl
 
 from curate.steps.quality import RULES, QualityParams, Rule
+from curate.steps.quality_text import sentence_counts
 
 # A word: from its first to its last character that is neither punctuation, symbol nor space.
 WORD = r"[^\s\p{P}\p{S}](?:\S*[^\s\p{P}\p{S}])?"
@@ -27,7 +35,7 @@ TOKEN = r"\S+"
 # Closing quotes and brackets may follow the terminal mark: `He said "no."` ends a sentence.
 CLOSERS = "\"'\u201d\u2019\u00bb)\\]"
 TERMINAL_END = rf"\p{{Sentence_Terminal}}[{CLOSERS}]*$"
-SENTENCE_END = rf"\p{{Sentence_Terminal}}+[{CLOSERS}]*(?:\s|$)"
+LINE_BREAKS = r"[\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]"  # str.splitlines, besides \n
 ELLIPSIS = r"\.\.\.|\u2026"
 # Wikipedia-style citation marks that C4 deletes before looking at a line's last character.
 CITATION = r"\[\d*\]|\[edit\]|\[citation needed\]"
@@ -119,15 +127,6 @@ def line_stats(texts: pl.Series, opts: LineOptions) -> pl.DataFrame:
         policy = lowered.str.contains_any(list(opts.c4_policy_phrases))
     else:
         policy = pl.lit(False)
-    long_word = line.str.contains(rf"\S{{{opts.c4_max_word_length + 1}}}")
-    c4_kept = (
-        ~long_word
-        & (c4_terminal if opts.c4_require_terminal_punct else pl.lit(True))
-        & (c4_line.str.count_matches(TOKEN) >= opts.c4_min_words_per_line)
-        & ~javascript
-        & ~policy
-    )
-    sentences = pl.max_horizontal(pl.lit(1, pl.UInt32), line.str.count_matches(SENTENCE_END))
     chars = line.str.len_chars()
     duplicate = ~pl.struct("doc", "line").is_first_distinct()
     stats = (
@@ -142,13 +141,46 @@ def line_stats(texts: pl.Series, opts: LineOptions) -> pl.DataFrame:
             (~c4_terminal).sum().alias("c4_no_terminal_punct_lines"),
             javascript.sum().alias("c4_javascript_lines"),
             policy.sum().alias("c4_policy_lines"),
-            pl.when(c4_kept).then(sentences).otherwise(0).sum().alias("c4_sentences"),
             (pl.col("chars") <= opts.short_line_chars).sum().alias("short_lines"),
             pl.col("duplicate").sum().alias("dup_lines"),
             pl.col("chars").filter(pl.col("duplicate")).sum().alias("dup_line_chars"),
         )
     )
-    return _per_doc(stats, texts.len())
+    return _per_doc(stats, texts.len()).with_columns(c4_sentences(texts, opts))
+
+
+def c4_sentences(texts: pl.Series, opts: LineOptions) -> pl.Series:
+    """Sentences of the lines C4 keeps (lorem ipsum and curly brackets are page rules here)."""
+    line = pl.col("line")
+    c4_line = line.str.replace_all(CITATION, "")
+    lines = (
+        pl.DataFrame({"line": texts.str.replace_all(LINE_BREAKS, "\n").str.split("\n")})
+        .with_row_index("doc")
+        .explode("line")
+        .with_columns(line.fill_null("").str.strip_chars())
+    )
+    stripped = c4_line.str.strip_chars()
+    ellipsis = stripped.str.ends_with("...") | stripped.str.ends_with("\u2026")
+    lowered = c4_line.str.to_lowercase()
+    policy = (
+        lowered.str.contains_any(list(opts.c4_policy_phrases))
+        if opts.c4_policy_phrases
+        else pl.lit(False)
+    )
+    kept = lines.filter(
+        ~line.str.contains(rf"\S{{{opts.c4_max_word_length + 1}}}")
+        & (
+            (stripped.str.contains(TERMINAL_END) & ~ellipsis)
+            if opts.c4_require_terminal_punct
+            else pl.lit(True)
+        )
+        & (line.str.count_matches(TOKEN) >= opts.c4_min_words_per_line)
+        & ~lowered.str.contains("javascript", literal=True)
+        & ~policy
+    ).select("doc", c4_line)
+    counts = sentence_counts(kept["line"])
+    per_doc = np.bincount(kept["doc"].to_numpy(), weights=counts, minlength=texts.len())
+    return pl.Series("c4_sentences", per_doc.astype(np.int64))
 
 
 def paragraph_stats(texts: pl.Series) -> pl.DataFrame:
@@ -370,7 +402,7 @@ class ReferenceQuality:
         self.settings = params.resolved()
         self.rules = [rule for rule in RULES if self._active(rule)]
         self.line_options = LineOptions(
-            bullets=tuple(params.gopher_bullets),
+            bullets=tuple(self.settings["gopher_bullets"]),
             short_line_chars=params.fineweb_short_line_chars,
             c4_require_terminal_punct=self.settings["c4_require_terminal_punct"],
             c4_min_words_per_line=self.settings["c4_min_words_per_line"],

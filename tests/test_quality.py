@@ -18,7 +18,9 @@ from quality_reference import ReferenceQuality
 from curate.batch import from_texts
 from curate.cleaning import clean
 from curate.steps import quality_metrics
-from curate.steps.quality import REASON_CODES, Quality, QualityParams
+from curate.steps.quality import PRESETS, REASON_CODES, Quality, QualityParams
+from curate.steps.quality_c4 import C4Options, c4_line_edits
+from curate.steps.quality_text import sentence_counts, word_token_counts
 
 ENGLISH = "\n\n".join(
     [
@@ -501,6 +503,251 @@ def test_clean_drops_with_the_reason(tmp_path: Path) -> None:
     }
 
 
+# --- preset fineweb: datatrove's FineWeb chain (bench/compare_datatrove.py measures it) ----
+
+# Sentence counts of NLTK 3.10's English punkt model (punkt_tab), taken from NLTK itself.
+PUNKT_SENTENCES = [
+    ("Acme Inc. opened an office in the U.S. in 1990.", 1),  # abbreviations, a number
+    ("The firm, e.g. its staff, works with Dr. Smith every day.", 2),  # punkt ends one at e.g.
+    ("Dr. Smith and Mrs. Brown met Mr. Jones at St. Paul's.", 1),
+    ("It was founded by Acme Inc. The firm grew fast.", 2),  # a capitalised opener follows
+    ("We saw it in the U.S. The trip was long.", 2),
+    ("J. S. Bach wrote it in Leipzig.", 1),  # initials
+    ("Pi is 3.14 and e is 2.72 today.", 1),  # decimals
+    ("It ended in 2013. It was late.", 2),
+    ("The meeting ran from 9 a.m. to noon.", 1),
+    ("It rained. We stayed in", 2),  # an unterminated last sentence counts
+    ("no full stop at all", 1),
+    ("Really? Yes! Fine.", 3),
+    ('He said "no." Then he left.', 2),  # a closing quote after the full stop
+    ("", 0),
+    (" \n ", 0),
+]
+ISSUE_EXAMPLE = (
+    "Acme Inc. opened an office in the U.S. in 1990.\n"
+    "The firm, e.g. its staff, works with Dr. Smith every day.\n"
+    "It makes tools for many people."
+)
+
+
+def test_sentence_counts_are_punkts() -> None:
+    texts = pl.Series([text for text, _ in PUNKT_SENTENCES])
+    assert sentence_counts(texts).tolist() == [n for _, n in PUNKT_SENTENCES]
+
+
+def test_the_issue_example_holds_four_sentences() -> None:
+    """NLTK counts 1 + 2 + 1 over the three lines; one sentence per ". " made it 7."""
+    assert sentence_counts(pl.Series([ISSUE_EXAMPLE])).tolist() == [4]
+    for preset in ("gopher", "fineweb"):
+        fails = only("c4_too_few_sentences", ISSUE_EXAMPLE, preset=preset, c4_min_sentences=5)
+        assert fails == ("c4_too_few_sentences", 4.0)
+        passes = only("c4_too_few_sentences", ISSUE_EXAMPLE, preset=preset, c4_min_sentences=4)
+        assert passes == (None, None)
+
+
+# (text, NLTK word_tokenize tokens, of them with a letter, of them not all punctuation)
+NLTK_TOKENS = [
+    ("Hello, world! Don't stop... it's 3.5 U.S. e.g.", 14, 9, 10),
+    ('I cannot go -- it\'s "late" (really).', 14, 8, 8),
+    ("He said 'only this' today: 10,000 people came, and #1 won!", 17, 9, 11),
+    ("The end. And then [1] {x} <y> 50% off & more; a@b.c", 23, 10, 12),
+]
+
+
+def test_word_tokens_are_nltks() -> None:
+    counts = word_token_counts(pl.Series([text for text, *_ in NLTK_TOKENS]))
+    assert counts["tokens"].to_list() == [row[1] for row in NLTK_TOKENS]
+    assert counts["alpha_tokens"].to_list() == [row[2] for row in NLTK_TOKENS]
+    assert counts["words"].to_list() == [row[3] for row in NLTK_TOKENS]
+    assert counts["stop_words"].to_list() == [0, 0, 1, 0]  # "and"; "The" is no stop word
+    assert word_token_counts(pl.Series(["The cat and the dog went to"]))["stop_words"][0] == 3
+
+
+def test_presets_hold_their_references_values() -> None:
+    assert PRESETS["fineweb"] == {
+        "max_dup_line_char_frac": 0.20,  # GopherRepetitionFilter's default
+        "c4_require_terminal_punct": False,  # C4QualityFilter(filter_no_terminal_punct=False)
+        "c4_min_words_per_line": 3,
+        "c4_min_sentences": 5,
+        "c4_edit_lines": True,
+        "fineweb_max_dup_line_char_frac": 0.01,  # FineWebQualityFilter's char_duplicates_ratio
+        "word_definition": "nltk",
+        "gopher_bullets": ["•", "-"],  # GopherQualityFilter's
+    }
+    for preset in ("gopher", "dolma"):
+        values = QualityParams(preset=preset).resolved()
+        assert values["c4_edit_lines"] is False
+        assert values["word_definition"] == "gopher"
+        assert values["fineweb_max_dup_line_char_frac"] == 0.1  # the FineWeb paper's value
+        assert values["c4_min_sentences"] == 3
+    own = QualityParams(preset="fineweb", c4_edit_lines=False, word_definition="gopher")
+    assert own.resolved()["c4_edit_lines"] is False
+    assert own.resolved()["word_definition"] == "gopher"
+
+
+def test_only_the_line_edit_mode_changes_text() -> None:
+    assert Quality(QualityParams(preset="fineweb")).changes_text is True
+    assert Quality(QualityParams(preset="fineweb", c4=False)).changes_text is False
+    assert Quality(QualityParams(preset="gopher")).changes_text is False
+    assert Quality.changes_text is False  # the class keeps the registry's default
+
+
+PARAGRAPHS = ENGLISH.split("\n\n")
+WEB_PAGE = "\n".join(
+    [
+        "Home",  # fewer than 3 words: deleted
+        "Menu {",  # deleted before the curly bracket is looked at
+        "var x = {a: 1}; please enable JavaScript to see the comments.",  # javascript: deleted
+        PARAGRAPHS[0] + "[1]",  # citation mark removed
+        "lorem ipsum",  # two words: deleted before lorem ipsum is looked at
+        "",
+        PARAGRAPHS[1],
+        "We use cookies to personalise content and ads.",  # a policy phrase: deleted
+        "  " + PARAGRAPHS[2] + "  ",
+    ]
+)
+
+
+def test_line_edits_delete_c4s_lines() -> None:
+    batch = from_texts([WEB_PAGE, "\n".join(PARAGRAPHS)])
+    out = Quality(QualityParams(preset="fineweb")).apply(batch)
+    assert out["_reason"].to_list() == [None, None]
+    assert out["_text"].to_list() == ["\n".join(PARAGRAPHS)] * 2
+    assert out["_changed"].to_list() == [True, False]
+    assert out["_segments"][0][0]["text"] == "\n".join(PARAGRAPHS)
+    # without the edits, "lorem ipsum" anywhere drops the page
+    unedited = QualityParams(preset="fineweb", c4_edit_lines=False)
+    assert Quality(unedited).apply(batch)["_reason"].to_list() == ["c4_lorem_ipsum", None]
+
+
+def test_lorem_ipsum_and_curly_brackets_on_kept_lines_drop_the_page() -> None:
+    lorem = WEB_PAGE + "\nLorem ipsum dolor sit amet, consectetur adipiscing elit."
+    curly = WEB_PAGE + "\nThe set {1, 2} has two members."
+    out = Quality(QualityParams(preset="fineweb")).apply(from_texts([lorem, curly, WEB_PAGE]))
+    assert out["_reason"].to_list() == ["c4_lorem_ipsum", "c4_curly_bracket", None]
+    assert out["_text"].to_list()[:2] == [lorem, curly]  # dropped pages keep their text
+
+
+def test_fineweb_rules_measure_the_edited_text() -> None:
+    """Short navigation lines fail FineWeb's short-line rule unless C4 deleted them first."""
+    menu = "\n".join(f"Section {i}" for i in range(15))
+    page = menu + "\n" + "\n".join(PARAGRAPHS)
+    assert mark([page], preset="fineweb") == [(None, None)]
+    assert mark([page], preset="fineweb", c4_edit_lines=False)[0][0] == "fineweb_short_lines"
+
+
+def test_fineweb_duplicate_line_characters_at_0_01() -> None:
+    copy = PARAGRAPHS[2].split(". ")[0] + "."  # one repeated sentence: about 3% of the page
+    page = "\n".join([*PARAGRAPHS, copy, copy])
+    reason, score = mark([page], preset="fineweb")[0]
+    assert reason == "fineweb_dup_line_char_frac"
+    assert 0.01 < score < 0.1
+    assert mark([page], preset="fineweb", fineweb_max_dup_line_char_frac=0.1) == [(None, None)]
+
+
+def test_nltk_words_split_clitics_and_count_punctuation_tokens() -> None:
+    contractions = " ".join(["don't"] * 25)  # NLTK: 50 words ("do", "n't"); Gopher: 25
+    assert only("gopher_short_doc", contractions, preset="fineweb") == (None, None)
+    assert only("gopher_short_doc", contractions, preset="gopher") == ("gopher_short_doc", 25.0)
+    listing = ", ".join(unique_words(60)) + "."  # every word followed by its comma
+    reason, score = only("gopher_alpha_words", listing, preset="fineweb")
+    assert reason == "gopher_alpha_words"
+    assert score == 0.5  # 60 words, 59 commas and a full stop
+    assert only("gopher_alpha_words", listing, preset="gopher") == (None, None)
+
+
+def test_nltk_stop_words_are_compared_as_written() -> None:
+    text = " ".join(["The", "And", *unique_words(60)]) + "."
+    assert only("gopher_stop_words", text, preset="fineweb") == ("gopher_stop_words", 0.0)
+    assert only("gopher_stop_words", text, preset="gopher") == (None, None)
+
+
+def test_fineweb_figures_of_edited_texts_are_those_of_the_texts_c4_left(
+    corpus: list[str],
+) -> None:
+    """Texts C4 left as they were (blank lines and outer spaces apart) take the original
+    text's figures and the kept lines' newlines; the others are measured again: either way
+    the figures are those of the edited text measured on its own."""
+    reach = {"gopher_quality": False, "c4_min_sentences": 0}
+    texts = [*corpus, "a b c.\n\n\n d e f?  \n", "x y z.\n" * 3 + "\n\n"]
+    step = Quality(QualityParams(preset="fineweb", **reach))
+    figures, edited = step.measure_and_edit(pl.Series(texts))
+    assert edited is not None
+    on_own = Quality(QualityParams(preset="fineweb", c4_edit_lines=False, **reach))
+    expected = on_own.measure(edited)
+    names = ["line_punct_frac", "short_lines_frac", "dup_line_char_frac", "newline_ratio"]
+    # measured where C4's page rules passed (lorem ipsum and curly brackets fail the others)
+    reached = (figures["lorem_ipsum"] == 0) & (figures["curly_brackets"] == 0)
+    assert reached.sum() > 1500
+    for name in names:
+        got = figures[f"{name}:edited"].filter(reached).to_list()
+        assert got == pytest.approx(expected[name].filter(reached).to_list()), name
+    changed = [e != t.strip() for e, t in zip(edited, texts, strict=True)]
+    assert sum(changed) > 100
+
+
+def test_c4_line_edits_follow_c4s_code() -> None:
+    """Words are counted before citation marks go; lines end where str.splitlines ends them."""
+    opts = C4Options(
+        require_terminal_punct=False,
+        min_words_per_line=3,
+        max_word_length=10,
+        policy_phrases=("privacy policy",),
+    )
+    texts = [
+        "two words [1]\u2028three words here\x0bWe read the Privacy Policy today.",
+        "one supercalifragilistic word here.\n  kept   as   is.  ",
+    ]
+    out = c4_line_edits(pl.Series(texts), opts)
+    assert out["text"].to_list() == ["two words \nthree words here", "kept   as   is."]
+    assert out["kept_lines"].to_list() == [2, 1]
+    assert out["untouched"].to_list() == [False, False]
+    assert out["c4_sentences"].to_list() == [2, 1]
+
+
+def test_line_edits_land_in_each_segment() -> None:
+    """A record of several fields (or chat turns) has each field edited on its own."""
+    page = "\n".join(["Home", *PARAGRAPHS])
+    batch = from_texts([page, page])
+    segments = [
+        {"path": "title", "role": None, "text": "Menu"},
+        {"path": "body", "role": None, "text": page},
+    ]
+    batch = batch.with_columns(
+        pl.Series(
+            [segments, batch["_segments"][1].to_list()], dtype=batch["_segments"].dtype
+        ).alias("_segments"),
+        pl.Series(["Menu\n\n" + page, page]).alias("_text"),
+    )
+    out = Quality(QualityParams(preset="fineweb")).apply(batch)
+    assert out["_reason"].to_list() == [None, None]
+    first, second = out["_segments"].to_list()
+    assert [s["text"] for s in first] == ["", "\n".join(PARAGRAPHS)]
+    assert [s["path"] for s in first] == ["title", "body"]
+    assert [s["text"] for s in second] == ["\n".join(PARAGRAPHS)]
+    assert out["_text"].to_list() == ["\n\n" + "\n".join(PARAGRAPHS), "\n".join(PARAGRAPHS)]
+    assert out["_changed"].to_list() == [True, True]
+
+
+def test_line_edits_are_counted_as_changed_in_the_manifest(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "fields: {text: text}\nsteps:\n  - step: quality\n    preset: fineweb\n",
+        encoding="utf-8",
+    )
+    records = [
+        {"id": "page", "text": WEB_PAGE},
+        {"id": "clean", "text": "\n".join(PARAGRAPHS)},
+        {"id": "lorem", "text": WEB_PAGE + "\nLorem ipsum dolor sit amet, consectetur elit."},
+    ]
+    result = clean(write_jsonl(tmp_path / "in.jsonl", records), tmp_path / "out", rules)
+    kept = {r["id"]: r["text"] for r in read_jsonl(tmp_path / "out" / "clean.jsonl")}
+    assert kept == {"page": "\n".join(PARAGRAPHS), "clean": "\n".join(PARAGRAPHS)}
+    (step,) = result.manifest["steps"]
+    assert step["changed"] == 1
+    assert step["summary"]["reasons"] == {"c4_lorem_ipsum": 1}
+
+
 # --- identical to the reference implementation -------------------------------------------
 # quality_reference.py keeps the implementation the step had before it was vectorised over
 # characters; every figure and every (reason, score) must stay the same.
@@ -619,12 +866,21 @@ def corpus() -> list[str]:
     return web_like_texts(1500, seed=1) + real_prose() + ADVERSARIAL
 
 
+# The fineweb preset's datatrove definitions are not in the reference: it is compared with
+# them switched back to the Gopher definitions here, and with datatrove's behaviour below.
+GOPHER_DEFINITIONS = {
+    "c4_edit_lines": False,
+    "word_definition": "gopher",
+    "fineweb_max_dup_line_char_frac": 0.1,
+    "gopher_bullets": ["•", "●", "○", "◦", "▪", "‣", "∙", "-", "*", "–"],
+}
 OVERRIDES: list[dict[str, Any]] = [
     {"preset": "gopher"},
     {"preset": "dolma"},
-    {"preset": "fineweb"},
+    {"preset": "fineweb", **GOPHER_DEFINITIONS},
     {  # relaxed page rules, so that most documents reach the later rules
         "preset": "fineweb",
+        **GOPHER_DEFINITIONS,
         "gopher_min_words": 5,
         "gopher_min_stop_words": 0,
         "gopher_min_alpha_words_frac": 0.3,
@@ -696,14 +952,30 @@ def test_every_figure_matches_the_reference(corpus: list[str]) -> None:
         if name.endswith("gram_char_frac"):  # measured where every page rule passed
             measured = old[name].is_not_null()
             assert new[name].filter(measured).to_list() == old[name].filter(measured).to_list()
+        elif name == "c4_sentences":  # counted where Gopher's rules passed and they decide
+            measured = new[name].is_not_null()
+            assert new[name].filter(measured).to_list() == old[name].filter(measured).to_list()
         else:
             assert new[name].eq_missing(old[name]).all(), name
     assert old["top_2gram_char_frac"].drop_nulls().gt(0).sum() > 10
 
 
+def test_c4_sentences_match_the_reference(corpus: list[str]) -> None:
+    """Counted for every text when no Gopher rule runs first and every count decides."""
+    for preset in ("gopher", "fineweb"):
+        params = QualityParams(
+            preset=preset, **GOPHER_DEFINITIONS, gopher_quality=False, c4_min_sentences=10**6
+        )
+        new = Quality(params).measure(pl.Series(corpus))["c4_sentences"]
+        old = ReferenceQuality(params).measure(pl.Series(corpus))["c4_sentences"]
+        assert new.null_count() == 0
+        assert new.to_list() == old.to_list()
+        assert new.gt(3).sum() > 500
+
+
 def test_real_prose_matches_the_reference() -> None:
     texts = real_prose()
-    for params in (QualityParams(), QualityParams(preset="fineweb")):
+    for params in (QualityParams(), QualityParams(preset="fineweb", **GOPHER_DEFINITIONS)):
         assert_same_marks(marks_of(texts, params), ReferenceQuality(params).marks(texts), texts)
 
 

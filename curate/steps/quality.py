@@ -15,35 +15,61 @@ Rule order (groups run cheapest first, so the costly n-gram rules only see survi
    gopher_bullet_lines, gopher_ellipsis_lines, gopher_alpha_words (share of tokens holding a
    letter), gopher_stop_words (distinct stop words present).
 2. ``c4`` (Raffel et al. 2020, §2.2): c4_lorem_ipsum, c4_curly_bracket (the page-level rules),
-   then three rules C4 applies by deleting lines. This step never edits text, so a line rule
-   becomes "drop the document when more than this share of its lines would be deleted":
-   c4_no_terminal_punct, c4_javascript_lines, c4_policy_lines (these three fractions are not
-   published values). c4_too_few_sentences is C4's own page rule: sentences counted over the
-   lines C4 would keep.
+   then three rules C4 applies by deleting lines. With ``c4_edit_lines`` the step deletes those
+   lines as C4's code does (``quality_c4``: lines without terminal punctuation where required,
+   lines with fewer than ``c4_min_words_per_line`` words or a word over
+   ``c4_max_word_length``, javascript and policy lines; citation marks removed) and changes
+   the text of the documents it keeps (counted as ``changed`` in the manifest); lorem ipsum
+   and curly brackets then drop a page only on lines that reach those tests. Without it the
+   step never edits text, and a line rule becomes "drop the document when more than this
+   share of its lines would be deleted": c4_no_terminal_punct, c4_javascript_lines,
+   c4_policy_lines (these three fractions are not published values). c4_too_few_sentences is
+   C4's own page rule: sentences (as NLTK's punkt counts them, ``quality_text``) over the
+   lines C4 keeps.
 3. ``fineweb`` (Penedo et al. 2024, "The FineWeb Datasets", §3.6, and datatrove's
    FineWebQualityFilter): fineweb_line_punct, fineweb_short_lines,
-   fineweb_dup_line_char_frac, fineweb_newline_ratio (newlines per word-tokenizer word).
+   fineweb_dup_line_char_frac, fineweb_newline_ratio (newlines per word-tokenizer word). With
+   ``c4_edit_lines`` they measure the text C4 left, as in FineWeb's pipeline.
 4. ``gopher_repetition`` (Gopher Table A1): dup_line_frac, dup_para_frac, dup_line_char_frac,
    dup_para_char_frac, top_{2,3,4}gram_char_frac (word characters covered by every occurrence
    of the most frequent repeated n-gram), dup_{5..10}gram_char_frac (word characters covered
    by copies of an earlier n-gram, the first occurrence excluded); overlaps count once.
 
-``preset`` fills the parameters left unset whose published values differ between pipelines:
+``word_definition`` picks what a word is for the Gopher quality rules and the newline ratio:
+``gopher`` as the Gopher paper describes it (``quality_metrics``: whitespace tokens, words
+without outer punctuation, stop words compared lower-cased, lines without blank ones); ``nltk``
+as datatrove's code counts, which FineWeb's results came from (``quality_text``: NLTK word
+tokens, punctuation tokens counted in the alphabetic and symbol ratios and the newline ratio,
+stop words compared as written, bullet and ellipsis lines over all lines, blank ones too, a
+line ending in punctuation only if its very last character is one).
 
-========================== ======== ======== ========
-parameter                  gopher   dolma    fineweb
-========================== ======== ======== ========
-max_dup_line_char_frac     0.20     0.30     0.20
-c4_require_terminal_punct  true     true     false
-c4_min_words_per_line      5        5        3
-c4_min_sentences           3        3        5
-========================== ======== ======== ========
+``preset`` fills the parameters left unset whose values differ between pipelines; each preset
+reproduces one reference:
 
-gopher: Gopher Table A1 and the C4 paper (and TFDS c4_utils). dolma: the Dolma datasheet's
-"> 0.30 ... characters in duplicated lines" (Dolma counts every copy of a repeated line, the first
-too, so its 0.30 is stricter than it looks here). fineweb: what datatrove's FineWeb pipeline ran:
-GopherRepetitionFilter defaults, C4QualityFilter(filter_no_terminal_punct=False) with its
-defaults of 3 words per line and 5 sentences.
+============================== ======== ======== ========
+parameter                      gopher   dolma    fineweb
+============================== ======== ======== ========
+max_dup_line_char_frac         0.20     0.30     0.20
+c4_require_terminal_punct      true     true     false
+c4_min_words_per_line          5        5        3
+c4_min_sentences               3        3        5
+c4_edit_lines                  false    false    true
+fineweb_max_dup_line_char_frac 0.1      0.1      0.01
+word_definition                gopher   gopher   nltk
+gopher_bullets                 10 marks 10 marks ``•`` ``-``
+============================== ======== ======== ========
+
+gopher: the papers: Gopher Table A1 and App. A.1.1, the C4 paper (and TFDS c4_utils), the
+FineWeb paper's 0.1 for duplicate-line characters. dolma: the same with the Dolma datasheet's
+"> 0.30 ... characters in duplicated lines" (Dolma counts every copy of a repeated line, the
+first too, so its 0.30 is stricter than it looks here). fineweb: the code FineWeb was produced
+with, datatrove's chain of examples/fineweb.py (GopherRepetitionFilter, GopherQualityFilter,
+C4QualityFilter(filter_no_terminal_punct=False), FineWebQualityFilter, all with their
+defaults, among them char_duplicates_ratio 0.01), words and sentences as NLTK counts them; on
+real and boilerplate-laden documents it keeps and drops the same documents as datatrove 0.10.1
+in 99.8% of them (``bench/compare_datatrove.py``). Its repetition rules keep Gopher's
+definitions (word characters as the denominator, lower-cased words), which datatrove departs
+from (whole-text characters, NLTK tokens as written).
 """
 
 from __future__ import annotations
@@ -59,6 +85,8 @@ from pydantic import Field, field_validator, model_validator
 from curate import batch as B
 from curate.registry import Params, Step, Totals, register_step, summed
 from curate.steps import quality_metrics as M
+from curate.steps.quality_c4 import C4Options, c4_line_edits, write_edits
+from curate.steps.quality_text import chunk_word_tokens
 
 Group = Literal["gopher_quality", "c4", "fineweb", "gopher_repetition"]
 TOP_NGRAMS = (2, 3, 4)
@@ -66,6 +94,7 @@ DUP_NGRAMS = (5, 6, 7, 8, 9, 10)
 
 GOPHER_STOP_WORDS = ["the", "be", "to", "of", "and", "that", "have", "with"]
 BULLETS = ["•", "●", "○", "◦", "▪", "‣", "∙", "-", "*", "–"]
+DATATROVE_BULLETS = ["•", "-"]  # GopherQualityFilter's
 C4_POLICY_PHRASES = [
     "terms of use",
     "privacy policy",
@@ -81,20 +110,35 @@ PRESETS: dict[str, dict[str, Any]] = {
         "c4_require_terminal_punct": True,
         "c4_min_words_per_line": 5,
         "c4_min_sentences": 3,
+        "c4_edit_lines": False,
+        "fineweb_max_dup_line_char_frac": 0.1,
+        "word_definition": "gopher",
+        "gopher_bullets": BULLETS,
     },
     "dolma": {
         "max_dup_line_char_frac": 0.30,
         "c4_require_terminal_punct": True,
         "c4_min_words_per_line": 5,
         "c4_min_sentences": 3,
+        "c4_edit_lines": False,
+        "fineweb_max_dup_line_char_frac": 0.1,
+        "word_definition": "gopher",
+        "gopher_bullets": BULLETS,
     },
     "fineweb": {
         "max_dup_line_char_frac": 0.20,
         "c4_require_terminal_punct": False,
         "c4_min_words_per_line": 3,
         "c4_min_sentences": 5,
+        "c4_edit_lines": True,
+        "fineweb_max_dup_line_char_frac": 0.01,
+        "word_definition": "nltk",
+        "gopher_bullets": DATATROVE_BULLETS,
     },
 }
+# C4's line rules that delete lines: with c4_edit_lines they edit the text instead of being
+# page rules with a share of lines as threshold.
+C4_LINE_RULES = frozenset({"c4_no_terminal_punct", "c4_javascript_lines", "c4_policy_lines"})
 
 
 @dataclass(frozen=True)
@@ -256,7 +300,7 @@ _METRICS: dict[str, tuple[frozenset[str], pl.Expr]] = {
         M.fraction("c4_javascript_lines", "lines"),
     ),
     "c4_policy_lines_frac": (frozenset({_LINES}), M.fraction("c4_policy_lines", "lines")),
-    "c4_sentences": (frozenset({_LINES}), pl.col("c4_sentences")),
+    "c4_sentences": (frozenset(), pl.col("c4_sentences")),  # from quality_c4
     "line_punct_frac": (frozenset({_LINES}), M.fraction("punct_lines", "lines")),
     "short_lines_frac": (frozenset({_LINES}), M.fraction("short_lines", "lines")),
     "newline_ratio": (frozenset({_DOC}), M.fraction("newlines", "tokenizer_words")),
@@ -265,6 +309,30 @@ _METRICS: dict[str, tuple[frozenset[str], pl.Expr]] = {
     "dup_para_frac": (frozenset({_PARAS}), M.fraction("dup_paras", "paragraphs")),
     "dup_para_char_frac": (frozenset({_PARAS}), M.fraction("dup_para_chars", "para_chars")),
 }
+# word_definition "nltk": the figures datatrove computes from NLTK word tokens (``_NLTK``:
+# quality_text.word_token_counts) and from all lines, blank ones included.
+_NLTK = "nltk"
+_NLTK_METRICS: dict[str, tuple[frozenset[str], pl.Expr]] = {
+    "words": (frozenset({_NLTK}), pl.col("words")),
+    "mean_word_length": (frozenset({_NLTK}), M.fraction("word_chars", "words")),
+    "symbol_word_ratio": (
+        frozenset({_NLTK, _DOC}),
+        pl.when(pl.col("tokens") > 0).then(
+            pl.max_horizontal("hashes", "ellipses") / pl.col("tokens")
+        ),
+    ),
+    "bullet_lines_frac": (frozenset({_LINES, _NLTK}), M.fraction("bullet_lines", "all_lines")),
+    "ellipsis_lines_frac": (
+        frozenset({_LINES, _NLTK}),
+        M.fraction("ellipsis_lines", "all_lines"),
+    ),
+    "alpha_words_frac": (frozenset({_NLTK}), M.fraction("alpha_tokens", "tokens")),
+    "stop_words": (frozenset({_NLTK}), pl.col("stop_words")),
+    "newline_ratio": (frozenset({_DOC, _NLTK}), M.fraction("newlines", "tokens")),
+}
+# With c4_edit_lines these come from the line edits, and the FineWeb group reads edited text.
+_WORDS_OF_TEXT = "words_of_text:original"  # the newline ratio's denominator
+_FROM_EDITS = frozenset({"lorem_ipsum", "curly_brackets", "c4_sentences"})
 
 
 def _frac(default: float, description: str) -> Any:
@@ -274,8 +342,9 @@ def _frac(default: float, description: str) -> Any:
 class QualityParams(Params):
     preset: Literal["gopher", "dolma", "fineweb"] = Field(
         "gopher",
-        description="published values for the parameters left unset: gopher (Gopher + C4 "
-        "papers), dolma (Dolma datasheet), fineweb (datatrove's FineWeb pipeline)",
+        description="values for the parameters left unset: gopher (Gopher + C4 papers), "
+        "dolma (Dolma datasheet), fineweb (datatrove's FineWeb code: C4 line edits, NLTK "
+        "words)",
     )
     gopher_quality: bool = Field(True, description="run the Gopher quality rules")
     gopher_repetition: bool = Field(True, description="run the Gopher repetition rules")
@@ -312,9 +381,8 @@ class QualityParams(Params):
         default_factory=lambda: list(GOPHER_STOP_WORDS),
         description="the stop words (compared lower-cased)",
     )
-    gopher_bullets: list[str] = Field(
-        default_factory=lambda: list(BULLETS),
-        description="prefixes that make a line a bullet line",
+    gopher_bullets: list[str] | None = Field(
+        None, description="prefixes that make a line a bullet line (unset: preset)"
     )
 
     c4_require_terminal_punct: bool | None = Field(
@@ -344,6 +412,18 @@ class QualityParams(Params):
     c4_max_word_length: int = Field(
         1000, ge=1, description="C4 deletes lines with a longer token (characters)"
     )
+    c4_edit_lines: bool | None = Field(
+        None,
+        description="delete the lines C4 deletes (the step then changes text, and the FineWeb "
+        "rules measure the edited text) instead of judging the share of such lines "
+        "(unset: preset)",
+    )
+    word_definition: Literal["gopher", "nltk"] | None = Field(
+        None,
+        description="gopher: words are tokens without outer punctuation, stop words compared "
+        "lower-cased; nltk: NLTK word tokens as datatrove counts them, punctuation tokens in "
+        "the alphabetic and symbol ratios, stop words compared as written (unset: preset)",
+    )
 
     fineweb_min_line_punct_frac: float = _frac(
         0.12, "smaller share of lines ending in terminal punctuation fails"
@@ -352,10 +432,12 @@ class QualityParams(Params):
         30, ge=0, description="a line of at most this many characters is short"
     )
     fineweb_max_short_lines_frac: float = _frac(0.67, "larger share of short lines fails")
-    fineweb_max_dup_line_char_frac: float = _frac(
-        0.1,
-        "larger share of line characters in duplicate lines fails (FineWeb paper 0.1; "
-        "datatrove's default 0.01)",
+    fineweb_max_dup_line_char_frac: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="larger share of line characters in duplicate lines fails (unset: preset; "
+        "the FineWeb paper says 0.1, the code FineWeb ran used 0.01)",
     )
     fineweb_max_newline_ratio: float = Field(
         0.3, ge=0.0, description="more newlines per word (tokenizer words) fail"
@@ -423,7 +505,7 @@ class QualityParams(Params):
         values = self.model_dump()
         for key, value in PRESETS[self.preset].items():
             if values[key] is None:
-                values[key] = value
+                values[key] = list(value) if isinstance(value, list) else value
         return values
 
 
@@ -431,6 +513,15 @@ class QualityParams(Params):
 class QualityTotals(Totals):
     seen: int = summed()
     reasons: Counter[str] = summed(Counter)
+
+
+def _scatter(frame: pl.DataFrame, rows: np.ndarray, height: int) -> pl.DataFrame:
+    """``frame``'s rows placed at ``rows`` of a frame of ``height`` rows, null elsewhere."""
+    index = pl.DataFrame({"_row": pl.Series(rows, dtype=pl.Int64)})
+    placed = pl.DataFrame({"_row": pl.Series(np.arange(height), dtype=pl.Int64)}).join(
+        pl.concat([index, frame], how="horizontal"), on="_row", how="left"
+    )
+    return placed.drop("_row")
 
 
 @register_step
@@ -446,18 +537,30 @@ class Quality(Step[QualityParams]):
     def __init__(self, params: QualityParams, **kw: Any) -> None:
         super().__init__(params, **kw)
         self.settings = params.resolved()
+        self.edit = bool(self.settings["c4_edit_lines"] and self.settings["c4"])
+        # An instance attribute shadows the class's: the runner reads step.changes_text.
+        self.changes_text = self.edit
+        self.nltk_words = self.settings["word_definition"] == "nltk"
         self.rules = [rule for rule in RULES if self._active(rule)]
         self.line_options = M.LineOptions(
-            bullets=tuple(params.gopher_bullets),
+            bullets=tuple(self.settings["gopher_bullets"]),
             short_line_chars=params.fineweb_short_line_chars,
-            c4_require_terminal_punct=self.settings["c4_require_terminal_punct"],
-            c4_min_words_per_line=self.settings["c4_min_words_per_line"],
-            c4_max_word_length=params.c4_max_word_length,
             c4_policy_phrases=tuple(p.lower() for p in params.c4_policy_phrases),
+            c4_lines=any(r.code in C4_LINE_RULES for r in self.rules),
+            punct_closers=not self.nltk_words,
+        )
+        self.c4_options = C4Options(
+            require_terminal_punct=self.settings["c4_require_terminal_punct"],
+            min_words_per_line=self.settings["c4_min_words_per_line"],
+            max_word_length=params.c4_max_word_length,
+            policy_phrases=tuple(p.lower() for p in params.c4_policy_phrases),
+            decide_below=self.settings["c4_min_sentences"],
         )
 
     def _active(self, rule: Rule) -> bool:
         if not self.settings[rule.group] or rule.code in self.params.disable:
+            return False
+        if self.edit and rule.code in C4_LINE_RULES:
             return False
         return rule.code != "c4_no_terminal_punct" or self.settings["c4_require_terminal_punct"]
 
@@ -466,33 +569,155 @@ class Quality(Step[QualityParams]):
             return float(self.settings[rule.threshold])
         return float(rule.threshold)
 
+    def _column(self, rule: Rule) -> str:
+        """The column holding a rule's figure: FineWeb's figures of edited text have their own
+        (fineweb_dup_line_char_frac and dup_line_char_frac measure different texts then)."""
+        if self.edit and rule.group == "fineweb":
+            return f"{rule.metric}:edited"
+        return rule.metric
+
     def _fails(self, rule: Rule) -> pl.Expr:
-        value = pl.col(rule.metric)
+        value = pl.col(self._column(rule))
         limit = self._threshold(rule)
         return value < limit if rule.bound == "min" else value > limit
 
     def measure(self, texts: pl.Series) -> pl.DataFrame:
-        """Every figure the active rules read, one row per text. An n-gram figure is computed
-        only for the texts that pass every rule before its own (null elsewhere): they cost the
-        most, and cannot change the reason of a text that failed earlier."""
+        """Every figure the active rules read, one row per text (see ``measure_and_edit``)."""
+        return self.measure_and_edit(texts)[0]
+
+    def measure_and_edit(self, texts: pl.Series) -> tuple[pl.DataFrame, pl.Series | None]:
+        """Every figure the active rules read, one row per text, and with ``c4_edit_lines``
+        the edited texts. Figures are computed in stages, each only for the texts that pass
+        every rule before it (null elsewhere: a text that failed earlier keeps its reason):
+        the figures of the original text, then C4's line edits, then the FineWeb figures of
+        the edited text, then the n-gram figures, which cost the most."""
         plain = [r for r in self.rules if not r.n]
         ngram_rules = [r for r in self.rules if r.n]
-        metrics = list(dict.fromkeys(r.metric for r in plain))
-        blocks: set[str] = set().union(*(_METRICS[m][0] for m in metrics))
+        columns = list(dict.fromkeys(self._column(r) for r in plain))
+        edited = [c for c in columns if c.endswith(":edited")]
+        from_edits = [c for c in columns if c in (_FROM_EDITS if self.edit else {"c4_sentences"})]
+        original = [c for c in columns if c not in edited and c not in from_edits]
+        table = {**_METRICS, **_NLTK_METRICS} if self.nltk_words else _METRICS
+        # the n-grams' words come with the first figures when those need words anyway
+        words_now = bool(ngram_rules) and any(_WORDS in table[c][0] for c in original)
+        # FineWeb's figures of the original text serve the texts C4 leaves as they were
+        on_edited = [c.split(":")[0] for c in edited]
+        also = {f"{m}:original": table[m] for m in on_edited if m != "newline_ratio"}
+        if "newline_ratio" in on_edited:
+            words_column = "tokens" if self.nltk_words else "tokenizer_words"
+            also[_WORDS_OF_TEXT] = (table["newline_ratio"][0], pl.col(words_column))
+        frame, words = self._figures(texts, original, words_now, also)
+        edited_texts = None
+        if from_edits or self.edit:  # C4's pass over its lines, for the texts still measured
+            alive = self._passing(frame, [r for r in plain if r.group == "gopher_quality"])
+            rows = np.flatnonzero(alive)
+            edits = c4_line_edits(texts.gather(rows), self.c4_options)
+            frame = frame.with_columns(_scatter(edits.select(from_edits), rows, texts.len()))
+        if self.edit:
+            c4_rules = [r for r in plain if r.group == "c4"]
+            alive_c4 = (
+                self._passing(frame[rows], c4_rules) if c4_rules else np.ones(len(rows), bool)
+            )
+            same = alive_c4 & edits["untouched"].to_numpy()
+            changed = alive_c4 & ~same
+            figures = self._figures(edits["text"].filter(changed), on_edited, False)[0]
+            frame = frame.with_columns(
+                _scatter(
+                    figures.rename(dict(zip(on_edited, edited, strict=True))),
+                    rows[changed],
+                    texts.len(),
+                )
+            )
+            frame = self._unchanged_figures(frame, on_edited, rows[same], edits.filter(same))
+            edited_texts = _scatter(edits.select("text"), rows, texts.len())["text"]
+        frame = frame.select(columns) if columns else pl.DataFrame()
         if ngram_rules:
+            passed = self._passing(frame, plain) if plain else np.ones(texts.len(), dtype=bool)
+            if words is None:
+                words = self._words(texts, np.flatnonzero(passed))
+            ngrams = self._ngram_metrics(words, passed, ngram_rules)
+            frame = frame.with_columns(ngrams) if frame.width else pl.DataFrame(ngrams)
+        return frame, edited_texts
+
+    def _unchanged_figures(
+        self, frame: pl.DataFrame, metrics: list[str], rows: np.ndarray, edits: pl.DataFrame
+    ) -> pl.DataFrame:
+        """FineWeb's figures of the edited text at ``rows``, where C4 deleted only blank lines
+        and outer spaces: those of the original lines, and the newlines between kept lines."""
+        index = pl.Series(rows, dtype=pl.Int64)
+        columns = []
+        for metric in metrics:
+            if metric == "newline_ratio":
+                words = frame[_WORDS_OF_TEXT].gather(index).cast(pl.Float64)
+                newlines = (edits["kept_lines"] - 1).clip(0).cast(pl.Float64)
+                values = pl.select(pl.when(words > 0).then(newlines / words)).to_series()
+            else:
+                values = frame[f"{metric}:original"].gather(index)
+            column = frame[f"{metric}:edited"].cast(pl.Float64)
+            columns.append(column.scatter(index, values.cast(pl.Float64)))
+        return frame.with_columns(columns)
+
+    def _words(self, texts: pl.Series, rows: np.ndarray) -> M.Words:
+        """The words of the texts at ``rows`` (the others have none), for the n-grams."""
+        stop_words = self.params.gopher_stop_words
+        _, words = M.measure(texts.gather(rows), {_WORDS}, self.line_options, stop_words)
+        assert words is not None
+        doc_chars = np.zeros(texts.len(), dtype=np.float64)
+        doc_chars[rows] = words.doc_chars
+        return M.Words(rows[words.doc], words.hashes, words.lengths, doc_chars)
+
+    def _passing(self, frame: pl.DataFrame, rules: list[Rule]) -> np.ndarray:
+        """Rows failing none of ``rules`` (a null figure passes)."""
+        if not rules:
+            return np.ones(frame.height, dtype=bool)
+        failed = pl.any_horizontal([self._fails(r).fill_null(False) for r in rules])
+        return ~frame.select(failed).to_series().to_numpy()
+
+    def _figures(
+        self,
+        texts: pl.Series,
+        metrics: list[str],
+        ngrams: bool,
+        also: dict[str, tuple[frozenset[str], pl.Expr]] | None = None,
+    ) -> tuple[pl.DataFrame, M.Words | None]:
+        """The (non n-gram) ``metrics`` of ``texts``, the columns of ``also`` (name: blocks and
+        expression), and the texts' words when ``ngrams``."""
+        table = {**_METRICS, **_NLTK_METRICS} if self.nltk_words else _METRICS
+        table = {**table, **(also or {})}
+        metrics = [*metrics, *(also or {})]
+        blocks: set[str] = set().union(*(table[m][0] for m in metrics))
+        if ngrams:
             blocks.add(_WORDS)
-        raw, words = M.measure(texts, blocks, self.line_options, self.params.gopher_stop_words)
-        frame = pl.DataFrame()
-        if metrics:
-            frame = raw.select([_METRICS[m][1].alias(m) for m in metrics])
-        if ngram_rules and words is not None:
-            passed = np.ones(texts.len(), dtype=bool)
-            if plain:
-                failed = pl.any_horizontal([self._fails(r).fill_null(False) for r in plain])
-                passed = ~frame.select(failed).to_series().to_numpy()
-            columns = self._ngram_metrics(words, passed, ngram_rules)
-            frame = frame.with_columns(columns) if frame.width else pl.DataFrame(columns)
-        return frame
+        extra = None
+        if _NLTK in blocks:
+            # the newline ratio alone needs only the count of tokens
+            only_tokens = set(metrics) & set(_NLTK_METRICS) <= {"newline_ratio"}
+            stop_words = tuple(self.params.gopher_stop_words)
+
+            def extra(chunk: M.Chunk) -> dict[str, np.ndarray]:
+                figures = chunk_word_tokens(chunk, stop_words, only_tokens)
+                return {f"nltk_{name}": values for name, values in figures.items()}
+
+        stop_words = self.params.gopher_stop_words
+        wanted = {name for m in metrics for name in table[m][1].meta.root_names()}
+        raw, words = M.measure(texts, blocks, self.line_options, stop_words, extra, wanted)
+        if _NLTK in blocks:
+            prepared = M.prepared(texts)
+            # str.splitlines: a final newline ends the last line, an empty text has none
+            newlines = prepared.str.count_matches("\n")
+            all_lines = pl.select(
+                pl.when(prepared.str.len_chars() > 0)
+                .then(newlines + 1 - prepared.str.ends_with("\n").cast(pl.UInt32))
+                .otherwise(0)
+            ).to_series()
+            nltk = [c for c in raw.columns if c.startswith("nltk_")]
+            raw = raw.drop([c.removeprefix("nltk_") for c in nltk], strict=False).with_columns(
+                *(raw[c].alias(c.removeprefix("nltk_")) for c in nltk),
+                all_lines.cast(pl.Int64).alias("all_lines"),
+            )
+        if not metrics:
+            return pl.DataFrame(height=texts.len()), words
+        return raw.select([table[m][1].alias(m) for m in metrics]), words
 
     def _ngram_metrics(
         self, words: M.Words, passed: np.ndarray, rules: list[Rule]
@@ -517,21 +742,26 @@ class Quality(Step[QualityParams]):
             return batch.with_columns(
                 pl.lit(None, pl.String).alias(B.REASON), pl.lit(None, pl.Float64).alias(B.SCORE)
             )
-        frame = self.measure(batch[B.TEXT])
+        texts = batch[B.TEXT]
+        frame, edited = self.measure_and_edit(texts)
         marks = frame.select(
             pl.coalesce([pl.when(self._fails(r)).then(pl.lit(r.code)) for r in self.rules]).alias(
                 B.REASON
             ),
             pl.coalesce(
                 [
-                    pl.when(self._fails(r)).then(pl.col(r.metric).cast(pl.Float64))
+                    pl.when(self._fails(r)).then(pl.col(self._column(r)).cast(pl.Float64))
                     for r in self.rules
                 ]
             ).alias(B.SCORE),
         )
         for reason, count in marks[B.REASON].drop_nulls().value_counts().iter_rows():
             self.totals.reasons[reason] += count
-        return batch.with_columns(marks[B.REASON], marks[B.SCORE])
+        out = batch.with_columns(marks[B.REASON], marks[B.SCORE])
+        if edited is not None:  # kept documents take C4's edit; dropped ones stay as they were
+            keep = marks[B.REASON].is_null() & texts.is_not_null()
+            out = write_edits(out, keep, edited, self.c4_options)
+        return out
 
     def summary(self) -> dict[str, Any]:
         return {

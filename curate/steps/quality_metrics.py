@@ -19,7 +19,7 @@ joined by ``\\n`` into one numpy array of characters, and a table gives each cha
 classes (``\\s``, ``\\p{P}``, ``\\p{S}``, ``\\p{L}``, ...). Polars' own regex engine fills
 that table for each code point met, so the classes are exactly those of the expressions. Every
 figure is a few numpy passes over the characters, or over the sparse positions those passes
-find (token edges, punctuation runs, line ends, sentence ends), counted per document with
+find (token edges, punctuation runs, line ends), counted per document with
 ``searchsorted``.
 Words, lines and paragraphs are compared through 64-bit hashes of their characters.
 
@@ -37,7 +37,7 @@ that already failed a rule are dropped between levels.
 from __future__ import annotations
 
 import threading
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -51,7 +51,6 @@ TOKEN = r"\S+"
 # Closing quotes and brackets may follow the terminal mark: `He said "no."` ends a sentence.
 CLOSERS = "\"'\u201d\u2019\u00bb)\\]"
 TERMINAL_END = rf"\p{{Sentence_Terminal}}[{CLOSERS}]*$"
-SENTENCE_END = rf"\p{{Sentence_Terminal}}+[{CLOSERS}]*(?:\s|$)"
 ELLIPSIS = r"\.\.\.|\u2026"
 # Wikipedia-style citation marks that C4 deletes before looking at a line's last character.
 CITATION = r"\[\d*\]|\[edit\]|\[citation needed\]"
@@ -154,7 +153,7 @@ def char_table() -> CharTable:
 # --- numpy helpers -----------------------------------------------------------------------
 
 
-def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Starts and (exclusive) ends of the runs of True in ``mask``."""
     edges = np.flatnonzero(mask[1:] != mask[:-1]) + 1
     if len(mask) and mask[0]:
@@ -164,15 +163,13 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return edges[0::2], edges[1::2]
 
 
-def _run_edge(
-    run_starts: np.ndarray, run_ends: np.ndarray, at: np.ndarray, end: bool
-) -> np.ndarray:
+def run_edge(run_starts: np.ndarray, run_ends: np.ndarray, at: np.ndarray, end: bool) -> np.ndarray:
     """For positions inside runs: the end (or start) of the run holding each."""
     k = np.searchsorted(run_starts, at, side="right") - 1
     return run_ends[k] if end else run_starts[k]
 
 
-def _count_between(events: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def count_between(events: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """How many of the sorted ``events`` fall in each [lo, hi)."""
     return np.searchsorted(events, hi) - np.searchsorted(events, lo)
 
@@ -222,11 +219,11 @@ def span_hashes(buffer: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.
     return h
 
 
-def _doc_of(doc_starts: np.ndarray, positions: np.ndarray) -> np.ndarray:
+def doc_of(doc_starts: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return np.searchsorted(doc_starts, positions, side="right") - 1
 
 
-def _per_doc_sum(doc: np.ndarray, values: np.ndarray, n_docs: int) -> np.ndarray:
+def per_doc_sum(doc: np.ndarray, values: np.ndarray, n_docs: int) -> np.ndarray:
     return np.bincount(doc, weights=values, minlength=n_docs).astype(np.int64)
 
 
@@ -331,11 +328,11 @@ class Chunk:
     @cached_property
     def tokens(self) -> tuple[np.ndarray, np.ndarray]:
         """[start, end) of every token."""
-        return _runs(~self.space)
+        return runs(~self.space)
 
     def events_per_doc(self, events: np.ndarray) -> np.ndarray:
         """How many of the (ascending) positions fall in each document."""
-        return _count_between(events, self.doc_starts, self.doc_ends)
+        return count_between(events, self.doc_starts, self.doc_ends)
 
     @cached_property
     def lines(self) -> Lines:
@@ -363,37 +360,45 @@ def _padded(units: np.ndarray, dtype: type) -> tuple[np.ndarray, np.ndarray]:
 # --- document counts ---------------------------------------------------------------------
 
 
-def document_counts(chunk: Chunk) -> dict[str, np.ndarray]:
-    """Counts over the whole text: tokens, symbols, newlines, C4's page-level markers."""
+def document_counts(chunk: Chunk, wanted: Collection[str] | None = None) -> dict[str, np.ndarray]:
+    """Counts over the whole text: tokens, symbols, newlines, C4's page-level markers (those of
+    ``wanted``, all by default, and a few that cost nothing)."""
+    wanted = COLUMNS[DOC] if wanted is None else wanted
     starts = chunk.tokens[0]
-    # a token without a letter is a run of non-letters with a space on either side
-    bare_starts, bare_ends = _runs(~chunk.space & ~chunk.has(LETTER))
-    whole = chunk.space[bare_starts - 1] & chunk.space[bare_ends]  # chars[-1] is "\n"
-    # a tokenizer word starts where the class (space, word character, other) changes to a
-    # class other than space
-    kind = chunk.flags & (SPACE | WORD_CHAR)
-    changes = np.flatnonzero((kind[1:] != kind[:-1]) & (kind[1:] != SPACE)) + 1
-    if kind[0] != SPACE:
-        changes = np.concatenate(([0], changes))
+    figures: dict[str, np.ndarray] = {}
+    if "alpha_tokens" in wanted:
+        # a token without a letter is a run of non-letters with a space on either side
+        bare_starts, bare_ends = runs(~chunk.space & ~chunk.has(LETTER))
+        whole = chunk.space[bare_starts - 1] & chunk.space[bare_ends]  # chars[-1] is "\n"
+        bare = chunk.events_per_doc(bare_starts[whole])
+        figures["alpha_tokens"] = chunk.events_per_doc(starts) - bare
+    if "tokenizer_words" in wanted:
+        # a tokenizer word starts where the class (space, word character, other) changes to
+        # a class other than space
+        kind = chunk.flags & (SPACE | WORD_CHAR)
+        changes = np.flatnonzero((kind[1:] != kind[:-1]) & (kind[1:] != SPACE)) + 1
+        if kind[0] != SPACE:
+            changes = np.concatenate(([0], changes))
+        figures["tokenizer_words"] = chunk.events_per_doc(changes)
+    if "lorem_ipsum" in wanted:
+        # case-insensitive matching (also of "ſ" for "s") is left to the regex engine
+        lorem = chunk.texts.str.count_matches(LOREM_IPSUM).to_numpy().astype(np.int64)
+        figures["lorem_ipsum"] = lorem
     dots = chunk.positions_of(".")
     # runs of dots: breaks where the next dot is not the next character
     breaks = np.flatnonzero(np.diff(dots) != 1) + 1
     dot_starts = dots[np.concatenate(([0], breaks))] if dots.size else dots
     dot_ends = dots[np.append(breaks, dots.size) - 1] + 1 if dots.size else dots
-    ellipses = _per_doc_sum(
-        _doc_of(chunk.doc_starts, dot_starts), (dot_ends - dot_starts) // 3, chunk.n_docs
+    ellipses = per_doc_sum(
+        doc_of(chunk.doc_starts, dot_starts), (dot_ends - dot_starts) // 3, chunk.n_docs
     )
     if not chunk.ascii:
         ellipses += chunk.events_per_doc(chunk.positions_of("\u2026"))
-    return {
+    return figures | {
         "tokens": chunk.events_per_doc(starts),
-        "alpha_tokens": chunk.events_per_doc(starts) - chunk.events_per_doc(bare_starts[whole]),
         "hashes": chunk.events_per_doc(chunk.positions_of("#")),
         "ellipses": ellipses,
         "newlines": chunk.events_per_doc(chunk.lines.ends),
-        "tokenizer_words": chunk.events_per_doc(changes),
-        # case-insensitive matching (also of "ſ" for "s") is left to the regex engine
-        "lorem_ipsum": chunk.texts.str.count_matches(LOREM_IPSUM).to_numpy().astype(np.int64),
         "curly_brackets": chunk.events_per_doc(chunk.positions_of("{")),
     }
 
@@ -407,10 +412,11 @@ class LineOptions:
 
     bullets: tuple[str, ...]
     short_line_chars: int
-    c4_require_terminal_punct: bool
-    c4_min_words_per_line: int
-    c4_max_word_length: int
     c4_policy_phrases: tuple[str, ...]
+    c4_lines: bool = True  # measure C4's line figures (not when C4 edits the lines instead)
+    # a line ending in terminal punctuation may end with closing quotes or brackets after it
+    # (datatrove's FineWeb rule looks at the very last character)
+    punct_closers: bool = True
 
 
 @dataclass(frozen=True)
@@ -435,7 +441,7 @@ class Lines:
         kept = np.flatnonzero(count > 0)
         return cls(
             ends=ends,
-            doc=_doc_of(chunk.doc_starts, starts),
+            doc=doc_of(chunk.doc_starts, starts),
             first_token=first,
             token_count=count,
             kept=kept,
@@ -447,60 +453,41 @@ class Lines:
 def line_stats(chunk: Chunk, opts: LineOptions) -> dict[str, np.ndarray]:
     """Per-document line counts for the Gopher, C4, FineWeb and repetition line rules.
 
-    C4 keeps a line only if it has no word longer than ``c4_max_word_length``, ends in terminal
-    punctuation but not an ellipsis (citation marks removed first), has at least
-    ``c4_min_words_per_line`` words and mentions neither javascript nor a policy phrase;
-    ``c4_sentences`` counts the sentences of the lines C4 would keep.
+    C4's line figures: lines not ending in terminal punctuation (or ending in an ellipsis;
+    citation marks removed first), mentioning javascript, holding a policy phrase. The lines
+    C4 keeps, and their sentences, are ``quality_c4``'s.
     """
     lines = chunk.lines
     start, end = lines.start, lines.end
     doc = lines.doc[lines.kept]
     chars = end - start
-    token_counts = lines.token_count[lines.kept]
-    token_starts, token_ends = chunk.tokens
-    if len(lines.kept):
-        longest = np.maximum.reduceat(token_ends - token_starts, lines.first_token[lines.kept])
-    else:
-        longest = np.zeros(0, dtype=np.int64)
     ellipsis = _ends_with_ellipsis(chunk, start, end)
     terminal = _ends_with_terminal(chunk, start, end)
-    javascript = _contains_any(chunk, start, end, [JAVASCRIPT])
-    policy = _contains_any(chunk, start, end, opts.c4_policy_phrases)
+    javascript = _contains_any(chunk, start, end, [JAVASCRIPT] if opts.c4_lines else [])
+    policy = _contains_any(chunk, start, end, opts.c4_policy_phrases if opts.c4_lines else [])
     c4_terminal = terminal & ~ellipsis
-    c4_tokens = token_counts
-    special = _lines_needing_strings(chunk, start, end)
+    special = _lines_needing_strings(chunk, start, end) if opts.c4_lines else np.zeros(0)
     if special.size:
         text = pl.Series(chunk.substrings(start[special], end[special]), dtype=pl.String)
         exact = _line_figures_from_strings(text, opts.c4_policy_phrases)
         c4_terminal[special] = exact["c4_terminal"]
-        c4_tokens = c4_tokens.copy()
-        c4_tokens[special] = exact["c4_tokens"]
         javascript[special] = exact["javascript"]
         policy[special] = exact["policy"]
-    c4_kept = (
-        (longest <= opts.c4_max_word_length)
-        & (c4_terminal | (not opts.c4_require_terminal_punct))
-        & (c4_tokens >= opts.c4_min_words_per_line)
-        & ~javascript
-        & ~policy
-    )
-    sentences = np.maximum(1, _count_between(_sentence_ends(chunk), start, end))
     duplicate = _later_copies(doc, span_hashes(chunk.raw, *chunk.byte_spans(start, end)))
     n = chunk.n_docs
 
     def total(values: np.ndarray) -> np.ndarray:
-        return _per_doc_sum(doc, values, n)
+        return per_doc_sum(doc, values, n)
 
     return {
         "lines": total(np.ones(len(doc))),
         "line_chars": total(chars),
         "bullet_lines": total(_starts_with_any(chunk, start, end, opts.bullets)),
         "ellipsis_lines": total(ellipsis),
-        "punct_lines": total(terminal),
+        "punct_lines": total(terminal if opts.punct_closers else chunk.has(TERMINAL)[end - 1]),
         "c4_no_terminal_punct_lines": total(~c4_terminal),
         "c4_javascript_lines": total(javascript),
         "c4_policy_lines": total(policy),
-        "c4_sentences": total(np.where(c4_kept, sentences, 0)),
         "short_lines": total(chars <= opts.short_line_chars),
         "dup_lines": total(duplicate),
         "dup_line_chars": total(np.where(duplicate, chars, 0)),
@@ -520,21 +507,8 @@ def _ends_with_terminal(chunk: Chunk, start: np.ndarray, end: np.ndarray) -> np.
     closed = np.flatnonzero(closer[last])
     if closed.size:
         last = last.copy()
-        last[closed] = _run_edge(*_runs(closer), last[closed], end=False) - 1
+        last[closed] = run_edge(*runs(closer), last[closed], end=False) - 1
     return (last >= start) & chunk.has(TERMINAL)[last]
-
-
-def _sentence_ends(chunk: Chunk) -> np.ndarray:
-    """Where SENTENCE_END matches: runs of terminal marks, closers after them, then a space or
-    the end of the line (the "\\n" after every line is a space)."""
-    run_starts, run_ends = _runs(chunk.has(TERMINAL))
-    after = run_ends
-    closer = chunk.has(CLOSER)
-    closed = np.flatnonzero(closer[after])
-    if closed.size:
-        after = after.copy()
-        after[closed] = _run_edge(*_runs(closer), after[closed], end=True)
-    return run_starts[chunk.space[after]]
 
 
 def _starts_with_any(
@@ -605,7 +579,6 @@ def _line_figures_from_strings(
     policy = lowered.str.contains_any(list(policy_phrases)) if policy_phrases else pl.lit(False)
     figures = pl.DataFrame({"line": lines}).select(
         (c4_line.str.contains(TERMINAL_END) & ~c4_ellipsis).alias("c4_terminal"),
-        c4_line.str.count_matches(TOKEN).alias("c4_tokens"),
         lowered.str.contains(JAVASCRIPT, literal=True).alias("javascript"),
         policy.alias("policy"),
     )
@@ -652,10 +625,10 @@ def paragraph_stats(chunk: Chunk) -> dict[str, np.ndarray]:
     duplicate = _later_copies(doc, span_hashes(chunk.raw, *chunk.byte_spans(start, end)))
     n = chunk.n_docs
     return {
-        "paragraphs": _per_doc_sum(doc, np.ones(len(doc)), n),
-        "para_chars": _per_doc_sum(doc, chars, n),
-        "dup_paras": _per_doc_sum(doc, duplicate, n),
-        "dup_para_chars": _per_doc_sum(doc, np.where(duplicate, chars, 0), n),
+        "paragraphs": per_doc_sum(doc, np.ones(len(doc)), n),
+        "para_chars": per_doc_sum(doc, chars, n),
+        "dup_paras": per_doc_sum(doc, duplicate, n),
+        "dup_para_chars": per_doc_sum(doc, np.where(duplicate, chars, 0), n),
     }
 
 
@@ -676,13 +649,13 @@ def word_spans(chunk: Chunk) -> tuple[np.ndarray, np.ndarray]:
     """[start, end) of every word: each token with its outer punctuation and symbols cut."""
     token_starts, token_ends = chunk.tokens
     punct = chunk.has(PUNCT_SYMBOL)
-    runs = _runs(punct)
+    punct_runs = runs(punct)
     starts = token_starts.copy()
     lead = np.flatnonzero(punct[starts])
-    starts[lead] = _run_edge(*runs, starts[lead], end=True)
+    starts[lead] = run_edge(*punct_runs, starts[lead], end=True)
     ends = token_ends.copy()
     trail = np.flatnonzero(punct[ends - 1])
-    ends[trail] = _run_edge(*runs, ends[trail] - 1, end=False)
+    ends[trail] = run_edge(*punct_runs, ends[trail] - 1, end=False)
     is_word = starts < ends
     return starts[is_word], ends[is_word]
 
@@ -697,11 +670,11 @@ def _word_hashes(chunk: Chunk, starts: np.ndarray, ends: np.ndarray) -> np.ndarr
         word = np.unique(word[(word >= 0) & (special < ends[word])])
         text = pl.Series(chunk.substrings(starts[word], ends[word]), dtype=pl.String)
         lower = text.str.to_lowercase().to_list()
-        hashes[word] = _string_hashes(lower, chunk.chars.dtype)
+        hashes[word] = string_hashes(lower, chunk.chars.dtype)
     return hashes
 
 
-def _string_hashes(texts: Sequence[str], dtype: np.dtype) -> np.ndarray:
+def string_hashes(texts: Sequence[str], dtype: np.dtype) -> np.ndarray:
     """``span_hashes`` of strings written in the code units of a chunk (``dtype``), so that they
     compare with its words. A string an ASCII chunk cannot hold starts with byte 0xFF, which no
     ASCII text has, and so matches none of its words."""
@@ -730,7 +703,7 @@ def word_stats(
     per_doc = chunk.events_per_doc(starts)
     doc = np.repeat(np.arange(chunk.n_docs), per_doc)
     stops = sorted({s.lower() for s in stop_words})
-    stop_hashes = _string_hashes(stops, chunk.chars.dtype)
+    stop_hashes = string_hashes(stops, chunk.chars.dtype)
     is_stop = np.isin(hashes, stop_hashes)
     # distinct (document, stop word) pairs
     pairs = np.unique(
@@ -738,7 +711,7 @@ def word_stats(
     )
     figures = {
         "words": per_doc,
-        "word_chars": _per_doc_sum(doc, lengths, chunk.n_docs),
+        "word_chars": per_doc_sum(doc, lengths, chunk.n_docs),
         "stop_words": np.bincount(pairs // (len(stops) + 1), minlength=chunk.n_docs),
     }
     return figures, doc, hashes, lengths
@@ -755,7 +728,7 @@ COLUMNS = {  # the figures of each block
     LINES: (
         *("lines", "line_chars", "bullet_lines", "ellipsis_lines", "punct_lines"),
         *("c4_no_terminal_punct_lines", "c4_javascript_lines", "c4_policy_lines"),
-        *("c4_sentences", "short_lines", "dup_lines", "dup_line_chars"),
+        *("short_lines", "dup_lines", "dup_line_chars"),
     ),
     PARAGRAPHS: ("paragraphs", "para_chars", "dup_paras", "dup_para_chars"),
     WORDS: ("words", "word_chars", "stop_words"),
@@ -778,10 +751,16 @@ def chunks(texts: pl.Series) -> list[np.ndarray]:
 
 
 def measure(
-    texts: pl.Series, blocks: Collection[str], opts: LineOptions, stop_words: Collection[str]
+    texts: pl.Series,
+    blocks: Collection[str],
+    opts: LineOptions,
+    stop_words: Collection[str],
+    extra: Callable[[Chunk], dict[str, np.ndarray]] | None = None,
+    wanted: Collection[str] | None = None,
 ) -> tuple[pl.DataFrame, Words | None]:
     """The figures of ``blocks`` (``COLUMNS``), one row per text, and the words of the texts
-    when WORDS is asked for."""
+    when WORDS is asked for; ``extra`` adds figures of its own, chunk by chunk. ``wanted``
+    limits the DOC figures computed (the others are 0)."""
     texts = prepared(texts)
     table = char_table()
     names = [name for block in COLUMNS if block in blocks for name in COLUMNS[block]]
@@ -791,7 +770,7 @@ def measure(
         chunk = Chunk(texts.gather(docs), table)
         figures: dict[str, np.ndarray] = {}
         if DOC in blocks:
-            figures |= document_counts(chunk)
+            figures |= document_counts(chunk, wanted)
         if LINES in blocks:
             figures |= line_stats(chunk, opts)
         if PARAGRAPHS in blocks:
@@ -800,8 +779,10 @@ def measure(
             word_figures, doc, hashes, lengths = word_stats(chunk, stop_words)
             figures |= word_figures
             word_parts.append((docs[doc], hashes, lengths))
+        if extra is not None:
+            figures |= extra(chunk)
         for name, values in figures.items():
-            columns[name][docs] = values
+            columns.setdefault(name, np.zeros(texts.len(), dtype=np.int64))[docs] = values
     words = None
     if WORDS in blocks:
         doc, hashes, lengths = (
