@@ -13,8 +13,8 @@ in any report, any printed line or any clean output but clean.jsonl, which keeps
 what the detector misses and the id fields as read.
 
 What this does not cover (see the module doc of ``curate.cleaning``): ``clean`` without a
-redaction step writes dropped and quarantined records as read, on purpose; a killed run's work
-folder holds the data as read until the next run into that folder or its completion; fields
+redaction step writes dropped and quarantined records as read, on purpose (a redacting run's
+work folder holds records with their redacted texts only); fields
 the rules do not name as text are not scanned or redacted.
 """
 
