@@ -40,30 +40,16 @@ def is_duplicate(frame: pl.DataFrame, step_ids: list[str]) -> pl.Series:
 
 
 @dataclass
-class AuditShare(Totals):
+class AuditShare:
     """What a part of the input added: statistics, each check's totals, the collapsed view's
-    records and totals, the first quarantined lines (where and why only)."""
+    records and totals, the first quarantined lines (where and why only); ``AuditSink.add``
+    adds it, and a ``--resume`` checkpoint saves it."""
 
     stats: Totals | None = None
     checks: list[Totals] = field(default_factory=list)
     collapsed_records: int = 0
     collapsed: list[Totals] = field(default_factory=list)
     examples: list[dict[str, Any]] = field(default_factory=list)
-
-    def __add__(self, later: AuditShare) -> AuditShare:
-        def both(a: Totals | None, b: Totals | None) -> Totals | None:
-            return b if a is None else a if b is None else a + b
-
-        def pairs(a: list[Totals], b: list[Totals]) -> list[Totals]:
-            return [x + y for x, y in zip(a, b, strict=True)] if a and b else a or b
-
-        return AuditShare(
-            both(self.stats, later.stats),
-            pairs(self.checks, later.checks),
-            self.collapsed_records + later.collapsed_records,
-            pairs(self.collapsed, later.collapsed),
-            (self.examples + later.examples)[:QUARANTINE_EXAMPLES],
-        )
 
 
 class AuditSink:

@@ -67,7 +67,10 @@ def with_text_in_raw(frame: pl.DataFrame) -> pl.DataFrame:
             raws.append(_rewrite(row[B.RAW], texts, None).decode())
         else:
             raws.append(row[B.RAW])
-    return frame.with_columns(pl.Series(B.RAW, raws, dtype=pl.String))
+    # The texts are in _raw now: the writer need not put them in again.
+    return frame.with_columns(
+        pl.Series(B.RAW, raws, dtype=pl.String), pl.lit(False).alias(B.CHANGED)
+    )
 
 
 def _rewrite(raw: str, texts: list[tuple[str, str]], meta: dict[str, Any] | None) -> bytes:
