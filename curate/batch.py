@@ -74,6 +74,17 @@ def update_text(
         )
         .sort("_row")
     )
+    if regrouped.height != batch.height:  # rows without segments (a chat of tool calls only)
+        rows = pl.DataFrame({"_row": pl.int_range(batch.height, eager=True)})
+        regrouped = rows.join(
+            regrouped.with_columns(pl.col("_row").cast(rows["_row"].dtype)),
+            on="_row",
+            how="left",
+            maintain_order="left",
+        ).with_columns(
+            pl.col(SEGMENTS).fill_null(pl.lit([], SEGMENT_DTYPE)),
+            pl.col("_any").fill_null(False),
+        )
     segments = regrouped[SEGMENTS].cast(SEGMENT_DTYPE)
     return batch.with_columns(
         segments.alias(SEGMENTS),

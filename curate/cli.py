@@ -292,6 +292,14 @@ def _print_audit(
             f"Verdict: [bold {colour}]{audit.verdict.upper()}[/]  "
             f"wrote {escape(str(audit.report_dir))}/: {', '.join(written)}"
         )
+        first = (result["details"].get("dataset", {}).get("quarantine_examples") or [None])[0]
+        if first is not None:
+            quarantined = result["metrics"].get("dataset.quarantined", 0)
+            console.print(
+                f"{quarantined} record(s) quarantined; the first, line {first['line']}: "
+                f"{escape(str(first['error']))}",
+                highlight=False,
+            )
 
 
 def _report_dir(path: str) -> Path:

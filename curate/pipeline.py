@@ -54,6 +54,7 @@ def build_checks(rules: Rules) -> list[registry.Check]:
         except (ValueError, OSError) as exc:
             raise RulesError(f"{spec.where}: check {spec.check!r}: {exc}") from None
         check.bind_fields(label=rules.fields.label, sensitive=list(rules.fields.sensitive))
+        check.bind_record_shape(rules.fields)
         missing = [c for c in check.required_columns() if c not in rules.required_columns()]
         if missing:
             raise RulesError(

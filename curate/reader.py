@@ -385,7 +385,10 @@ def read_batches(
     fmt = detect_format(path, rules.read.format)
     if not path.is_file() and not (fmt == "datasets" and path.is_dir()):
         raise InputError(f"{path}: not a file")
-    builder = BatchBuilder(Extractor(rules.fields, rules.required_columns()), rules.fields.join)
+    builder = BatchBuilder(
+        Extractor(rules.fields, rules.required_columns(), lenient_chat=rules.structure_checked()),
+        rules.fields.join,
+    )
     got: list[Fingerprint] = []
     try:
         if fmt == "datasets":

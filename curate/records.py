@@ -47,6 +47,19 @@ def column_value(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
 
 
+def _chat_hint(record: dict[str, Any]) -> str:
+    """A hint for chat records read with text rules (the most common first-run mistake)."""
+    for key, value in record.items():
+        if (
+            isinstance(value, list)
+            and value
+            and all(isinstance(m, dict) and "role" in m for m in value[:3])
+        ):
+            field = json.dumps(key, ensure_ascii=True)
+            return f"; the record holds chat messages in {field}: use --rules chat or fields.chat"
+    return ""
+
+
 def _escape(key: str) -> str:
     return key.replace("~", "~0").replace("/", "~1")
 
@@ -54,17 +67,25 @@ def _escape(key: str) -> str:
 class Extractor:
     """Applies the rules' ``fields`` section to parsed records."""
 
-    def __init__(self, fields: Fields, columns: list[str]) -> None:
+    def __init__(self, fields: Fields, columns: list[str], *, lenient_chat: bool = False) -> None:
         self.fields = fields
         self.columns = columns
         self.optional = set(fields.optional)
+        # a check that reports chat structure (chat_format) sees malformed chats: the text
+        # that can be read is kept and the rest is left to that check's findings
+        self.lenient_chat = lenient_chat
 
     def extract(self, record: Any) -> Extracted:
         if not isinstance(record, dict):
             raise RecordProblem(
                 "not_an_object", f"expected a JSON object, got {_type_name(record)}"
             )
-        segments = self._chat(record) if self.fields.chat else self._text(record)
+        if self.fields.chat and self.lenient_chat:
+            segments = self._chat_lenient(record)
+        elif self.fields.chat:
+            segments = self._chat(record)
+        else:
+            segments = self._text(record)
         record_id = None
         if self.fields.id is not None:
             raw_id = record.get(self.fields.id)
@@ -88,7 +109,7 @@ class Extractor:
                     raise RecordProblem(
                         "wrong_type", f"field {name!r}: expected a string, got null"
                     )
-                raise RecordProblem("missing_field", f"field {name!r}: missing")
+                raise RecordProblem("missing_field", f"field {name!r}: missing{_chat_hint(record)}")
             if not isinstance(value, str):
                 raise RecordProblem(
                     "wrong_type", f"field {name!r}: expected a string, got {_type_name(value)}"
@@ -142,6 +163,31 @@ class Extractor:
                 raise RecordProblem(
                     "wrong_type", f"{where}.content: expected a string, got {_type_name(content)}"
                 )
+        return segments
+
+    def _chat_lenient(self, record: dict[str, Any]) -> list[dict[str, str | None]]:
+        """The texts of a chat that may be malformed: what is not text is skipped."""
+        name = self.fields.chat
+        assert name is not None
+        messages = record.get(name)
+        if not isinstance(messages, list):
+            return []
+        base = _escape(name)
+        segments: list[dict[str, str | None]] = []
+        for i, message in enumerate(messages):
+            if not isinstance(message, dict):
+                continue
+            role = message.get("role")
+            role = role if isinstance(role, str) else None
+            content = message.get("content")
+            if isinstance(content, str):
+                segments.append({"path": f"{base}/{i}/content", "role": role, "text": content})
+            elif isinstance(content, list):
+                for j, part in enumerate(content):
+                    text = part.get("text") if isinstance(part, dict) else None
+                    if isinstance(text, str) and part.get("type") == "text":
+                        path = f"{base}/{i}/content/{j}/text"
+                        segments.append({"path": path, "role": role, "text": text})
         return segments
 
 

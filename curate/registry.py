@@ -31,13 +31,16 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from curate import batch as B
+
+if TYPE_CHECKING:  # rules.py imports this module for Params
+    from curate.rules import Fields
 
 # Optional modules that register more steps or checks; the core never imports them statically.
 PLUGIN_MODULES = ("curate.steps", "audit.checks", "audit.steps")
@@ -379,6 +382,9 @@ class Check(Stateful):
     Params: ClassVar[type[Params]]
     #: metric name -> one-line description; the gate may only name these.
     metrics: ClassVar[dict[str, str]] = {}
+    #: Set by a check that reports malformed chat structure itself: with it in the rules, chat
+    #: records with a bad role, message or content reach the checks instead of the quarantine.
+    checks_structure: ClassVar[bool] = False
 
     def __init__(self, params: Params, *, seed: int = 0, base_dir: str | None = None) -> None:
         self.params = params
@@ -392,6 +398,10 @@ class Check(Stateful):
 
     def bind_fields(self, *, label: str | None, sensitive: list[str]) -> None:
         """The rules' ``fields.label`` / ``fields.sensitive``, for checks that default to them."""
+
+    def bind_record_shape(self, fields: Fields) -> None:
+        """The rules' ``fields`` (chat or text fields, optional ones, the join), for checks
+        that look at a record's structure or render it as training will."""
 
     def scan(self, batch: pl.DataFrame) -> pl.Series:
         """This check's per-record work on a batch (one value per row, named ``scan_column``)."""

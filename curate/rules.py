@@ -25,7 +25,7 @@ from curate.yamlsafe import YamlDoc, load_yaml, read_limited
 MAX_INT = 2**53
 RULES_SUFFIXES = (".yaml", ".yml")
 #: a lexicon or recognizer file the rules name is hashed into the rules' sha256; at most this big
-MAX_USED_FILE = 16 << 20
+MAX_USED_FILE = 64 << 20  # a model's tokenizer.json can be tens of MB
 
 
 class _Strict(BaseModel):
@@ -225,6 +225,15 @@ class Rules(_Strict):
             body = {"rules": body, "files": self.used_files}
         blob = json.dumps(body, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode()).hexdigest()
+
+    def structure_checked(self) -> bool:
+        """Whether a configured check reports malformed chats itself (then the reader keeps
+        them for it; see ``registry.Check.checks_structure``)."""
+        registry.load_plugins()
+        return any(
+            getattr(registry.CHECKS.get(spec.check), "checks_structure", False)
+            for spec in self.checks
+        )
 
     def required_columns(self) -> list[str]:
         cols: list[str] = []

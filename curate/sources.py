@@ -138,7 +138,12 @@ class RowSource:
         return self._label
 
     def read(self, rules: Rules) -> Iterator[ReadBatch]:
-        builder = BatchBuilder(Extractor(rules.fields, rules.required_columns()), rules.fields.join)
+        builder = BatchBuilder(
+            Extractor(
+                rules.fields, rules.required_columns(), lenient_chat=rules.structure_checked()
+            ),
+            rules.fields.join,
+        )
         digest = RowDigest()
         size = rules.read.batch_size
         yield from fill(builder, self._chunks(size), size, digest)

@@ -179,11 +179,11 @@ class CausalLM(Task):
     greater_is_better = False
 
     def prepare(self, tokenizer: Any, max_length: int) -> None:
-        texts, spans, rendered = encode.causal_texts(
+        rendered = encode.causal_texts(
             self.frame, self.rules, tokenizer, self.cfg.completion_only_loss
         )
-        self.completion_spans = spans is not None
-        self.keep(encode.encode_causal(texts, spans, tokenizer, max_length, rendered))
+        self.completion_spans = rendered.spans is not None
+        self.keep(encode.encode_causal(rendered, tokenizer, max_length))
 
     def collator(self, tokenizer: Any) -> Any:
         return encode.PadCollator(int(tokenizer.pad_token_id))

@@ -560,8 +560,8 @@ def test_completion_only_labels_cover_the_assistant_turns(assets: dict[str, Path
     rules = load_rules(assets["chat_rules"])
     tokenizer = AutoTokenizer.from_pretrained(assets["gpt2"])
     frame = read_records(assets["chat_data"], rules).frame.head(3)
-    texts, spans, rendered = causal_texts(frame, rules, tokenizer, completion_only=True)
-    encoded = encode_causal(texts, spans, tokenizer, 64, rendered)
+    rendered = causal_texts(frame, rules, tokenizer, completion_only=True)
+    encoded = encode_causal(rendered, tokenizer, 64)
     for item, record in zip(encoded.items, _chat_records()[:3], strict=True):
         assert item is not None
         kept = [
