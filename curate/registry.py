@@ -31,16 +31,13 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from curate import batch as B
-
-if TYPE_CHECKING:  # rules.py imports this module for Params
-    from curate.rules import Fields
 
 # Optional modules that register more steps or checks; the core never imports them statically.
 PLUGIN_MODULES = ("curate.steps", "audit.checks", "audit.steps")
@@ -399,7 +396,7 @@ class Check(Stateful):
     def bind_fields(self, *, label: str | None, sensitive: list[str]) -> None:
         """The rules' ``fields.label`` / ``fields.sensitive``, for checks that default to them."""
 
-    def bind_record_shape(self, fields: Fields) -> None:
+    def bind_record_shape(self, fields: Any) -> None:  # curate.rules.Fields (imports this)
         """The rules' ``fields`` (chat or text fields, optional ones, the join), for checks
         that look at a record's structure or render it as training will."""
 

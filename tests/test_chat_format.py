@@ -307,3 +307,27 @@ def test_tokens_equal_transformers_template_and_training_set(
     assert metrics["tokens.trainable_total"] == in_labels
     assert metrics["tokens.epoch_tokens"] == sum(len(item["input_ids"]) for item in kept)
     assert trainable == in_labels
+
+
+def test_reports_have_a_fine_tuning_readiness_section(
+    tmp_path: Path, tokenizer_dir: Path, cli: Cli
+) -> None:
+    records = [
+        chat(("user", f"question {i}"), ("assistant", "answer " * (i % 30))) for i in range(60)
+    ]
+    data = write_jsonl(tmp_path / "c.jsonl", records)
+    rules = chat_rules(tmp_path, tokenizer_dir, 20)
+    code, _out, err = cli(
+        "audit", str(data), "--rules", str(rules), "--report", str(tmp_path / "r")
+    )
+    assert code in (0, 1), err
+    metrics = json.loads((tmp_path / "r" / "audit.json").read_text())["metrics"]
+    md = (tmp_path / "r" / "audit.md").read_text()
+    html = (tmp_path / "r" / "audit.html").read_text()
+    for text in (md, html):
+        assert "Fine-tuning readiness" in text
+        assert "training tokens per epoch" in text
+        assert "◂ max" in text  # the limit is marked on the length histogram
+        assert str(metrics["tokens.trainable_total"]) in text
+    # one empty answer: the format table names its code
+    assert "empty\\_content" in md
