@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 
 from curate.cli_output import console as _console
 from curate.cli_output import print_json as _print_json
+from curate.cli_preview import add_preview_parser
 from curate.cli_rules import cmd_rules_show, cmd_rules_validate
 from curate.errors import EXIT_INTERNAL, EXIT_PASS, EXIT_USAGE, CurateError
 from curate.version import __version__
@@ -578,6 +579,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="refuse an audit without a valid signature under CURATE_SIGNING_KEY",
     )
     p.set_defaults(func=cmd_finetune)
+
+    add_preview_parser(sub, common)
 
     p = sub.add_parser("rules", parents=[common], help="validate rules or list steps and checks")
     rules_sub = p.add_subparsers(dest="rules_command", metavar="ACTION", parser_class=_Parser)

@@ -331,3 +331,27 @@ def test_reports_have_a_fine_tuning_readiness_section(
         assert str(metrics["tokens.trainable_total"]) in text
     # one empty answer: the format table names its code
     assert "empty\\_content" in md
+
+
+def test_preview_marks_trained_text_and_the_cut(
+    tmp_path: Path, tokenizer_dir: Path, cli: Cli
+) -> None:
+    records = [
+        chat(("user", "hi"), ("assistant", "hello")),
+        chat(("user", "question " * 12), ("assistant", "answer answer")),
+    ]
+    data = write_jsonl(tmp_path / "c.jsonl", records)
+    rules = chat_rules(tmp_path, tokenizer_dir, 10)
+    code, out, err = cli("preview", str(data), "--rules", str(rules), "--n", "2")
+    assert code == 0, err
+    first, second = out.split("── record ")[1:]
+    assert "⟦hello <|end|>⟧" in first
+    assert "2 trained" in first and "✂" not in first
+    # the second record is cut inside the user turn: its answer is past the cut, not trained
+    assert "max_length 10: the text after this is cut" in second
+    assert "0 trained" in second
+    before_cut = second.split("✂")[0]
+    assert before_cut.count("question") == 10 - 1  # <|user|> and nine words fill ten tokens
+    # without a tokenizer: one line, exit 2
+    code, out, err = cli("preview", str(data), "--rules", "chat")
+    assert code == 2 and "needs a tokenizer" in err and "Traceback" not in err
