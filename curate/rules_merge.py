@@ -38,6 +38,25 @@ def deep_merge(base: Any, child: Any) -> Any:
     return child
 
 
+#: where a record's text comes from: a file that names one of these replaces the other
+TEXT_SOURCES = ("text", "chat")
+
+
+def _one_text_source(merged: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """``fields.chat`` in a file that extends ``fields.text`` (or the reverse) replaces it:
+    ``extends: default`` + ``fields: {chat: messages}`` needs no ``text: null``."""
+    fields, inherited = data.get("fields"), merged.get("fields")
+    if not isinstance(fields, dict) or not isinstance(inherited, dict):
+        return data
+    named = [k for k in TEXT_SOURCES if k in fields]
+    if len(named) != 1:
+        return data
+    other = TEXT_SOURCES[1 - TEXT_SOURCES.index(named[0])]
+    if other in inherited:
+        merged["fields"] = {k: v for k, v in inherited.items() if k != other}
+    return data
+
+
 def entry_key(section: str, entry: Any) -> str | None:
     """What identifies a list entry across files (``None``: never matches)."""
     if not isinstance(entry, dict):
@@ -126,7 +145,7 @@ def merge_chain(docs: list[YamlDoc]) -> Merged:
                 line = doc.line_of((section,))
                 raise RulesError(f"{doc.path}:{line}: {section}: must be a valid list of entries")
             removed += _merge_list(doc, section, items, entries[section])
-        merged = deep_merge(merged, data)
+        merged = deep_merge(merged, _one_text_source(merged, data))
     for section in LIST_SECTIONS:
         if section in present:
             merged[section] = [e.data for e in entries[section]]

@@ -355,3 +355,18 @@ def test_preview_marks_trained_text_and_the_cut(
     # without a tokenizer: one line, exit 2
     code, out, err = cli("preview", str(data), "--rules", "chat")
     assert code == 2 and "needs a tokenizer" in err and "Traceback" not in err
+
+
+def test_fields_chat_alone_replaces_an_inherited_text_field(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("extends: default\nfields: {chat: messages}\n")
+    loaded = load_rules(rules)
+    assert loaded.fields.chat == "messages" and loaded.fields.text is None
+    back = tmp_path / "back.yaml"
+    back.write_text("extends: chat\nfields: {text: body}\n")
+    loaded = load_rules(back)
+    assert loaded.fields.text == "body" and loaded.fields.chat is None
+    both = tmp_path / "both.yaml"
+    both.write_text("fields: {chat: messages, text: body}\n")
+    with pytest.raises(Exception, match="either 'text' or 'chat'"):
+        load_rules(both)
