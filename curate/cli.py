@@ -293,6 +293,12 @@ def _print_audit(
             f"Verdict: [bold {colour}]{audit.verdict.upper()}[/]  "
             f"wrote {escape(str(audit.report_dir))}/: {', '.join(written)}"
         )
+        failed = [c for c in result["checks"] if c["status"] in ("fail", "missing")]
+        if failed:
+            console.print(
+                "failing: " + ", ".join(escape(str(c["metric"])) for c in failed),
+                highlight=False,
+            )
         first = (result["details"].get("dataset", {}).get("quarantine_examples") or [None])[0]
         if first is not None:
             quarantined = result["metrics"].get("dataset.quarantined", 0)

@@ -192,6 +192,7 @@ def test_planted_errors_fail_the_gate_by_name_and_clean_chats_pass(
     code, out, err = cli("audit", str(data), "--rules", "chat", "--report", str(tmp_path / "b"))
     assert code == 1
     assert "malformed conversations" in out
+    assert "failing: chat_format.invalid_rate" in out
     audit = json.loads((tmp_path / "b" / "audit.json").read_text())
     assert audit["metrics"]["chat_format.invalid_rate"] == pytest.approx(0.05)
     failed = [g["metric"] for g in audit["checks"] if g["status"] == "fail"]
