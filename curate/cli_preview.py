@@ -122,7 +122,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
             f"{counted.trainable[i]} trained"
         )
         if rendered.failed[i]:
-            out += [header, "   the chat template refused this record", ""]
+            why = rendered.reasons[i] if rendered.reasons else None
+            out += [header, f"   the chat template refused this record: {_safe(str(why))}", ""]
             continue
         cut_at = _cut_char(rendered.texts[i], tokenizer, settings, rendered.rendered)
         spans = rendered.spans[i] if rendered.spans is not None else [(0, len(rendered.texts[i]))]
@@ -165,22 +166,20 @@ def _mark(
     for at, _, kind in events:
         parts.append(_safe(text[pos:at]))
         pos = at
+        if cut:  # nothing past the cut is trained: no more markers
+            continue
         if kind == "open":
             inside = True
             parts.append(TRAIN_OPEN if plain else green)
         elif kind == "close":
             inside = False
-            parts.append(TRAIN_CLOSE if plain else reset + (dim if cut else ""))
+            parts.append(TRAIN_CLOSE if plain else reset)
         else:
             cut = True
             side = "after" if s.truncation_side == "right" else "before"
             note = f" {CUT} max_length {s.max_length}: the text {side} this is cut {CUT} "
-            parts.append(
-                (TRAIN_CLOSE if plain and inside else reset)
-                + note
-                + ("" if plain else dim)
-                + (TRAIN_OPEN if plain and inside else "")
-            )
+            closing = (TRAIN_CLOSE if inside else "") if plain else reset
+            parts.append(closing + note + ("" if plain else dim))
     parts.append(_safe(text[pos:]))
     return "".join(parts) + ("" if plain else reset)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +204,8 @@ class Rendered:
     spans: list[list[Span]] | None
     rendered: bool
     failed: list[bool]
+    #: why the template refused a record (its error's first line), else None
+    reasons: list[str | None] = field(default_factory=list)
 
 
 def render_records(
@@ -220,6 +222,7 @@ def render_records(
     out: list[str] = []
     spans: list[list[Span]] = []
     failed: list[bool] = []
+    reasons: list[str | None] = []
     if chat_field is not None:
         template = has_chat_template(tokenizer)
         for raw, segs in zip(raws, segments, strict=True):
@@ -228,13 +231,15 @@ def render_records(
                 text, found = (
                     template_spans(messages, tokenizer) if template else plain_chat(messages, eos)
                 )
-                failed.append(False)
-            except Exception:  # a template that raises on this conversation (jinja errors)
+                reason = None
+            except Exception as exc:  # a template that raises on this conversation (jinja)
                 text, found = "", []
-                failed.append(True)
+                reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            failed.append(reason is not None)
+            reasons.append(reason)
             out.append(text)
             spans.append(found)
-        return Rendered(out, spans if completion_only else None, template, failed)
+        return Rendered(out, spans if completion_only else None, template, failed, reasons)
     last_field = text_fields[-1] if len(text_fields) > 1 else None
     for text, segs in zip(texts, segments, strict=True):
         full = text + eos
