@@ -48,7 +48,7 @@ from curate import registry
 from curate.atomic import AtomicWriter, write_json
 from curate.errors import InputError, RulesError
 from curate.ledger import Ledger, StepCount
-from curate.pipeline import StepRunner, build_steps
+from curate.pipeline import StepRunner, build_steps, make_step
 from curate.ray_io import (  # noqa: F401  (the engine's public names, as before the split)
     BLANK_LINES,
     BORN,
@@ -117,7 +117,7 @@ def _worker_step(rules: Rules, index: int) -> registry.Step[Any]:
 
     def build() -> registry.Step[Any]:
         registry.load_plugins()
-        return registry.STEPS[spec.step](spec.params, seed=rules.seed, base_dir=rules.base_dir)
+        return make_step(spec, rules)
 
     return worker_cached(("step", *rules_key(rules), index, spec.id), build)
 

@@ -25,12 +25,19 @@ from curate.rules import Rules, StepSpec
 DropSink = Callable[[pl.DataFrame, StepCount], None]
 
 
+def make_step(spec: StepSpec, rules: Rules) -> registry.Step[Any]:
+    """One configured step, bound to the rules' record shape (every engine builds it here)."""
+    step = registry.STEPS[spec.step](spec.params, seed=rules.seed, base_dir=rules.base_dir)
+    step.bind_record_shape(rules.fields)
+    return step
+
+
 def build_steps(rules: Rules) -> list[tuple[StepSpec, registry.Step[Any]]]:
     """Construct every configured step; a step that rejects its setup is a rules error."""
     built = []
     for spec in rules.steps:
         try:
-            step = registry.STEPS[spec.step](spec.params, seed=rules.seed, base_dir=rules.base_dir)
+            step = make_step(spec, rules)
         except (ValueError, OSError) as exc:
             raise RulesError(f"{spec.where}: step {spec.id!r}: {exc}") from None
         missing = [c for c in step.required_columns() if c not in rules.required_columns()]

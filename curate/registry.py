@@ -121,6 +121,10 @@ class NoTotals(Totals):
 class Stateful:
     """Holds ``totals``; engines take them from one process and add them up in another."""
 
+    def bind_record_shape(self, fields: Any) -> None:  # curate.rules.Fields (imports this)
+        """The rules' ``fields`` (chat or text fields, optional ones, the join), for steps and
+        checks that look at a record's structure or render it as training will."""
+
     #: the dataclass of this object's totals
     totals_type: ClassVar[type[Totals]] = NoTotals
     totals: Totals
@@ -395,10 +399,6 @@ class Check(Stateful):
 
     def bind_fields(self, *, label: str | None, sensitive: list[str]) -> None:
         """The rules' ``fields.label`` / ``fields.sensitive``, for checks that default to them."""
-
-    def bind_record_shape(self, fields: Any) -> None:  # curate.rules.Fields (imports this)
-        """The rules' ``fields`` (chat or text fields, optional ones, the join), for checks
-        that look at a record's structure or render it as training will."""
 
     def scan(self, batch: pl.DataFrame) -> pl.Series:
         """This check's per-record work on a batch (one value per row, named ``scan_column``)."""

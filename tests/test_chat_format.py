@@ -371,3 +371,33 @@ def test_fields_chat_alone_replaces_an_inherited_text_field(tmp_path: Path) -> N
     both.write_text("fields: {chat: messages, text: body}\n")
     with pytest.raises(Exception, match="either 'text' or 'chat'"):
         load_rules(both)
+
+
+def test_clean_drops_malformed_conversations_by_code_with_any_worker_count(tmp_path: Path) -> None:
+    from curate.cleaning import clean
+
+    records = [*VALID * 5, *(r for r, _ in INVALID)]
+    data = write_jsonl(tmp_path / "c.jsonl", records)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("extends: chat\nread: {batch_size: 4}\n")  # many batches: workers start
+    one = clean(data, tmp_path / "one", rules).manifest
+    clean(data, tmp_path / "two", rules, workers=2)
+    for name in ("clean.jsonl", "dropped.jsonl"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+    dropped = [json.loads(x) for x in (tmp_path / "one" / "dropped.jsonl").read_text().splitlines()]
+    by_line = {
+        d["_curate"]["line"]: d["_curate"]["reason"]
+        for d in dropped
+        if d["_curate"]["step"] == "chat_format"
+    }
+    for k, (_, codes) in enumerate(INVALID):
+        line = len(VALID) * 5 + 1 + k
+        errors = codes - {"repeated_role", "bad_weight"}
+        if errors:
+            assert by_line.get(line) in errors, (line, by_line.get(line), codes)
+        else:
+            assert line not in by_line  # a warning never drops a record
+    steps = {s["id"]: s for s in one["steps"]}
+    assert steps["chat_format"]["dropped"] == sum(
+        1 for _, c in INVALID if c - {"repeated_role", "bad_weight"}
+    )
