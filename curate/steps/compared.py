@@ -105,11 +105,11 @@ class CompareParams(Params):
             .fill_null("")
         )
 
-    def nothing_to_compare(self) -> pl.Expr:
-        """Records never judged duplicates because their compared part is blank: with
-        ``fields``/``roles`` a record without that part (a chat with no assistant turn) shares
-        nothing with another such record, so blank compared texts are not each other's
-        duplicates. The whole text is compared as it always was (blank texts are equal)."""
+    def nothing_to_compare(self, compared: pl.Expr) -> pl.Expr:
+        """Whether a record is never judged a duplicate, given its ``compared`` text: with
+        ``fields``/``roles``, when that part is blank. A record without it (a chat with no
+        assistant turn) shares nothing with another such record; having nothing to compare is
+        not sameness. The whole text is compared as it always was (blank texts are equal)."""
         if not self.compares_part:
             return pl.lit(False)
-        return self.compared_text().str.strip_chars().str.len_chars() == 0
+        return compared.str.strip_chars().str.len_chars() == 0

@@ -121,10 +121,12 @@ class DedupeExact(GlobalStep[DedupeExactParams]):
 
     def _digests(self, batch: pl.DataFrame) -> list[bytes | None]:
         params = self.params
-        key = normalized(params.compared_text(), params.normalize)
+        compared = batch.select(params.compared_text().alias(B.TEXT))
+        text = pl.col(B.TEXT)
+        key = normalized(text, params.normalize)
         if params.compares_part:
-            key = pl.when(params.nothing_to_compare()).then(None).otherwise(key)
-        keys = batch.select(key).to_series()
+            key = pl.when(params.nothing_to_compare(text)).then(None).otherwise(key)
+        keys = compared.select(key).to_series()
         return text_hashes(keys.to_list(), params.min_chars)
 
     # -- one pass, in this process ------------------------------------------------------
