@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-WORDS = (
+WORD_TEXT = (
     "the a of to and in is it you that he was for on are with as his they be at one have this "
     "from or had by hot word but what some we can out other were all there when up use your how "
     "said an each she which do their time if will way about many then them write would like so "
@@ -47,7 +47,8 @@ WORDS = (
     "must big high such follow act why ask men change went light kind off need house picture "
     "try us again animal point mother world near build self earth father head stand own page "
     "should country found answer school grow study still learn plant cover food sun four between"
-).split()
+)
+WORDS = WORD_TEXT.split()
 
 
 def sentence(rng: random.Random, low: int, high: int) -> str:

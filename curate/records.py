@@ -60,7 +60,8 @@ def _chat_hint(record: dict[str, Any]) -> str:
     return ""
 
 
-def _escape(key: str) -> str:
+def escape_key(key: str) -> str:
+    """A field name as a segment path part (JSON-pointer escapes: ``~`` and ``/``)."""
     return key.replace("~", "~0").replace("/", "~1")
 
 
@@ -114,7 +115,7 @@ class Extractor:
                 raise RecordProblem(
                     "wrong_type", f"field {name!r}: expected a string, got {_type_name(value)}"
                 )
-            segments.append({"path": _escape(name), "role": None, "text": value})
+            segments.append({"path": escape_key(name), "role": None, "text": value})
         return segments
 
     def _chat(self, record: dict[str, Any]) -> list[dict[str, str | None]]:
@@ -129,7 +130,7 @@ class Extractor:
                 f"field {name!r}: expected an array of messages, got {_type_name(messages)}",
             )
         segments: list[dict[str, str | None]] = []
-        base = _escape(name)
+        base = escape_key(name)
         for i, message in enumerate(messages):
             where = f"field {name!r}[{i}]"
             if not isinstance(message, dict):
@@ -172,7 +173,7 @@ class Extractor:
         messages = record.get(name)
         if not isinstance(messages, list):
             return []
-        base = _escape(name)
+        base = escape_key(name)
         segments: list[dict[str, str | None]] = []
         for i, message in enumerate(messages):
             if not isinstance(message, dict):

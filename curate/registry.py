@@ -47,10 +47,25 @@ PLUGIN_GROUP = "curate.plugins"
 PLUGINS_ENV = "CURATE_PLUGINS"
 
 
+class ParamsError(ValueError):
+    """Parameters that do not fit the rules they are in; ``key`` is the parameter (a name, or
+    a tuple of name and list index) the rules loader points at."""
+
+    def __init__(self, key: str | tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.key = key if isinstance(key, tuple) else (key,)
+
+
 class Params(BaseModel):
     """Base for step and check parameters: unknown keys are errors, values are checked."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def for_fields(self, fields: Any) -> Params:
+        """These parameters checked against the rules' ``fields`` section (a
+        ``curate.rules.Fields``) and completed from it, when the rules are loaded; raises
+        ``ParamsError`` when they do not fit. Default: unchanged."""
+        return self
 
 
 P = TypeVar("P", bound=Params)

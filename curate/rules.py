@@ -335,6 +335,7 @@ def _validate_plugin(
     index: int,
     table: dict[str, Any],
     locator: Locator,
+    fields: Fields,
 ) -> tuple[str, dict[str, Any], registry.Params]:
     section = "steps" if kind == "step" else "checks"
     if not isinstance(spec, dict):
@@ -359,6 +360,10 @@ def _validate_plugin(
                 f"unknown key {loc[-1]!r} for {kind} {name!r}{_did_you_mean(str(loc[-1]), allowed)}"
             )
         raise locator.fail(loc, msg) from None
+    try:
+        validated = validated.for_fields(fields)
+    except registry.ParamsError as exc:
+        raise locator.fail((section, index, *exc.key), f"{kind} {name!r}: {exc}") from None
     return name, meta, validated
 
 
@@ -387,7 +392,7 @@ def load_rules(ref: str | Path | None = None) -> Rules:
     steps: list[StepSpec] = []
     seen_ids: set[str] = set()
     for i, spec in enumerate(raw.steps):
-        name, meta, params = _validate_plugin(spec, "step", i, registry.STEPS, locator)
+        name, meta, params = _validate_plugin(spec, "step", i, registry.STEPS, locator, raw.fields)
         step_id = meta.get("id", name)
         if not isinstance(step_id, str) or not step_id:
             raise locator.fail(("steps", i, "id"), "id must be a non-empty string")
@@ -412,7 +417,7 @@ def load_rules(ref: str | Path | None = None) -> Rules:
 
     checks: list[CheckSpec] = []
     for i, spec in enumerate(raw.checks):
-        name, _, params = _validate_plugin(spec, "check", i, registry.CHECKS, locator)
+        name, _, params = _validate_plugin(spec, "check", i, registry.CHECKS, locator, raw.fields)
         if any(c.check == name for c in checks):
             raise locator.fail(("checks", i), f"check {name!r} configured twice")
         checks.append(

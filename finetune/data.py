@@ -4,7 +4,8 @@ Records are read with curate's reader and the rules' ``fields`` (the same record
 saw; quarantined lines are left out). Each record gets a group id so that a record and its near
 copy always land in the same split: groups join records that curate's ``dedupe_near`` step puts
 in one cluster (run in fit + apply, with the rules' parameters for it if the rules configure
-it), records whose text is equal after lower-casing and collapsing whitespace, and, with
+it, so with the same ``fields``/``roles`` choice of what is compared), records whose whole text
+is equal after lower-casing and collapsing whitespace, and, with
 ``finetune.group_column``, records that share that column's value. Without the ``dedupe_near``
 step only the exact-text groups remain (``group_method`` says which).
 """

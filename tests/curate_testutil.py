@@ -87,3 +87,56 @@ def tiny_bert_classifier(
     )
     BertForSequenceClassification(config).save_pretrained(folder)
     return folder
+
+
+def chat_records(seed: int, count: int) -> list[dict[str, Any]]:
+    """Chat records whose answers repeat (exactly, or with one word changed) under different
+    questions: duplicates only when the assistant turns alone are compared. A few records have
+    no assistant turn, some answers come as content parts."""
+    import random
+
+    rng = random.Random(seed)
+    vocabulary = [f"w{i}" for i in range(400)]
+    answers = [" ".join(rng.choices(vocabulary, k=rng.randint(20, 40))) for _ in range(count // 4)]
+    out: list[dict[str, Any]] = []
+    for i in range(count):
+        roll = rng.random()
+        answer = rng.choice(answers)
+        if roll < 0.3:  # one word changed: a near copy
+            words = answer.split()
+            words[rng.randrange(len(words))] = "changed"
+            answer = " ".join(words)
+        elif roll < 0.4:
+            answer = " ".join(rng.choices(vocabulary, k=30))
+        messages: list[dict[str, Any]] = [
+            {"role": "user", "content": " ".join(rng.choices(vocabulary, k=rng.randint(5, 15)))}
+        ]
+        if roll > 0.97:
+            pass  # no answer: nothing to compare under roles: [assistant]
+        elif roll > 0.9:
+            messages.append({"role": "assistant", "content": [{"type": "text", "text": answer}]})
+        else:
+            messages.append({"role": "assistant", "content": answer})
+        out.append({"id": f"c{i}", "messages": messages})
+    return out
+
+
+def repeated_answers(records: list[dict[str, Any]]) -> int:
+    """How many records repeat an earlier record's assistant turns (lower-cased, whitespace
+    collapsed); records without an assistant turn never do."""
+    seen: set[str] = set()
+    repeats = 0
+    for record in records:
+        turns = []
+        for message in record["messages"]:
+            if message["role"] != "assistant":
+                continue
+            content = message["content"]
+            parts = [content] if isinstance(content, str) else [p["text"] for p in content]
+            turns.extend(parts)
+        if not turns:
+            continue
+        key = " ".join("\n\n".join(turns).lower().split())
+        repeats += key in seen
+        seen.add(key)
+    return repeats

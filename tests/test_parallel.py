@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from curate_testutil import chat_records, repeated_answers, write_jsonl
 
 from audit.run import run_audit
 from curate import batch as B
@@ -115,6 +116,42 @@ def test_clean_outputs_are_byte_identical_with_two_workers(
     assert counts["records"] == counts["kept"] + counts["dropped"] + counts["quarantined"]
     assert counts["dropped"] > 0 and counts["quarantined"] == 2
     # Every step's summary (running totals added up over the workers) is the same.
+    assert one.manifest["steps"] == two.manifest["steps"]
+    assert _files(tmp_path / "one") == _files(tmp_path / "two")
+
+
+FIELD_AWARE_RULES = """\
+version: 1
+seed: 3
+fields: {chat: messages, id: id}
+read: {batch_size: 40}
+steps:
+  - step: normalize
+  - step: length
+    min_length: 1
+  - step: dedupe_exact
+    roles: [assistant]
+  - step: dedupe_near
+    roles: [assistant]
+    threshold: 0.8
+"""
+
+
+def test_field_aware_dedupe_is_the_same_with_two_workers(
+    tmp_path: Path, pool: type[CountingPool]
+) -> None:
+    """Dedupe on assistant turns only: the compared text is built from the segments the
+    workers' steps return, the same with one or two worker processes."""
+    records = chat_records(4, 480)
+    data = write_jsonl(tmp_path / "chats.jsonl", records)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(FIELD_AWARE_RULES, encoding="utf-8")
+    one = clean(data, tmp_path / "one", load_rules(rules), workers=1)
+    two = clean(data, tmp_path / "two", load_rules(rules), workers=2)
+    assert pool.submitted == 12
+    steps = {s["id"]: s for s in one.manifest["steps"]}
+    assert steps["dedupe_exact"]["dropped"] == repeated_answers(records)
+    assert steps["dedupe_near"]["dropped"] > 0
     assert one.manifest["steps"] == two.manifest["steps"]
     assert _files(tmp_path / "one") == _files(tmp_path / "two")
 

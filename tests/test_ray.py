@@ -18,6 +18,7 @@ ray = pytest.importorskip("ray")
 zstandard = pytest.importorskip("zstandard")
 
 import polars as pl  # noqa: E402
+from curate_testutil import chat_records, repeated_answers, write_jsonl  # noqa: E402
 
 from audit.run import run_audit  # noqa: E402
 from curate import engine_ray as R  # noqa: E402
@@ -227,6 +228,26 @@ def test_audit_on_ray_equals_local(
     assert remote["metrics"]["outcome_bias.demographic_parity_difference"] is not None
     assert "collapsed.outcome_bias.demographic_parity_difference" in remote["metrics"]
     assert remote == local  # metrics, details, counts, the digest over all of them
+
+
+def test_field_aware_dedupe_on_ray_equals_local(cluster: Path, tmp_path: Path) -> None:
+    """Dedupe on assistant turns only: Ray's keys phase builds the compared text from the
+    blocks' segments as the local engine does from its batches."""
+    records = chat_records(6, 600)
+    data = write_jsonl(tmp_path / "chats.jsonl", records)
+    rules = tmp_path / "chat.yaml"
+    rules.write_text(
+        "name: chat\nseed: 5\nfields: {chat: messages, id: id}\nread: {batch_size: 80}\n"
+        "steps:\n  - step: normalize\n  - step: dedupe_exact\n    roles: [assistant]\n"
+        "  - step: dedupe_near\n    roles: [assistant]\n    threshold: 0.8\n"
+    )
+    clean(data, tmp_path / "local", rules)
+    remote = R.clean_ray(data, tmp_path / "ray", rules)
+    _assert_same_clean(tmp_path / "local", tmp_path / "ray")
+    steps = {s["id"]: s for s in remote.manifest["steps"]}
+    assert steps["dedupe_exact"]["dropped"] == repeated_answers(records)
+    assert steps["dedupe_near"]["dropped"] > 0
+    assert len(remote.manifest["outputs"]["clean"]["shards"]) > 1  # really several blocks
 
 
 def test_retried_tasks_count_once(cluster: Path, data: Path, tmp_path: Path) -> None:

@@ -166,9 +166,9 @@ def test_extends_merges_and_child_wins(tmp_path: Path) -> None:
 
 
 def test_bundled_rule_sets_validate(cli) -> None:
-    code, out, _ = cli("rules", "validate", "default", "pretraining")
+    code, out, _ = cli("rules", "validate", "default", "pretraining", "instruction")
     assert code == 0
-    assert out.count(": ok") == 2
+    assert out.count(": ok") == 3
 
 
 def test_rules_hash_ignores_comments_but_not_values(tmp_path: Path) -> None:

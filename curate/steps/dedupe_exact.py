@@ -1,5 +1,10 @@
 """dedupe_exact: drop records whose normalised text was seen before; keep the first.
 
+What is compared: the whole text, or with ``fields: [...]`` / ``roles: [...]`` only those text
+fields or chat turns (``curate.steps.compared``). A record whose compared part is blank (no
+assistant turn under ``roles: [assistant]``, empty fields) is then never a duplicate: having
+nothing to compare is not sameness. The whole text keeps its old rule (blank texts are equal).
+
 In one process the step folds batch by batch: ``totals`` maps each text hash to the first record
 that had it, and a later record with the same hash is marked. Two processes' folds add up (the
 earlier input's first records win), and on a cluster the same decision is made in phases:
@@ -22,11 +27,11 @@ from curate.registry import (
     Decision,
     Fetch,
     GlobalStep,
-    Params,
     Totals,
     marks_frame,
     register_step,
 )
+from curate.steps.compared import CompareParams
 
 REASON = "exact_duplicate"
 H1, H2, BUCKET, KEPT_ID, TEXTS = "_h1", "_h2", "_bucket", "_kept_id", "_texts"
@@ -34,7 +39,7 @@ H1, H2, BUCKET, KEPT_ID, TEXTS = "_h1", "_h2", "_bucket", "_kept_id", "_texts"
 BUCKETS = 64
 
 
-class DedupeExactParams(Params):
+class DedupeExactParams(CompareParams):
     normalize: Literal["none", "whitespace", "lower", "alnum"] = Field(
         "lower",
         description="what is ignored when comparing: none; whitespace runs; + case; "
@@ -90,10 +95,13 @@ def clusters_of(members: dict[str, list[str]], step: str) -> list[dict[str, Any]
     ]
 
 
-def text_hashes(texts: list[str], min_chars: int) -> list[bytes | None]:
-    """The xxh3-128 digest of each normalised text (None: shorter than ``min_chars``)."""
+def text_hashes(texts: list[str | None], min_chars: int) -> list[bytes | None]:
+    """The xxh3-128 digest of each normalised text (None: no text, or shorter than
+    ``min_chars``)."""
     return [
-        None if len(t) < min_chars else xxhash.xxh3_128_digest(t.encode("utf-8", "surrogatepass"))
+        None
+        if t is None or len(t) < min_chars
+        else xxhash.xxh3_128_digest(t.encode("utf-8", "surrogatepass"))
         for t in texts
     ]
 
@@ -112,8 +120,14 @@ class DedupeExact(GlobalStep[DedupeExactParams]):
     totals: FirstSeen
 
     def _digests(self, batch: pl.DataFrame) -> list[bytes | None]:
-        keys = batch.select(normalized(pl.col(B.TEXT), self.params.normalize)).to_series()
-        return text_hashes(keys.to_list(), self.params.min_chars)
+        params = self.params
+        compared = batch.select(params.compared_text().alias(B.TEXT))
+        text = pl.col(B.TEXT)
+        key = normalized(text, params.normalize)
+        if params.compares_part:
+            key = pl.when(params.nothing_to_compare(text)).then(None).otherwise(key)
+        keys = compared.select(key).to_series()
+        return text_hashes(keys.to_list(), params.min_chars)
 
     # -- one pass, in this process ------------------------------------------------------
 

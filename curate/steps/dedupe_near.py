@@ -8,6 +8,11 @@ same decision is made in phases (``keys`` per block, band rows grouped by bucket
 pairs per bucket, ``decide`` on the records in some pair). Records are known by rank (0-based,
 in input order among those reaching the step), because ``_id`` values may repeat; a cluster is
 named ``near:<rank>`` after the record it keeps.
+
+What is compared: the whole text, or with ``fields: [...]`` / ``roles: [...]`` only those text
+fields or chat turns (``curate.steps.compared``); ``keep: longest`` still measures the whole
+record. A record whose compared part is blank has no shingles and is never a duplicate (as a
+blank text always was).
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from curate.minhash import (
     iter_shingle_groups,
     set_values,
 )
-from curate.registry import Decision, Fetch, GlobalStep, Params, marks_frame, register_step
+from curate.registry import Decision, Fetch, GlobalStep, marks_frame, register_step
+from curate.steps.compared import CompareParams
 
 REASON = "near_duplicate"
 # keys / spread / reduce columns (phases on a cluster)
@@ -56,7 +62,7 @@ PAIR_CHUNK = 1 << 15
 PREFILTER_SIGMAS = 4.0
 
 
-class DedupeNearParams(Params):
+class DedupeNearParams(CompareParams):
     threshold: float = Field(
         0.8, gt=0.0, le=1.0, description="Jaccard similarity of shingle sets that makes a pair"
     )
@@ -296,7 +302,7 @@ class DedupeNear(GlobalStep[DedupeNearParams]):
             for frame in batches:
                 if frame.height == 0:
                     continue
-                signatures, starts, sizes = self._sign(frame[B.TEXT].to_list(), shingle_store)
+                signatures, starts, sizes = self._sign(self._compared(frame), shingle_store)
                 keys.append(band_keys(signatures, self.bands, self.rows))
                 set_starts.append(starts)
                 set_sizes.append(sizes)
@@ -345,6 +351,10 @@ class DedupeNear(GlobalStep[DedupeNearParams]):
         threads = self.params.threads
         return lambda a, b: _exact(shingles, starts, sizes, a, b, threads)
 
+    def _compared(self, frame: pl.DataFrame) -> list[str | None]:
+        """The text each record is compared on (the whole text unless ``fields``/``roles``)."""
+        return frame.select(self.params.compared_text()).to_series().to_list()
+
     def _sign(
         self, texts: list[str | None], store: _Spill
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -374,7 +384,7 @@ class DedupeNear(GlobalStep[DedupeNearParams]):
 
         store = _Spill()
         try:
-            signatures, starts, sizes = self._sign(batch[B.TEXT].to_list(), store)
+            signatures, starts, sizes = self._sign(self._compared(batch), store)
             shingles = np.asarray(store.view())
         finally:
             store.close()
