@@ -365,8 +365,9 @@ def test_fields_chat_alone_replaces_an_inherited_text_field(tmp_path: Path) -> N
     assert loaded.fields.chat == "messages" and loaded.fields.text is None
     back = tmp_path / "back.yaml"
     back.write_text("extends: chat\nfields: {text: body}\n")
-    loaded = load_rules(back)
-    assert loaded.fields.text == "body" and loaded.fields.chat is None
+    # chat.yaml's dedup compares assistant turns: on text records that is a rules error
+    with pytest.raises(Exception, match="'roles' needs chat records"):
+        load_rules(back)
     both = tmp_path / "both.yaml"
     both.write_text("fields: {chat: messages, text: body}\n")
     with pytest.raises(Exception, match="either 'text' or 'chat'"):
@@ -401,3 +402,13 @@ def test_clean_drops_malformed_conversations_by_code_with_any_worker_count(tmp_p
     assert steps["chat_format"]["dropped"] == sum(
         1 for _, c in INVALID if c - {"repeated_role", "bad_weight"}
     )
+
+
+def test_the_chat_example_fails_on_its_planted_conversations_only(tmp_path: Path, cli: Cli) -> None:
+    example = Path(__file__).resolve().parent.parent / "examples" / "support_chats.jsonl"
+    code, out, _err = cli("audit", str(example), "--rules", "chat", "--report", str(tmp_path / "r"))
+    assert code == 1
+    assert "failing: chat_format.invalid_rate\n" in out
+    found = codes_by_line(tmp_path / "r")
+    assert sorted(found) == [50, 51, 52, 53, 54]
+    assert found[53] == {"bad_tool_call"}
