@@ -160,7 +160,7 @@ def template_spans(messages: list[dict[str, Any]], tokenizer: Any) -> tuple[str,
             continue
         try:
             before = render(messages[:k], generation=True) if k else ""
-            through = render(messages[: k + 1])
+            through = full if k == len(messages) - 1 else render(messages[: k + 1])
         except Exception:  # some templates refuse partial conversations
             before, through = "", ""
         if before and full.startswith(through) and through.startswith(before):
@@ -292,6 +292,15 @@ def tokenize(
     }
     enc = tokenizer(texts, truncation=False, **options)
     n = len(texts)
+    # records over the limit, encoded again in one call with the tokenizer's own truncation
+    # (it keeps special tokens the way training keeps them)
+    over = [i for i in range(n) if not rendered.failed[i] and len(enc["input_ids"][i]) > max_length]
+    cut = (
+        tokenizer([texts[i] for i in over], truncation=True, max_length=max_length, **options)
+        if over
+        else None
+    )
+    cut_row = {i: k for k, i in enumerate(over)}
     lengths = np.zeros(n, dtype=np.int64)
     trainable = np.zeros(n, dtype=np.int64)
     all_ids: list[list[int]] = []
@@ -305,10 +314,10 @@ def tokenize(
         ids = enc["input_ids"][i]
         offsets = enc["offset_mapping"][i] if offsets_needed else None
         lengths[i] = len(ids)
-        if len(ids) > max_length:  # the tokenizer's own truncation keeps its special tokens
-            one = tokenizer(texts[i], truncation=True, max_length=max_length, **options)
-            ids = one["input_ids"]
-            offsets = one["offset_mapping"] if offsets_needed else None
+        if i in cut_row:
+            assert cut is not None
+            ids = cut["input_ids"][cut_row[i]]
+            offsets = cut["offset_mapping"][cut_row[i]] if offsets_needed else None
         if rendered.spans is None:
             mask = np.ones(len(ids), dtype=bool)
         else:
