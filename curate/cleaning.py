@@ -23,17 +23,35 @@ import polars as pl
 from curate import registry
 from curate.atomic import AtomicWriter, LineWriter, write_json
 from curate.checkpoint import DEFAULT_EVERY, Checkpointer, Position, discard, for_run
+from curate.errors import CurateError
 from curate.ledger import Ledger, StepCount
 from curate.outdir import claim
+from curate.reader import detect_format, file_sha256
 from curate.rules import Rules, load_rules, provenance_of
 from curate.runner import Progress, check_engine, run_local
 from curate.sources import Source, open_source
-from curate.writer import cluster_line, dropped_lines, kept_lines
+from curate.writer import cluster_line, dropped_lines, jsonl_to_parquet, kept_lines
 
 if TYPE_CHECKING:
     from curate.engine_ray import RayCleanResult
 
 OUTPUT_FILES = ("clean.jsonl", "dropped.jsonl", "quarantine.jsonl", "duplicates.jsonl")
+PARQUET_OUTPUT = "clean.parquet"
+
+
+@dataclass(frozen=True)
+class ParquetLike:
+    """Write clean.parquet too; ``source``: the Parquet input whose column types it keeps."""
+
+    source: Path | None
+
+
+def parquet_source(input_path: Any) -> ParquetLike:
+    if isinstance(input_path, (str, Path)):
+        path = Path(input_path)
+        if path.is_file() and detect_format(path) == "parquet":
+            return ParquetLike(path)
+    return ParquetLike(None)
 
 
 @dataclass
@@ -80,6 +98,7 @@ def clean(
     engine: str = "local",
     address: str | None = None,
     num_cpus: int | None = None,
+    output_format: str = "jsonl",
 ) -> CleanResult | RayCleanResult:
     """Clean one input with the given rules (a ``Rules``, a path, a bundled name or default).
 
@@ -90,9 +109,14 @@ def clean(
     ``workers`` processes (default: one per core; 1 with ``resume``) share the per-record
     work of the leading steps; the outputs do not depend on how many. ``engine="ray"`` runs
     on a Ray cluster (``address``; default: one started here with ``num_cpus``) and writes
-    the outputs as shards (see ``curate.engine_ray``).
+    the outputs as shards (see ``curate.engine_ray``). ``output_format="parquet"`` also writes
+    clean.parquet (a Parquet input's column types kept), listed in the manifest's outputs.
     """
     out_dir = Path(out_dir)
+    if output_format not in ("jsonl", "parquet"):
+        raise CurateError(f"output format {output_format!r}: expected jsonl or parquet")
+    if output_format == "parquet" and engine != "local":
+        raise CurateError("output format parquet is for the local engine")
     if not isinstance(rules, Rules):
         rules = load_rules(rules)
     check_engine(engine, resume=resume, workers=workers)
@@ -102,9 +126,10 @@ def clean(
         return clean_ray(input_path, out_dir, rules, address=address, num_cpus=num_cpus)
     data = open_source(input_path)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with claim(out_dir, [*OUTPUT_FILES, "manifest.json"]):  # one run per folder
+    parquet_like = parquet_source(input_path) if output_format == "parquet" else None
+    with claim(out_dir, [*OUTPUT_FILES, PARQUET_OUTPUT, "manifest.json"]):  # one run per folder
         ckpt = for_run(out_dir, "clean", rules, data, checkpoint_every) if resume else None
-        return _clean(data, out_dir, rules, progress, ckpt, workers)
+        return _clean(data, out_dir, rules, progress, ckpt, workers, parquet_like)
 
 
 class CleanSink:
@@ -142,6 +167,7 @@ def _clean(
     progress: Progress | None,
     ckpt: Checkpointer | None,
     workers: int | None = None,
+    parquet: ParquetLike | None = None,
 ) -> CleanResult:
     writers: dict[str, LineWriter] = {
         name: ckpt.writer(out_dir / name) if ckpt else AtomicWriter(out_dir / name)
@@ -169,6 +195,12 @@ def _clean(
         (out_dir / "manifest.json").unlink(missing_ok=True)
         for writer in writers.values():
             writer.commit()
+        if parquet is not None:
+            target = out_dir / PARQUET_OUTPUT
+            rows = jsonl_to_parquet(out_dir / "clean.jsonl", target, parquet.source)
+            manifest["outputs"][PARQUET_OUTPUT] = {"rows": rows, "sha256": file_sha256(target)}
+        else:
+            (out_dir / PARQUET_OUTPUT).unlink(missing_ok=True)  # an older run's, now stale
         write_json(out_dir / "manifest.json", manifest)
     except BaseException:
         for writer in writers.values():

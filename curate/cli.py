@@ -147,22 +147,12 @@ def cmd_clean(args: argparse.Namespace) -> int:
             resume=args.resume,
             checkpoint_every=args.checkpoint_every,
             workers=args.workers,
+            output_format=args.output_format,
             **_engine(args),
         )
     _note_resumed(args, result.resumed_from)
     counts = result.manifest["counts"]
-    parquet = None
-    if args.output_format == "parquet":
-        if args.engine != "local":
-            raise CurateError("--output-format parquet is for --engine local")
-        from curate.reader import detect_format
-        from curate.writer import jsonl_to_parquet
-
-        # Written beside clean.jsonl (which the manifest accounts for), after the run.
-        source = Path(args.input)
-        like = source if source.is_file() and detect_format(source) == "parquet" else None
-        parquet = result.out_dir / "clean.parquet"
-        jsonl_to_parquet(result.out_dir / "clean.jsonl", parquet, like)
+    parquet = result.out_dir / "clean.parquet" if args.output_format == "parquet" else None
     if args.json:
         _print_json(
             {
@@ -289,10 +279,6 @@ def _print_audit(
 
         names = [*REPORT_FILES, *(["datasheet.json"] if with_datasheet else [])]
         written = sorted(n for n in names if (audit.report_dir / n).is_file())
-        console.print(
-            f"Verdict: [bold {colour}]{audit.verdict.upper()}[/]  "
-            f"wrote {escape(str(audit.report_dir))}/: {', '.join(written)}"
-        )
         failed = [c for c in result["checks"] if c["status"] in ("fail", "missing")]
         if failed:
             console.print(
@@ -307,6 +293,10 @@ def _print_audit(
                 f"{escape(str(first['error']))}",
                 highlight=False,
             )
+        console.print(
+            f"Verdict: [bold {colour}]{audit.verdict.upper()}[/]  "
+            f"wrote {escape(str(audit.report_dir))}/: {', '.join(written)}"
+        )
 
 
 def _report_dir(path: str) -> Path:

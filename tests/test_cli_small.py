@@ -3,6 +3,7 @@ audit wrote, every fine-tune setting listed."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -67,6 +68,15 @@ def test_clean_writes_parquet_with_the_input_types(tmp_path: Path, cli, rules: P
     assert frame.schema == {"id": pl.Int32, "text": pl.String, "score": pl.Float64}
     assert frame["id"].to_list() == [1, 2]
     assert (out / "clean.jsonl").is_file()  # still there: the manifest accounts for it
+    # the manifest accounts for clean.parquet too: its rows and the bytes written
+    listed = json.loads((out / "manifest.json").read_text())["outputs"]["clean.parquet"]
+    assert listed["rows"] == 2
+    assert listed["sha256"] == hashlib.sha256((out / "clean.parquet").read_bytes()).hexdigest()
+    # a later JSONL-only run into the folder leaves no stale clean.parquet behind
+    code, _, err = cli("clean", data, "--rules", rules, "--out", out)
+    assert code == 0, err
+    assert not (out / "clean.parquet").exists()
+    assert "clean.parquet" not in json.loads((out / "manifest.json").read_text())["outputs"]
 
 
 def test_audit_last_line_lists_every_file_it_wrote(tmp_path: Path, cli, rules: Path) -> None:
