@@ -412,3 +412,41 @@ def test_the_chat_example_fails_on_its_planted_conversations_only(tmp_path: Path
     found = codes_by_line(tmp_path / "r")
     assert sorted(found) == [50, 51, 52, 53, 54]
     assert found[53] == {"bad_tool_call"}
+
+
+def test_tokens_reads_a_tokenizer_json_file_and_a_jinja_template_file(
+    tmp_path: Path, tokenizer_dir: Path, cli: Cli
+) -> None:
+    from transformers import AutoTokenizer
+
+    (tmp_path / "t.jinja").write_text(
+        "{% for m in messages %}[{{ m['role'] }}] {{ m['content'] }} {% endfor %}"
+    )
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "extends: chat\nchecks:\n  - check: tokens\n"
+        f"    tokenizer: {tokenizer_dir / 'tokenizer.json'}\n"
+        "    chat_template: t.jinja\n    max_length: 64\n"
+    )
+    records = [chat(("user", f"question {i}"), ("assistant", "answer " * i)) for i in range(1, 9)]
+    data = write_jsonl(tmp_path / "c.jsonl", records)
+    code, _out, err = cli(
+        "audit", str(data), "--rules", str(rules), "--report", str(tmp_path / "r")
+    )
+    assert code in (0, 1), err
+    metrics = json.loads((tmp_path / "r" / "audit.json").read_text())["metrics"]
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    tok.chat_template = (tmp_path / "t.jinja").read_text()
+    expected = [
+        len(
+            tok(tok.apply_chat_template(r["messages"], tokenize=False), add_special_tokens=False)[
+                "input_ids"
+            ]
+        )
+        for r in records
+    ]
+    assert metrics["tokens.total"] == sum(expected)
+    # the template file is part of the rules' hash: editing it changes the audit's rules sha256
+    first = json.loads((tmp_path / "r" / "audit.json").read_text())["rules"]["sha256"]
+    (tmp_path / "t.jinja").write_text("{% for m in messages %}{{ m['content'] }}{% endfor %}")
+    assert load_rules(rules).sha256 != first
