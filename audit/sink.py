@@ -77,6 +77,11 @@ class AuditSink:
         if frame.height == 0:  # no check ever sees an empty batch
             return []
         self.stats.update(frame)
+        # each check's costly per-record work once, as a column both passes read (workers may
+        # have added it already); the collapsed pass would otherwise scan the records again
+        unscanned = [c for c in self.checks if c.scan_column and c.scan_column not in frame.columns]
+        if unscanned and self.collapsed_checks:
+            frame = frame.with_columns(c.scan(frame).alias(str(c.scan_column)) for c in unscanned)
         lines = [
             orjson.dumps(finding) for check in self.checks for finding in check.update(frame) or ()
         ]
