@@ -111,11 +111,12 @@ rules = load_rules(rules_path)
 spec = next(c for c in rules.checks if c.check == "tokens")
 check = Tokens(spec.params, base_dir=rules.base_dir)
 check.bind_record_shape(rules.fields)
-frames = [r.frame for r in read_batches(data, rules) if r.frame.height]
-wall, cpu = time.perf_counter(), time.process_time()
-for frame in frames:
-    check.update(frame)
-wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+wall = cpu = 0.0
+for read in read_batches(data, rules):  # batch by batch, as an audit holds them
+    if read.frame.height:
+        w, c = time.perf_counter(), time.process_time()
+        check.update(read.frame)
+        wall, cpu = wall + time.perf_counter() - w, cpu + time.process_time() - c
 rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"wall": wall, "cpu": cpu, "rss_mb": rss, "result": check.result()}))
 """
