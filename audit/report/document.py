@@ -300,15 +300,9 @@ def _composition(result: dict[str, Any]) -> Section:
 
 
 def _example_pairs(step_id: str, examples: list[dict[str, Any]]) -> Table:
-    """A duplicate step's example pairs: masked ids, input lines and similarity; excerpts
-    only when the step gave PII-safe ones."""
-    columns = [
-        ("record", "id"),
-        ("line", "line"),
-        ("duplicate of", "duplicate_of"),
-        ("its line", "duplicate_of_line"),
-        ("similarity", "similarity"),
-    ]
+    """A duplicate step's example pairs: masked ids and similarity; excerpts only when the
+    step gave PII-safe ones."""
+    columns = [("record", "id"), ("duplicate of", "duplicate_of"), ("similarity", "similarity")]
     columns += [
         (title, key)
         for title, key in (("text (masked)", "excerpt"), ("kept (masked)", "kept_excerpt"))

@@ -302,8 +302,9 @@ def example_pairs(
     measure: str,
 ) -> list[dict[str, Any]]:
     """The first ``EXAMPLE_PAIRS`` marked records (in input order) with the record each
-    duplicates and their similarity, for the reports: ids masked (an id may be an e-mail
-    address), no text."""
+    duplicates and their similarity, for the reports: no text, ids masked (an id may be an
+    e-mail address; a masked id says its line, so that the record can be found). Nothing
+    here depends on how the input is split into files or blocks."""
     first = np.argsort(ranks[dropped], kind="stable")[:EXAMPLE_PAIRS]
     if first.size == 0:
         return []
@@ -317,9 +318,7 @@ def example_pairs(
     return [
         {
             "id": record_ids[n],
-            "line": dropped_lines[n],
             "duplicate_of": kept_ids[n],
-            "duplicate_of_line": kept_lines[n],
             "similarity": round(float(similarity[first[n]]), 4),
             "measure": measure,
         }
