@@ -342,3 +342,27 @@ def test_readme_shows_the_true_output_of_curate_explain(
             assert code == 0 and out == expected
         commands += 1
     assert commands == 4
+
+
+def test_length_and_decontaminate_drops_say_their_figures(tmp_path: Path) -> None:
+    from curate.steps.decontaminate import Decontaminate, DecontaminateParams
+    from curate.steps.length import Length, LengthParams
+
+    texts = ["one two", "one two three four five six", "   "]
+    marked = Length(LengthParams(unit="words", min_length=3, max_length=5)).apply(
+        B.from_texts(texts)
+    )
+    details = [None if d is None else json.loads(d) for d in marked[B.DETAIL].to_list()]
+    assert details[0] == {"metric": "words", "value": 2, "threshold": 3, "bound": "min"}
+    assert details[1] == {"metric": "words", "value": 6, "threshold": 5, "bound": "max"}
+    assert marked[B.REASON][2] == "empty" and details[2] == {"metric": "words", "value": 0}
+
+    eval_file = write_jsonl(tmp_path / "eval.jsonl", [{"text": "a b c d e f"}])
+    step = Decontaminate(DecontaminateParams(eval_file=str(eval_file), n=3, min_overlap=2))
+    marked = step.apply(B.from_texts(["x a b c d y", "a b c z"]))
+    assert json.loads(marked[B.DETAIL][0]) == {
+        "metric": "eval_3grams_shared",
+        "value": 2,  # "a b c", "b c d"
+        "min_overlap": 2,
+    }
+    assert marked[B.DETAIL][1] is None  # one shared 3-gram: kept, nothing to explain
