@@ -29,6 +29,15 @@ def with_detail(entry: dict[str, Any], detail: str | None) -> dict[str, Any]:
     return {**entry, **{k: v for k, v in orjson.loads(detail).items() if k not in entry}}
 
 
+def _line_of_duplicated(detail: str | None) -> int | None:
+    """The line of the record a duplicate repeats, when the step's detail gives it: a masked
+    ``duplicate_of`` then says it, so that the record can be found."""
+    if not detail:
+        return None
+    line = orjson.loads(detail).get("duplicate_of_line")
+    return line if isinstance(line, int) else None
+
+
 def _flag(flag: dict[str, Any], masked_of: str | None) -> dict[str, Any]:
     entry = {k: v for k, v in flag.items() if v is not None and k != "detail"}
     if masked_of is not None:
@@ -63,7 +72,10 @@ def _masked_duplicate_of(frame: pl.DataFrame) -> list[list[str | None]]:
     flat = [of for row in per_row for of in row]
     if all(of is None for of in flat):
         return per_row
-    masked = iter(registry.id_masker()(flat, None))
+    lines = [
+        _line_of_duplicated(f["detail"]) for flags in frame[B.FLAGS].to_list() for f in flags or ()
+    ]
+    masked = iter(registry.id_masker()(flat, lines))
     return [[next(masked) for _ in row] for row in per_row]
 
 
@@ -145,9 +157,11 @@ def dropped_lines(frame: pl.DataFrame, step_id: str) -> list[bytes]:
     # holds personal data is masked, with the line that finds the record.
     mask = registry.id_masker()
     masked = {B.ID: mask(frame[B.ID].to_list(), frame[B.LINE].to_list())}
+    details = frame[B.DETAIL].to_list() if B.DETAIL in frame.columns else [None] * frame.height
     for col in (B.DUPLICATE_OF, B.CLUSTER):
         if col in extra:
-            masked[col] = mask(frame[col].to_list(), None)
+            lines = [_line_of_duplicated(d) for d in details] if col == B.DUPLICATE_OF else None
+            masked[col] = mask(frame[col].to_list(), lines)
     rows = frame.select(B.RAW, B.LINE, B.REASON, *extra, *flags).iter_rows(named=True)
     for n, row in enumerate(rows):
         meta: dict[str, Any] = {
