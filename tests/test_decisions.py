@@ -222,7 +222,8 @@ def test_flags_keep_the_record_an_exact_duplicate_repeats(tmp_path: Path) -> Non
     second = read_jsonl(tmp_path / "out" / "clean.jsonl")[1]
     (flag,) = second["_curate"]["flags"]
     assert flag["reason"] == "exact_duplicate"
-    assert flag["duplicate_of"].startswith("<EMAIL_ADDRESS>")
+    assert flag["duplicate_of"] == "<EMAIL_ADDRESS> (line 1)"  # masked, with its line
+    assert flag["duplicate_of_line"] == 1
 
 
 def test_the_audit_report_shows_near_duplicate_pairs_masked(
