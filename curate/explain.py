@@ -70,9 +70,11 @@ class _Capture:
         self.rows: list[pl.DataFrame] = []
         # every id's line, so that the record a duplicate repeats can be shown with its line
         self.lines: list[pl.DataFrame] = []
+        self.quarantine: dict[str, tuple[int, str]] = {}
 
     def quarantined(self, entries: list[dict[str, Any]]) -> None:
-        pass
+        # without an id field a record's id is its line: a quarantined line can be asked for
+        self.quarantine.update((str(e["line"]), (int(e["line"]), e["reason"])) for e in entries)
 
     def dropped(self, frame: pl.DataFrame, count: StepCount) -> None:
         pass  # action: flag drops nothing
@@ -113,6 +115,9 @@ def explain(data: Any, rules: Rules | str | Path | None, record_id: str) -> list
     with tempfile.TemporaryDirectory(prefix="curate-explain-") as work:
         run_local(source, rules, sink, Path(work), action="flag")
     mask = registry.id_masker()
+    if not sink.rows and rules.fields.id is None and record_id in sink.quarantine:
+        line, reason = sink.quarantine[record_id]
+        return [RecordExplained(record_id, line, f"quarantined ({reason})", [], {})]
     if not sink.rows:
         shown = mask([record_id], None)[0]
         raise InputError(f"{source.label}: no record has the id {shown!r}")
@@ -182,11 +187,11 @@ def render(explained: list[RecordExplained], source: str) -> str:
     for record in explained:
         # a masked id already says its line
         where = "" if record.id.endswith(f"(line {record.line})") else f" (line {record.line})"
-        lines = [
-            f"record {record.id}{where} of {source}: {record.fate}",
-            "",
-            "steps (each sees every record, as in `curate audit`):",
-        ]
+        lines = [f"record {record.id}{where} of {source}: {record.fate}"]
+        if not record.steps and not record.checks:  # quarantined: no step or check saw it
+            parts.append(lines[0])
+            continue
+        lines += ["", "steps (each sees every record, as in `curate audit`):"]
         width = max([len(s.id) for s in record.steps] + [4])
         for s in record.steps:
             values = " ".join(f"{k}={_shown(v)}" for k, v in s.values.items())

@@ -365,3 +365,11 @@ def test_length_and_decontaminate_drops_say_their_figures(tmp_path: Path) -> Non
         "min_overlap": 2,
     }
     assert marked[B.DETAIL][1] is None  # one shared 3-gram: kept, nothing to explain
+
+
+def test_explain_a_quarantined_line(tmp_path: Path, cli: Any) -> None:
+    data = tmp_path / "d.jsonl"
+    data.write_text('{"text": "fine words here"}\n{not json\n', encoding="utf-8")
+    code, out, _ = cli("explain", data, "--id", "2")
+    assert code == 0
+    assert out == f"record 2 (line 2) of {data}: quarantined (invalid_json)\n"
