@@ -25,7 +25,7 @@ from curate import batch as B
 from curate import registry
 from curate.errors import InputError
 from curate.ledger import StepCount
-from curate.pipeline import build_checks
+from curate.pipeline import REDACTABLE, build_checks
 from curate.rules import Rules, load_rules
 from curate.runner import run_local
 from curate.sources import open_source
@@ -39,7 +39,7 @@ class StepVerdict:
     id: str
     step: str
     action: str
-    verdict: str  # keep | drop | flag
+    verdict: str  # keep | drop | flag | redact
     reason: str | None = None
     values: dict[str, Any] = field(default_factory=dict)
 
@@ -146,9 +146,10 @@ class _LineMasker:
         self.mask = mask
         self.lines = pl.concat(lines) if lines else pl.DataFrame({B.ID: [], B.LINE: []})
 
-    def __call__(self, record_id: str) -> str:
-        hit = self.lines.filter(pl.col(B.ID) == record_id)[B.LINE]
-        line = int(hit[0]) if hit.len() else None
+    def __call__(self, record_id: str, line: int | None = None) -> str:
+        if line is None:  # the step did not say which line: the first with that id
+            hit = self.lines.filter(pl.col(B.ID) == record_id)[B.LINE]
+            line = int(hit[0]) if hit.len() else None
         return self.mask([record_id], [line])[0] or ""
 
 
@@ -160,13 +161,16 @@ def _step_verdicts(rules: Rules, row: dict[str, Any], mask: _LineMasker) -> list
         flag = flags.get(spec.id)
         verdict = StepVerdict(spec.id, spec.step, spec.action, "keep")
         if flag is not None:
-            verdict.verdict = spec.action
+            # an audit flags what a redacting step would change: in a clean run it is kept
+            verdict.verdict = "redact" if flag["reason"] == REDACTABLE else spec.action
             verdict.reason = flag["reason"]
+            detail = orjson.loads(flag["detail"]) if flag.get("detail") else {}
             if flag.get("duplicate_of") is not None:
-                verdict.values["duplicate_of"] = mask(flag["duplicate_of"])
-            if flag.get("score") is not None and not flag.get("detail"):
+                line = detail.get("duplicate_of_line")
+                verdict.values["duplicate_of"] = mask(flag["duplicate_of"], line)
+            if flag.get("score") is not None and not detail:
                 verdict.values["score"] = flag["score"]
-            verdict.values.update(orjson.loads(flag["detail"]) if flag.get("detail") else {})
+            verdict.values.update(detail)
         elif spec.id in notes and notes[spec.id]["detail"]:
             verdict.values.update(orjson.loads(notes[spec.id]["detail"]))
         line = verdict.values.get("duplicate_of_line")

@@ -281,8 +281,16 @@ def test_explain_names_pii_entities_never_their_values(tmp_path: Path, cli: Any)
         tmp_path / "d.jsonl",
         [{"text": "Please call me back on 415-555-0147 or write to jo.doe@example.net today."}],
     )
-    code, out, _ = cli("explain", data, "--id", "1")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(
+        "fields: {text: text}\nsteps:\n  - step: redact_pii\nchecks:\n  - check: pii\n",
+        encoding="utf-8",
+    )
+    code, out, _ = cli("explain", data, "--rules", rules, "--id", "1")
     assert code == 0
+    assert out.splitlines()[0].endswith(": kept")  # a redacting step changes, not drops
+    redact = next(line.split() for line in out.splitlines() if "redact_pii" in line)
+    assert redact[1:3] == ["redact", "pii_redactable"]
     pii = next(line for line in out.splitlines() if line.strip().startswith("pii"))
     assert "EMAIL_ADDRESS" in pii and "PHONE_NUMBER" in pii
     assert "0147" not in out and "jo.doe" not in out
