@@ -50,7 +50,8 @@ class RecordExplained:
     line: int
     fate: str  # "kept", or "dropped by <step> (<reason>)"
     steps: list[StepVerdict]
-    checks: dict[str, list[dict[str, Any]]]
+    #: per check: its findings on the record (``_safe``) and its metrics on the record alone
+    checks: dict[str, dict[str, Any]]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -127,10 +128,12 @@ def explain(data: Any, rules: Rules | str | Path | None, record_id: str) -> list
     for n in range(rows.height):
         row = rows.slice(n, 1)
         line = int(row[B.LINE][0])
-        found = {
-            spec.check: [_safe(f) for f in check.update(row) or ()]
-            for spec, check in zip(rules.checks, checks, strict=True)
-        }
+        found = {}
+        for spec, check in zip(rules.checks, checks, strict=True):
+            findings = [_safe(f) for f in check.update(row) or ()]
+            metrics = {k: v for k, v in check.result().items() if v is not None}
+            check.take_totals()  # the next record with this id is measured alone
+            found[spec.check] = {"findings": findings, "metrics": metrics}
         verdicts = _step_verdicts(rules, row.row(0, named=True), _LineMasker(mask, sink.lines))
         dropped = next((v for v in verdicts if v.verdict == "drop"), None)
         fate = f"dropped by {dropped.id} ({dropped.reason})" if dropped else "kept"
@@ -186,7 +189,7 @@ def _safe(finding: dict[str, Any]) -> dict[str, Any]:
 
 
 def render(explained: list[RecordExplained], source: str) -> str:
-    """The plain-text view ``curate explain`` prints."""
+    """The plain-text view ``curate explain`` prints (check metrics are in ``--json``)."""
     parts = []
     for record in explained:
         # a masked id already says its line
@@ -204,8 +207,8 @@ def render(explained: list[RecordExplained], source: str) -> str:
             lines.append((head + reason + (f"  {values}" if values else "")).rstrip())
         lines.append("checks:")
         width = max([len(c) for c in record.checks] + [4])
-        for check, findings in record.checks.items():
-            lines.append(f"  {check:<{width}}  {_findings_text(findings)}")
+        for check, measured in record.checks.items():
+            lines.append(f"  {check:<{width}}  {_findings_text(measured['findings'])}")
         parts.append("\n".join(lines))
     return "\n\n".join(parts) + "\n"
 

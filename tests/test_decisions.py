@@ -294,6 +294,12 @@ def test_explain_names_pii_entities_never_their_values(tmp_path: Path, cli: Any)
     pii = next(line for line in out.splitlines() if line.strip().startswith("pii"))
     assert "EMAIL_ADDRESS" in pii and "PHONE_NUMBER" in pii
     assert "0147" not in out and "jo.doe" not in out
+    code, out, _ = cli("--json", "explain", data, "--rules", rules, "--id", "1")
+    (record,) = json.loads(out)
+    measured = record["checks"]["pii"]
+    assert sorted(f["entity"] for f in measured["findings"]) == ["EMAIL_ADDRESS", "PHONE_NUMBER"]
+    assert measured["metrics"]["records"] == 1 and measured["metrics"]["findings"] == 2
+    assert "0147" not in out and "jo.doe" not in out
 
 
 def test_explain_an_unknown_id_is_one_line_and_exit_2(inputs: tuple[Path, Path], cli: Any) -> None:

@@ -88,7 +88,8 @@ def test_near_duplicate_example_pairs_are_shown(report: Path) -> None:
         {**first, "excerpt": "call me at ddd-dddd", "kept_excerpt": "call me on ddd-dddd"}
     ]
     text = plain(markdown.render(document.build(audit)))
-    assert "*example pairs flagged by dedupe_near (first 1 in input order; ids masked;" in text
+    caption = "*example pairs flagged by dedupe_near (first 1 in input order; personal data in"
+    assert caption + " ids masked; similarity: jaccard)*" in text
     assert "| call me at ddd-dddd | call me on ddd-dddd |" in text
 
 

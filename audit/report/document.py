@@ -314,7 +314,7 @@ def _example_pairs(step_id: str, examples: list[dict[str, Any]]) -> Table:
         [title for title, _ in columns],
         [[e.get(key) for _, key in columns] for e in examples],
         caption=f"example pairs flagged by {step_id} (first {len(examples)} in input order; "
-        f"ids masked{measured if measures else ''})",
+        f"personal data in ids masked{measured if measures else ''})",
     )
 
 
