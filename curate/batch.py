@@ -31,8 +31,14 @@ REASON = "_reason"
 SCORE = "_score"
 DUPLICATE_OF = "_duplicate_of"
 CLUSTER = "_cluster"
+#: Why a step marked a row, in the row's own values: a JSON object as text (``detail_json``),
+#: e.g. ``{"language": "fr", "probability": 0.99}`` or ``{"metric": ..., "value": ...,
+#: "threshold": ...}``. On a row the step did not mark it is an annotation (``NOTES``).
+DETAIL = "_detail"
 UPSAMPLED = "_upsampled"
-MARK_COLUMNS = (REASON, SCORE, DUPLICATE_OF, CLUSTER)
+MARK_COLUMNS = (REASON, SCORE, DUPLICATE_OF, CLUSTER, DETAIL)
+#: Annotations of kept records (a step's ``DETAIL`` on a row it did not mark), in step order.
+NOTES = "_notes"
 #: A whole-dataset step's record number: 0-based, in input order, among the records that reach
 #: the step. Engines add it before ``keys`` and ``mark`` (see ``curate.registry.GlobalStep``).
 RANK = "_rank"
@@ -40,7 +46,23 @@ RANK = "_rank"
 COPIES = "_copies"
 
 SEGMENT_DTYPE = pl.List(pl.Struct({"path": pl.String, "role": pl.String, "text": pl.String}))
-FLAG_DTYPE = pl.List(pl.Struct({"step": pl.String, "reason": pl.String, "score": pl.Float64}))
+FLAG_DTYPE = pl.List(
+    pl.Struct(
+        {
+            "step": pl.String,
+            "reason": pl.String,
+            "score": pl.Float64,
+            "duplicate_of": pl.String,
+            "detail": pl.String,
+        }
+    )
+)
+NOTE_DTYPE = pl.List(pl.Struct({"step": pl.String, "detail": pl.String}))
+
+
+def detail_json(**values: pl.Expr) -> pl.Expr:
+    """A ``DETAIL`` value: the named expressions as one JSON object per row (NaN as null)."""
+    return pl.struct(**values).struct.json_encode()
 
 
 def update_text(

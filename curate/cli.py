@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
+from curate.cli_explain import add_parser as _add_explain
 from curate.cli_output import console as _console
 from curate.cli_output import print_json as _print_json
 from curate.cli_preview import add_preview_parser
@@ -513,6 +514,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_workers_option(p)
     _add_engine_options(p)
     p.set_defaults(func=cmd_audit)
+
+    _add_explain(sub, common)
 
     p = sub.add_parser("report", parents=[common], help="re-render or verify an audit report")
     p.add_argument("dir", help="report folder (or its audit.json)")

@@ -104,6 +104,7 @@ class StepRunner:
             self.count.added += int(marked[B.UPSAMPLED].sum()) - previous
         if B.REASON not in marked.columns:
             return marked
+        marked = self._annotate(marked)
         is_marked = marked[B.REASON].is_not_null()
         if not is_marked.any():
             return marked.drop([c for c in B.MARK_COLUMNS if c in marked.columns])
@@ -118,13 +119,14 @@ class StepRunner:
             kept = marked.filter(~is_marked)
         else:
             # a step that gives no score (its own, a plugin's) flags with a null score
-            score = pl.col(B.SCORE) if B.SCORE in marked.columns else pl.lit(None, pl.Float64)
             flag = pl.when(pl.col(B.REASON).is_not_null()).then(
                 pl.concat_list(
                     pl.struct(
                         pl.lit(self.spec.id).alias("step"),
                         pl.col(B.REASON).alias("reason"),
-                        score.cast(pl.Float64).alias("score"),
+                        _mark(marked, B.SCORE, pl.Float64).alias("score"),
+                        _mark(marked, B.DUPLICATE_OF, pl.String).alias("duplicate_of"),
+                        _mark(marked, B.DETAIL, pl.String).alias("detail"),
                     )
                 )
             )
@@ -138,6 +140,33 @@ class StepRunner:
                 .alias(B.FLAGS)
             )
         return kept.drop([c for c in B.MARK_COLUMNS if c in kept.columns])
+
+    def _annotate(self, marked: pl.DataFrame) -> pl.DataFrame:
+        """A step's detail on rows it did not mark becomes an annotation (``B.NOTES``)."""
+        if B.DETAIL not in marked.columns:
+            return marked
+        noted = pl.col(B.REASON).is_null() & pl.col(B.DETAIL).is_not_null()
+        if not marked.select(noted.any()).item():
+            return marked
+        note = pl.when(noted).then(
+            pl.concat_list(
+                pl.struct(pl.lit(self.spec.id).alias("step"), pl.col(B.DETAIL).alias("detail"))
+            )
+        )
+        existing = pl.col(B.NOTES) if B.NOTES in marked.columns else pl.lit(None, B.NOTE_DTYPE)
+        return marked.with_columns(
+            pl.concat_list(
+                existing.fill_null(pl.lit([], B.NOTE_DTYPE)),
+                note.fill_null(pl.lit([], B.NOTE_DTYPE)),
+            )
+            .cast(B.NOTE_DTYPE)
+            .alias(B.NOTES)
+        )
+
+
+def _mark(frame: pl.DataFrame, column: str, dtype: pl.DataType) -> pl.Expr:
+    """A mark column as a flag field (null when the step gives none)."""
+    return pl.col(column).cast(dtype) if column in frame.columns else pl.lit(None, dtype)
 
 
 #: What a redacting step flags in an audit: a record it would change.

@@ -40,6 +40,7 @@ STATE_BLOB = "_state"  # pickled summary state of the steps that processed a blo
 BORN = "_born"  # index of the step that made this row (an upsampled copy); -1: read
 DROPPED_AT = "_dropped_at"
 DROP_REASON, DROP_SCORE, DROP_DUP, DROP_CLUSTER = "_d_reason", "_d_score", "_d_dup", "_d_cluster"
+DROP_DETAIL = "_d_detail"
 CHANGED_BY = "_changed_by"  # indices of the steps that changed the text
 ORDER = "_order"  # row order inside a block while a stage runs
 
@@ -59,15 +60,18 @@ FATE_SCHEMA: dict[str, pl.DataType] = {
     DROP_SCORE: pl.Float64(),
     DROP_DUP: pl.String(),
     DROP_CLUSTER: pl.String(),
+    DROP_DETAIL: pl.String(),
     CHANGED_BY: CHANGED_DTYPE,
     B.UPSAMPLED: pl.Boolean(),
     B.FLAGS: B.FLAG_DTYPE,
+    B.NOTES: B.NOTE_DTYPE,
 }
 MARKS_OF_DROPPED = {
     B.REASON: DROP_REASON,
     B.SCORE: DROP_SCORE,
     B.DUPLICATE_OF: DROP_DUP,
     B.CLUSTER: DROP_CLUSTER,
+    B.DETAIL: DROP_DETAIL,
 }
 #: for tests only: while the folder this names holds a file ``armed`` (holding a number n),
 #: the first n blocks of each kind of map task die once, after their side effects and before

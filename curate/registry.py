@@ -172,8 +172,10 @@ class Step(Stateful, Generic[P]):
     """A cleaner. Subclasses set ``name``, ``Params`` and implement ``apply``.
 
     ``apply`` returns the batch with a ``_reason`` column (null = keep) and optionally
-    ``_score``, ``_duplicate_of`` and ``_cluster``; the runner turns marked rows into dropped
-    records (``action: drop``) or annotations (``action: flag``). Steps that need the whole
+    ``_score``, ``_duplicate_of``, ``_cluster`` and ``_detail`` (why, in the record's values:
+    ``curate.batch.detail_json``); the runner turns marked rows into dropped records
+    (``action: drop``) or flags (``action: flag``), each carrying its detail, and the detail
+    of a row the step did not mark into an annotation of the kept record. Steps that need the whole
     dataset set ``needs_fit`` and get every live batch through ``fit`` before ``apply``.
     """
 
@@ -223,7 +225,8 @@ class Decision:
     """What a whole-dataset step decided: marks by rank, the manifest summary, clusters.
 
     ``marks`` has a ``curate.batch.RANK`` column and any of ``_reason``, ``_score``,
-    ``_duplicate_of``, ``_cluster`` and ``_copies`` (copies to add after the record)."""
+    ``_duplicate_of``, ``_cluster``, ``_detail`` and ``_copies`` (copies to add after the
+    record)."""
 
     marks: pl.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
@@ -369,8 +372,10 @@ def marks_frame(
     score: np.ndarray | None = None,
     duplicate_of: list[str] | None = None,
     cluster: list[str] | None = None,
+    detail: list[str | None] | None = None,
 ) -> pl.DataFrame:
-    """A decision's marks: one row per marked record, sorted by rank."""
+    """A decision's marks: one row per marked record, sorted by rank; ``detail`` says why in
+    the record's own values (``curate.batch.DETAIL``: a JSON object per record)."""
     n = len(ranks)
     columns: dict[str, pl.Series] = {
         B.RANK: pl.Series(B.RANK, np.asarray(ranks, dtype=np.int64)),
@@ -380,6 +385,7 @@ def marks_frame(
         ).fill_nan(None),
         B.DUPLICATE_OF: pl.Series(B.DUPLICATE_OF, duplicate_of or [None] * n, dtype=pl.String),
         B.CLUSTER: pl.Series(B.CLUSTER, cluster or [None] * n, dtype=pl.String),
+        B.DETAIL: pl.Series(B.DETAIL, detail or [None] * n, dtype=pl.String),
     }
     return pl.DataFrame(columns).sort(B.RANK)
 

@@ -21,35 +21,85 @@ from curate.jsonsplice import SpliceError, splice
 from curate.records import path_parts, set_path
 
 
-def _curate_meta(row: dict[str, Any]) -> dict[str, Any] | None:
+def with_detail(entry: dict[str, Any], detail: str | None) -> dict[str, Any]:
+    """``entry`` (step, reason, ...) with the values of a step's detail (``B.DETAIL``) after
+    its own keys; a detail never overwrites them."""
+    if not detail:
+        return entry
+    return {**entry, **{k: v for k, v in orjson.loads(detail).items() if k not in entry}}
+
+
+def _line_of_duplicated(detail: str | None) -> int | None:
+    """The line of the record a duplicate repeats, when the step's detail gives it: a masked
+    ``duplicate_of`` then says it, so that the record can be found."""
+    if not detail:
+        return None
+    line = orjson.loads(detail).get("duplicate_of_line")
+    return line if isinstance(line, int) else None
+
+
+def _flag(flag: dict[str, Any], masked_of: str | None) -> dict[str, Any]:
+    entry = {k: v for k, v in flag.items() if v is not None and k != "detail"}
+    if masked_of is not None:
+        entry["duplicate_of"] = masked_of
+    return with_detail(entry, flag.get("detail"))
+
+
+def _annotations(notes: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return [with_detail({"step": n["step"]}, n["detail"]) for n in notes or ()]
+
+
+def _curate_meta(row: dict[str, Any], masked_of: list[str | None]) -> dict[str, Any] | None:
+    """A kept record's ``_curate``: its flags (``masked_of``: each flag's duplicate_of with
+    ids masked), annotations and whether it is an upsampled copy."""
     meta: dict[str, Any] = {}
     flags = row.get(B.FLAGS)
     if flags:
-        meta["flags"] = [{k: v for k, v in f.items() if v is not None} for f in flags]
+        meta["flags"] = [_flag(f, m) for f, m in zip(flags, masked_of, strict=True)]
+    if row.get(B.NOTES):
+        meta["annotations"] = _annotations(row[B.NOTES])
     if row.get(B.UPSAMPLED):
         meta["upsampled"] = True
     return meta or None
 
 
+def _masked_duplicate_of(frame: pl.DataFrame) -> list[list[str | None]]:
+    """Per row, each flag's duplicate_of masked (ids may be e-mail addresses), one call to
+    the id masker for the whole batch."""
+    if B.FLAGS not in frame.columns:
+        return [[] for _ in range(frame.height)]
+    per_row = [[f["duplicate_of"] for f in flags or ()] for flags in frame[B.FLAGS].to_list()]
+    flat = [of for row in per_row for of in row]
+    if all(of is None for of in flat):
+        return per_row
+    lines = [
+        _line_of_duplicated(f["detail"]) for flags in frame[B.FLAGS].to_list() for f in flags or ()
+    ]
+    masked = iter(registry.id_masker()(flat, lines))
+    return [[next(masked) for _ in row] for row in per_row]
+
+
 def kept_lines(frame: pl.DataFrame) -> list[bytes]:
     """One output line per row: the raw record, with changed text and annotations applied."""
     needs_rewrite = frame[B.CHANGED]
-    if B.FLAGS in frame.columns:
-        needs_rewrite = needs_rewrite | (frame[B.FLAGS].list.len().fill_null(0) > 0)
+    for column in (B.FLAGS, B.NOTES):
+        if column in frame.columns:
+            needs_rewrite = needs_rewrite | (frame[column].list.len().fill_null(0) > 0)
     if B.UPSAMPLED in frame.columns:
-        needs_rewrite = needs_rewrite | frame[B.UPSAMPLED]
+        needs_rewrite = needs_rewrite | frame[B.UPSAMPLED].fill_null(False)
     raws = frame[B.RAW].to_list()
     if not needs_rewrite.any():
         return [r.encode() for r in raws]
-    cols = [c for c in (B.SEGMENTS, B.CHANGED, B.FLAGS, B.UPSAMPLED) if c in frame.columns]
+    cols = [c for c in (B.SEGMENTS, B.CHANGED, B.FLAGS, B.NOTES, B.UPSAMPLED) if c in frame.columns]
+    masked_of = _masked_duplicate_of(frame)
     out: list[bytes] = []
     rows = frame.select(cols).iter_rows(named=True)
-    for raw, rewrite, row in zip(raws, needs_rewrite, rows, strict=True):
+    for raw, rewrite, row, of in zip(raws, needs_rewrite, rows, masked_of, strict=True):
         if not rewrite:
             out.append(raw.encode())
             continue
         texts = [(s["path"], s["text"]) for s in row[B.SEGMENTS]] if row[B.CHANGED] else []
-        out.append(_rewrite(raw, texts, _curate_meta(row)))
+        out.append(_rewrite(raw, texts, _curate_meta(row, of)))
     return out
 
 
@@ -101,15 +151,17 @@ def _rewrite(raw: str, texts: list[tuple[str, str]], meta: dict[str, Any] | None
 def dropped_lines(frame: pl.DataFrame, step_id: str) -> list[bytes]:
     """Each dropped record as it was read, plus ``_curate``: step, reason and evidence."""
     extra = [c for c in (B.SCORE, B.DUPLICATE_OF, B.CLUSTER) if c in frame.columns]
-    flags = [B.UPSAMPLED] if B.UPSAMPLED in frame.columns else []
+    flags = [c for c in (B.DETAIL, B.NOTES, B.UPSAMPLED) if c in frame.columns]
     out: list[bytes] = []
     # Ids are written where the record may not be (a redacting run withholds it): an id that
     # holds personal data is masked, with the line that finds the record.
     mask = registry.id_masker()
     masked = {B.ID: mask(frame[B.ID].to_list(), frame[B.LINE].to_list())}
+    details = frame[B.DETAIL].to_list() if B.DETAIL in frame.columns else [None] * frame.height
     for col in (B.DUPLICATE_OF, B.CLUSTER):
         if col in extra:
-            masked[col] = mask(frame[col].to_list(), None)
+            lines = [_line_of_duplicated(d) for d in details] if col == B.DUPLICATE_OF else None
+            masked[col] = mask(frame[col].to_list(), lines)
     rows = frame.select(B.RAW, B.LINE, B.REASON, *extra, *flags).iter_rows(named=True)
     for n, row in enumerate(rows):
         meta: dict[str, Any] = {
@@ -122,6 +174,9 @@ def dropped_lines(frame: pl.DataFrame, step_id: str) -> list[bytes]:
             value = masked[col][n] if col in masked else row[col]
             if value is not None:
                 meta[col.lstrip("_")] = value
+        meta = with_detail(meta, row.get(B.DETAIL))
+        if row.get(B.NOTES):
+            meta["annotations"] = _annotations(row[B.NOTES])
         if row.get(B.UPSAMPLED):
             meta["upsampled"] = True
         out.append(_rewrite(row[B.RAW], [], meta))

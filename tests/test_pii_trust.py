@@ -198,7 +198,9 @@ def test_an_email_used_as_id_is_masked_in_findings_sarif_and_dropped(tmp_path: P
                 assert dropped["duplicate_of"] == "a1"
             else:
                 assert dropped["id"] == "a1"
-                assert dropped["duplicate_of"] == "<EMAIL_ADDRESS>"
+                # masked, with the line that finds the record it repeats
+                assert dropped["duplicate_of"] == "<EMAIL_ADDRESS> (line 1)"
+                assert dropped["duplicate_of_line"] == 1
                 assert dropped["cluster"] == "exact:<EMAIL_ADDRESS>"
             if "redact_pii" in steps:  # the record is withheld: nothing else names the id
                 assert ID_EMAIL not in (out / "dropped.jsonl").read_text()

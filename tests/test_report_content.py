@@ -73,21 +73,24 @@ def test_detector_quality_is_labelled_as_benchmark_figures(report: Path) -> None
     assert "#### Detector quality (measured on benchmark data, not on this dataset)" in md
 
 
-def test_near_duplicate_example_pairs_are_shown_when_the_step_gives_them(report: Path) -> None:
+def test_near_duplicate_example_pairs_are_shown(report: Path) -> None:
+    """The bundled rules' dedupe_near gives its first pairs (tests/test_decisions.py checks
+    them against planted pairs); a step that gives PII-safe excerpts gets them shown too."""
     audit = json.loads((report / "audit.json").read_text())
     step = next(s for s in audit["details"]["steps"] if s["id"] == "dedupe_near")
+    pairs = step["summary"]["examples"]
+    assert 0 < len(pairs) <= 5 and pairs == sorted(pairs, key=lambda p: int(p["id"]))
+    md = plain((report / "audit.md").read_text())
+    first = pairs[0]
+    row = f"| {first['id']} | {first['duplicate_of']} | {document.fmt(first['similarity'])} |"
+    assert row in md
     step["summary"]["examples"] = [
-        {
-            "line": 12,
-            "duplicate_of": 3,
-            "similarity": 0.91,
-            "excerpt": "call me at ***-***-0147",
-            "kept_excerpt": "call me on ***-***-0147",
-        }
+        {**first, "excerpt": "call me at ddd-dddd", "kept_excerpt": "call me on ddd-dddd"}
     ]
-    text = markdown.render(document.build(audit))
-    assert "*example pairs flagged by dedupe_near (personal data masked)*" in plain(text)
-    assert "| 12 | 3 | 0.91 | call me at ***-***-0147 | call me on ***-***-0147 |" in plain(text)
+    text = plain(markdown.render(document.build(audit)))
+    caption = "*example pairs flagged by dedupe_near (first 1 in input order; personal data in"
+    assert caption + " ids masked; similarity: jaccard)*" in text
+    assert "| call me at ddd-dddd | call me on ddd-dddd |" in text
 
 
 def test_finetune_report_shows_settings_as_used() -> None:

@@ -229,23 +229,27 @@ def _composition(result: dict[str, Any]) -> Section:
     for step in steps:
         examples = (step.get("summary") or {}).get("examples") or []
         if examples:
-            section.blocks.append(
-                Table(
-                    ["line", "duplicate of line", "similarity", "text (masked)", "kept (masked)"],
-                    [
-                        [
-                            e.get("line"),
-                            e.get("duplicate_of"),
-                            e.get("similarity"),
-                            e.get("excerpt"),
-                            e.get("kept_excerpt"),
-                        ]
-                        for e in examples
-                    ],
-                    caption=f"example pairs flagged by {step['id']} (personal data masked)",
-                )
-            )
+            section.blocks.append(_example_pairs(step["id"], examples))
     return section
+
+
+def _example_pairs(step_id: str, examples: list[dict[str, Any]]) -> Table:
+    """A duplicate step's example pairs: masked ids and similarity; excerpts only when the
+    step gave PII-safe ones."""
+    columns = [("record", "id"), ("duplicate of", "duplicate_of"), ("similarity", "similarity")]
+    columns += [
+        (title, key)
+        for title, key in (("text (masked)", "excerpt"), ("kept (masked)", "kept_excerpt"))
+        if any(e.get(key) for e in examples)
+    ]
+    measures = sorted({str(e["measure"]) for e in examples if e.get("measure")})
+    measured = f"; similarity: {', '.join(m.replace('_', ' ') for m in measures)}"
+    return Table(
+        [title for title, _ in columns],
+        [[e.get(key) for _, key in columns] for e in examples],
+        caption=f"example pairs flagged by {step_id} (first {len(examples)} in input order; "
+        f"personal data in ids masked{measured if measures else ''})",
+    )
 
 
 PRIVACY_CHECKS = ("pii",)

@@ -207,9 +207,18 @@ class Decontaminate(Step[DecontaminateParams]):
         shared = distinct_per_row(rows[hit], hashes[hit], batch.height)
         marked = pl.Series(shared >= self.params.min_overlap)
         self.totals += DecontaminateTotals(batch.height, int(marked.sum()))
+        overlap = pl.Series(shared, dtype=pl.Int64)
+        # why, in the record's values: how many of its n-grams the eval set holds, against
+        # the step's min_overlap
+        detail = B.detail_json(
+            metric=pl.lit(f"eval_{self.params.n}grams_shared"),
+            value=overlap,
+            min_overlap=pl.lit(self.params.min_overlap, pl.Int64),
+        )
         return batch.with_columns(
             pl.when(marked).then(pl.lit(REASON_OVERLAP)).alias(B.REASON),
             pl.when(marked).then(pl.Series(shared, dtype=pl.Float64)).alias(B.SCORE),
+            pl.when(marked).then(detail).alias(B.DETAIL),
         )
 
     def summary(self) -> dict[str, Any]:

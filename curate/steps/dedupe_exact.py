@@ -35,6 +35,7 @@ from curate.steps.compared import CompareParams
 
 REASON = "exact_duplicate"
 H1, H2, BUCKET, KEPT_ID, TEXTS = "_h1", "_h2", "_bucket", "_kept_id", "_texts"
+KEPT_LINE = "_kept_line"
 #: hash buckets ``reduce`` runs over on a cluster
 BUCKETS = 64
 
@@ -62,23 +63,28 @@ def normalized(expr: pl.Expr, how: str) -> pl.Expr:
 
 @dataclass
 class FirstSeen(Totals):
-    """Text hash -> id of the first record with that text, and each kept id's cluster (the
-    kept id, then the ids of its duplicates in input order)."""
+    """Text hash -> id of the first record with that text (and its input line, when the id
+    is not the line: ``_lines``), and each kept id's cluster (the kept id, then the ids of its
+    duplicates in input order)."""
 
     first: dict[bytes, str] = field(default_factory=dict)
     members: dict[str, list[str]] = field(default_factory=dict)
+    first_line: dict[bytes, int] = field(default_factory=dict)
 
     def __add__(self, later: FirstSeen) -> FirstSeen:
         first = dict(self.first)
+        first_line = dict(self.first_line)
         members = {kept: list(group) for kept, group in self.members.items()}
         for digest, record_id in later.first.items():
+            if digest not in first and digest in later.first_line:
+                first_line[digest] = later.first_line[digest]
             kept = first.setdefault(digest, record_id)
             group = later.members.get(record_id, [record_id])
             # the later part's first record of a text this part saw first is a duplicate too
             tail = group[1:] if kept == record_id else [m for m in group if m != kept]
             if tail:
                 members.setdefault(kept, [kept]).extend(tail)
-        return FirstSeen(first, members)
+        return FirstSeen(first, members, first_line)
 
 
 def clusters_of(members: dict[str, list[str]], step: str) -> list[dict[str, Any]]:
@@ -132,14 +138,20 @@ class DedupeExact(GlobalStep[DedupeExactParams]):
     # -- one pass, in this process ------------------------------------------------------
 
     def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
-        first, members = self.totals.first, self.totals.members
+        first, members, first_line = self.totals.first, self.totals.members, self.totals.first_line
         duplicate_of: list[str | None] = []
-        for record_id, digest in zip(batch[B.ID].to_list(), self._digests(batch), strict=True):
+        kept_lines: list[int | None] = []
+        rows = zip(batch[B.ID].to_list(), _lines(batch), self._digests(batch), strict=True)
+        for record_id, line, digest in rows:
+            if digest is not None and line is not None and digest not in first:
+                first_line[digest] = line
             kept = None if digest is None else first.setdefault(digest, record_id)
             if kept is None or kept == record_id:
                 duplicate_of.append(None)
+                kept_lines.append(None)
             else:
                 duplicate_of.append(kept)
+                kept_lines.append(first_line.get(digest))
                 members.setdefault(kept, [kept]).append(record_id)
         dup = pl.Series(B.DUPLICATE_OF, duplicate_of, dtype=pl.String)
         return batch.with_columns(
@@ -147,6 +159,7 @@ class DedupeExact(GlobalStep[DedupeExactParams]):
             pl.when(dup.is_not_null()).then(pl.lit(REASON)).alias(B.REASON),
             pl.when(dup.is_not_null()).then(pl.lit(1.0)).alias(B.SCORE),
             pl.when(dup.is_not_null()).then(pl.lit("exact:") + dup).alias(B.CLUSTER),
+            _detail(pl.Series(KEPT_LINE, kept_lines, dtype=pl.Int64)),
         )
 
     def duplicate_clusters(self) -> list[dict[str, Any]]:
@@ -167,7 +180,7 @@ class DedupeExact(GlobalStep[DedupeExactParams]):
         keep = pl.Series([d is not None for d in digests], dtype=pl.Boolean)
         high = [int.from_bytes(d[:8], "big") for d in hashed]
         low = [int.from_bytes(d[8:], "big") for d in hashed]
-        keys = batch.select(B.RANK, B.ID).filter(keep)
+        keys = batch.select(B.RANK, B.ID, pl.Series(B.LINE, _lines(batch), pl.Int64)).filter(keep)
         return keys.with_columns(
             pl.Series(H1, high, dtype=pl.UInt64),
             pl.Series(H2, low, dtype=pl.UInt64),
@@ -181,14 +194,17 @@ class DedupeExact(GlobalStep[DedupeExactParams]):
         ordered = part.sort(B.RANK)
         first_id = pl.col(B.ID).first().over(H1, H2)
         first_rank = pl.col(B.RANK).first().over(H1, H2)
+        first_line = pl.col(B.LINE).first().over(H1, H2)
         dups = (
-            ordered.with_columns(first_id.alias(KEPT_ID), first_rank.alias("_first"))
+            ordered.with_columns(
+                first_id.alias(KEPT_ID), first_rank.alias("_first"), first_line.alias(KEPT_LINE)
+            )
             .filter((pl.col(B.RANK) != pl.col("_first")) & (pl.col(B.ID) != pl.col(KEPT_ID)))
-            .select(B.RANK, B.ID, KEPT_ID, pl.lit(0, pl.Int64).alias(TEXTS))
+            .select(B.RANK, B.ID, KEPT_ID, KEPT_LINE, pl.lit(0, pl.Int64).alias(TEXTS))
         )
         texts = ordered.select(H1, H2).n_unique() if ordered.height else 0
         count = pl.DataFrame(
-            {B.RANK: [-1], B.ID: [None], KEPT_ID: [None], TEXTS: [texts]},
+            {B.RANK: [-1], B.ID: [None], KEPT_ID: [None], KEPT_LINE: [None], TEXTS: [texts]},
             schema=dups.schema,
         )
         return pl.concat([dups, count])
@@ -206,6 +222,24 @@ class DedupeExact(GlobalStep[DedupeExactParams]):
             np.ones(dups.height),
             kept_ids,
             [f"exact:{k}" for k in kept_ids],
+            dups.select(_detail(pl.col(KEPT_LINE)))[B.DETAIL].to_list(),
         )
         summary = {"clusters": len(members), "unique_texts": texts}
         return Decision(marks, summary, clusters_of(members, self.name), records)
+
+
+def _lines(batch: pl.DataFrame) -> list[int | None]:
+    """Input lines where the id is not the line (without an id field it is: the id says it,
+    and the table of first records stays as small as it was), else None."""
+    if B.LINE not in batch.columns:
+        return [None] * batch.height
+    lines = batch.select(
+        pl.when(pl.col(B.ID) != pl.col(B.LINE).cast(pl.String)).then(pl.col(B.LINE))
+    ).to_series()
+    return lines.to_list()
+
+
+def _detail(kept_line: pl.Series | pl.Expr) -> pl.Expr:
+    """Why a duplicate is marked: the line of the record it repeats (``B.DETAIL``)."""
+    line = pl.lit(kept_line) if isinstance(kept_line, pl.Series) else kept_line
+    return pl.when(line.is_not_null()).then(B.detail_json(duplicate_of_line=line)).alias(B.DETAIL)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
+import orjson
 import polars as pl
 from pydantic import Field, model_validator
 
@@ -44,7 +45,14 @@ from curate.minhash import (
     iter_shingle_groups,
     set_values,
 )
-from curate.registry import Decision, Fetch, GlobalStep, marks_frame, register_step
+from curate.registry import (
+    Decision,
+    Fetch,
+    GlobalStep,
+    id_masker,
+    marks_frame,
+    register_step,
+)
 from curate.steps.compared import CompareParams
 
 REASON = "near_duplicate"
@@ -53,6 +61,8 @@ LENGTH, SHINGLES, SIGNATURE, BANDS, SETS = "_len", "_nsh", "_sig", "_keys", "_se
 BUCKET, BAND, KEY, LO, HI = "_bucket", "_band", "_key", "_lo", "_hi"
 #: band-key buckets ``reduce`` runs over on a cluster
 BUCKETS = 64
+#: example pairs the manifest and the audit report show (the first marked, in input order)
+EXAMPLE_PAIRS = 5
 # signature rows compared per chunk when estimating similarity
 PAIR_CHUNK = 1 << 15
 # Before exact verification, candidates whose signature estimate lies this many standard
@@ -210,12 +220,14 @@ def resolve(
     lengths: np.ndarray,
     signatures: np.ndarray,
     jaccard: Jaccard | None,
+    lines: np.ndarray | None = None,
 ) -> Resolved:
     """The decision from candidate pairs: verify, join clusters, keep one record per cluster.
 
-    Records are known by index into ``ranks`` (sorted), ``ids``, ``lengths`` and
-    ``signatures``, which may hold every record or only those in some candidate pair;
-    ``jaccard`` gives the exact similarity of index pairs (None: trust the signatures)."""
+    Records are known by index into ``ranks`` (sorted), ``ids``, ``lengths``,
+    ``signatures`` and ``lines`` (input lines, when known), which may hold every record or
+    only those in some candidate pair; ``jaccard`` gives the exact similarity of index pairs
+    (None: trust the signatures)."""
     threshold = params.threshold
     similarity = _estimates(signatures, lo, hi)
     if jaccard is not None:
@@ -234,8 +246,20 @@ def resolve(
         score = _estimates(signatures, dropped, kept_of_dropped)
     kept_ids = ids.gather(kept_of_dropped).cast(pl.String).to_list()
     kept_rank = ranks[kept_of_dropped]
+    measure = "jaccard" if jaccard is not None else "estimated_jaccard"
+    kept_lines = lines[kept_of_dropped].tolist() if lines is not None else [0] * dropped.size
+    detail = [
+        orjson.dumps(
+            {
+                "similarity": round(float(x), 4),
+                "measure": measure,
+                "duplicate_of_line": line or None,
+            }
+        ).decode()
+        for x, line in zip(score.tolist(), kept_lines, strict=True)
+    ]
     marks = marks_frame(
-        ranks[dropped], REASON, score, kept_ids, [f"near:{r}" for r in kept_rank.tolist()]
+        ranks[dropped], REASON, score, kept_ids, [f"near:{r}" for r in kept_rank.tolist()], detail
     )
     clusters: list[dict[str, Any]] = []
     if dropped.size:
@@ -267,9 +291,44 @@ def resolve(
         "bands": bands,
         "rows": rows,
         "verify": params.verify,
+        "examples": example_pairs(ranks, ids, lines, dropped, kept_of_dropped, score, measure),
     }
     pairs = (ranks[lo[linked]], ranks[hi[linked]], similarity[linked])
     return Resolved(Decision(marks, summary, clusters, records), pairs)
+
+
+def example_pairs(
+    ranks: np.ndarray,
+    ids: pl.Series,
+    lines: np.ndarray | None,
+    dropped: np.ndarray,
+    kept: np.ndarray,
+    similarity: np.ndarray,
+    measure: str,
+) -> list[dict[str, Any]]:
+    """The first ``EXAMPLE_PAIRS`` marked records (in input order) with the record each
+    duplicates and their similarity, for the reports: no text, ids masked (an id may be an
+    e-mail address; a masked id says its line, so that the record can be found). Nothing
+    here depends on how the input is split into files or blocks."""
+    first = np.argsort(ranks[dropped], kind="stable")[:EXAMPLE_PAIRS]
+    if first.size == 0:
+        return []
+    mask = id_masker()
+    shown_ids = [None if i is None else str(i) for i in ids.cast(pl.String).to_list()]
+    known = lines if lines is not None else np.zeros(ranks.size, dtype=np.int64)
+    dropped_lines = [int(known[d]) or None for d in dropped[first]]
+    kept_lines = [int(known[k]) or None for k in kept[first]]
+    record_ids = mask([shown_ids[d] for d in dropped[first]], dropped_lines)
+    kept_ids = mask([shown_ids[k] for k in kept[first]], kept_lines)
+    return [
+        {
+            "id": record_ids[n],
+            "duplicate_of": kept_ids[n],
+            "similarity": round(float(similarity[first[n]]), 4),
+            "measure": measure,
+        }
+        for n in range(first.size)
+    ]
 
 
 @register_step
@@ -294,6 +353,7 @@ class DedupeNear(GlobalStep[DedupeNearParams]):
     def fit(self, batches: Iterable[pl.DataFrame]) -> None:
         shingle_store, signature_store = _Spill(), _Spill()
         ids: list[pl.Series] = []
+        lines: list[np.ndarray] = []
         lengths: list[np.ndarray] = []
         keys: list[np.ndarray] = []
         set_starts: list[np.ndarray] = []
@@ -307,6 +367,7 @@ class DedupeNear(GlobalStep[DedupeNearParams]):
                 set_starts.append(starts)
                 set_sizes.append(sizes)
                 ids.append(frame[B.ID].cast(pl.String))
+                lines.append(_lines(frame))
                 lengths.append(_lengths(frame))
                 signature_store.append(signatures.ravel())
             all_ids = pl.concat(ids) if ids else pl.Series(B.ID, [], dtype=pl.String)
@@ -336,6 +397,7 @@ class DedupeNear(GlobalStep[DedupeNearParams]):
                     if self.params.verify
                     else None
                 ),
+                lines=np.concatenate(lines) if keys else None,
             )
         finally:
             shingle_store.close()
@@ -379,7 +441,8 @@ class DedupeNear(GlobalStep[DedupeNearParams]):
     # -- in phases, on a cluster ----------------------------------------------------------
 
     def keys(self, batch: pl.DataFrame) -> pl.DataFrame:
-        """Per record: rank, id, length, signature, band keys and (verify) its shingle set."""
+        """Per record: rank, id, line, length, signature, band keys and (verify) its shingle
+        set."""
         import pyarrow as pa
 
         store = _Spill()
@@ -393,6 +456,7 @@ class DedupeNear(GlobalStep[DedupeNearParams]):
         columns: dict[str, Any] = {
             B.RANK: pa.array(batch[B.RANK].to_numpy(), pa.int64()),
             B.ID: pa.array(batch[B.ID].cast(pl.String).to_list(), pa.large_string()),
+            B.LINE: pa.array(_lines(batch), pa.int64()),
             LENGTH: pa.array(_lengths(batch), pa.int64()),
             SHINGLES: pa.array(sizes, pa.int64()),
             SIGNATURE: pa.FixedSizeListArray.from_arrays(
@@ -481,9 +545,17 @@ class DedupeNear(GlobalStep[DedupeNearParams]):
             lengths=table[LENGTH].to_numpy(),
             signatures=_fixed(table[SIGNATURE], self.params.num_perm, np.uint32),
             jaccard=jaccard,
+            lines=table[B.LINE].to_numpy(),
         )
         self._linked = resolved.linked
         return resolved.decision
+
+
+def _lines(frame: pl.DataFrame) -> np.ndarray:
+    """Input lines (1-based; 0 where a batch made in code has none)."""
+    if B.LINE not in frame.columns:
+        return np.zeros(frame.height, dtype=np.int64)
+    return frame[B.LINE].fill_null(0).cast(pl.Int64).to_numpy()
 
 
 def _lengths(frame: pl.DataFrame) -> np.ndarray:

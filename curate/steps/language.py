@@ -32,7 +32,9 @@ with menus, headers or code.
 bench/bench_language.py measures them on the same labelled texts.
 
 The columns ``lang`` (the backend's language code, lower case, e.g. ``en``, ``zh-cn``) and
-``lang_score`` (its probability) stay in the batch for later steps and checks.
+``lang_score`` (its probability) stay in the batch for later steps and checks. A marked record
+says why in its ``_curate`` (``"language": "fr", "probability": 0.9912``); with ``annotate`` a
+kept record carries the same values under ``_curate.annotations``.
 """
 
 from __future__ import annotations
@@ -55,6 +57,8 @@ from curate.registry import Params, Step, Totals, register_step, summed
 
 LANG = "lang"
 LANG_SCORE = "lang_score"
+#: decimals of the probability written in a record's ``_curate`` (the ``_score`` keeps all)
+DETAIL_DIGITS = 4
 
 
 class LanguageParams(Params):
@@ -82,6 +86,11 @@ class LanguageParams(Params):
     )
     max_chars: int = Field(
         2000, ge=50, le=1_000_000, description="only this many leading characters are read"
+    )
+    annotate: bool = Field(
+        False,
+        description="also note the detected language and probability on the records kept "
+        "(clean output, _curate.annotations); marked records always carry them",
     )
 
     @field_validator("allow")
@@ -373,12 +382,19 @@ class Language(Step[LanguageParams]):
         if p.allow:
             reason = reason.when(~pl.col("_allowed")).then(pl.lit("language_not_allowed"))
         is_allowed = allowed(codes, p.allow) if p.allow else pl.repeat(True, len(codes), eager=True)
+        # why, in the record's values: on marked records, and on every record with annotate
+        detail = B.detail_json(
+            language=pl.col(LANG), probability=pl.col(LANG_SCORE).round(DETAIL_DIGITS)
+        )
+        if not p.annotate:
+            detail = pl.when(pl.col(B.REASON).is_not_null()).then(detail)
         return (
             batch.with_columns(codes, scores, is_allowed.alias("_allowed"))
             .with_columns(
                 reason.otherwise(pl.lit(None, pl.String)).alias(B.REASON),
                 pl.col(LANG_SCORE).alias(B.SCORE),
             )
+            .with_columns(detail.alias(B.DETAIL))
             .drop("_allowed")
         )
 

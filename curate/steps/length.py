@@ -144,12 +144,27 @@ class Length(Step[LengthParams]):
         if p.max_length is not None:
             reason = reason.when(pl.col("_length") > p.max_length).then(pl.lit("too_long"))
         self._record(lengths)
+        # why, in the record's values: its length and the bound it broke
+        bounds = {"too_short": (p.min_length, "min"), "too_long": (p.max_length, "max")}
+        detail = pl.when(pl.col(B.REASON) == "empty").then(
+            B.detail_json(metric=pl.lit(p.unit), value=pl.col("_length"))
+        )
+        for code, (threshold, bound) in bounds.items():
+            detail = detail.when(pl.col(B.REASON) == code).then(
+                B.detail_json(
+                    metric=pl.lit(p.unit),
+                    value=pl.col("_length"),
+                    threshold=pl.lit(threshold, pl.Int64),
+                    bound=pl.lit(bound),
+                )
+            )
         return (
             batch.with_columns(lengths.alias("_length"), empty.alias("_empty"))
             .with_columns(
                 reason.otherwise(pl.lit(None, pl.String)).alias(B.REASON),
                 pl.col("_length").cast(pl.Float64).alias(B.SCORE),
             )
+            .with_columns(detail.alias(B.DETAIL))
             .drop("_length", "_empty")
         )
 

@@ -581,6 +581,16 @@ class Quality(Step[QualityParams]):
         limit = self._threshold(rule)
         return value < limit if rule.bound == "min" else value > limit
 
+    def _detail(self, rule: Rule) -> pl.Expr:
+        """A failing rule's figure, its value, the threshold and whether that is the least
+        (``min``) or most (``max``) a text may have (``B.DETAIL``)."""
+        return B.detail_json(
+            metric=pl.lit(rule.metric),
+            value=pl.col(self._column(rule)).cast(pl.Float64).round(6),
+            threshold=pl.lit(self._threshold(rule), pl.Float64),
+            bound=pl.lit(rule.bound),
+        )
+
     def measure(self, texts: pl.Series) -> pl.DataFrame:
         """Every figure the active rules read, one row per text (see ``measure_and_edit``)."""
         return self.measure_and_edit(texts)[0]
@@ -754,10 +764,14 @@ class Quality(Step[QualityParams]):
                     for r in self.rules
                 ]
             ).alias(B.SCORE),
+            # why, in the record's values: the failing rule's figure, value and threshold
+            pl.coalesce([pl.when(self._fails(r)).then(self._detail(r)) for r in self.rules]).alias(
+                B.DETAIL
+            ),
         )
         for reason, count in marks[B.REASON].drop_nulls().value_counts().iter_rows():
             self.totals.reasons[reason] += count
-        out = batch.with_columns(marks[B.REASON], marks[B.SCORE])
+        out = batch.with_columns(marks[B.REASON], marks[B.SCORE], marks[B.DETAIL])
         if edited is not None:  # kept documents take C4's edit; dropped ones stay as they were
             keep = marks[B.REASON].is_null() & texts.is_not_null()
             out = write_edits(out, keep, edited, self.c4_options)
