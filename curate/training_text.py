@@ -49,7 +49,7 @@ def load_local_tokenizer(path: str | Path, chat_template: str | Path | None = No
         from transformers import AutoTokenizer, PreTrainedTokenizerFast
     except ImportError:
         raise InputError(
-            "counting tokens needs transformers: pip install 'curate[finetune]'"
+            "counting tokens needs transformers: pip install transformers (torch is not needed)"
         ) from None
     if not target.exists():
         raise InputError(f"tokenizer {str(target)!r}: no such file or folder")
