@@ -96,12 +96,16 @@ def cmd_preview(args: argparse.Namespace) -> int:
     tokenizer = load_local_tokenizer(settings.tokenizer, settings.chat_template)
     tokenizer.truncation_side = settings.truncation_side
     frame = None
+    first_problem = None
     for read in read_batches(args.data, rules):
+        if first_problem is None and read.quarantined:
+            first_problem = read.quarantined[0]
         if read.frame.height:
             frame = read.frame.head(args.n)
             break
     if frame is None:
-        raise UsageError(f"{args.data}: no valid record to preview")
+        why = f" (line {first_problem.line}: {first_problem.error})" if first_problem else ""
+        raise UsageError(f"{args.data}: no valid record to preview{why}")
     rendered = render_records(
         chat_field=rules.fields.chat,
         text_fields=rules.fields.text_fields,
