@@ -167,6 +167,10 @@ class Step(Stateful, Generic[P]):
     redacts: ClassVar[bool] = False
     #: the step marks duplicates: an audit measures the checks again without them
     marks_duplicates: ClassVar[bool] = False
+    #: its duplicate marks (``_duplicate_of``, ``_cluster``) join near copies, not only equal
+    #: texts: a train/evaluation split runs it (the rules' parameters, else its defaults) and
+    #: keeps each of its clusters on one side (``finetune.data``)
+    groups_near_copies: ClassVar[bool] = False
     #: the step may add records (upsampled copies)
     adds_records: ClassVar[bool] = False
     #: ``apply`` depends on nothing but the batch (and adds to ``totals``), so batches may

@@ -273,6 +273,7 @@ class DedupeNear(GlobalStep[DedupeNearParams]):
     name = "dedupe_near"
     Params = DedupeNearParams
     marks_duplicates = True
+    groups_near_copies = True
     partition_by: ClassVar[str | None] = BUCKET
 
     def __init__(self, params: DedupeNearParams, **kw: Any) -> None:
