@@ -70,6 +70,13 @@ class Ledger:
     def dropped(self) -> int:
         return sum(sum(s.dropped.values()) - s.dropped_copies for s in self.steps.values())
 
+    def count_out(self, rows: int, copies: int, *, copies_are_added: bool) -> None:
+        """Rows that reached the end of the steps, ``copies`` of them upsampled copies: added
+        records when the run writes them (a clean), else kept ones (an audit)."""
+        copies = copies if copies_are_added else 0
+        self.kept += rows - copies
+        self.added += copies
+
     def saved_state(self) -> Ledger:
         return self
 
