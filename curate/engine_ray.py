@@ -46,13 +46,11 @@ from curate import batch as B
 from curate import registry
 from curate.atomic import AtomicWriter, write_json
 from curate.errors import InputError, RulesError
-from curate.ledger import Ledger
+from curate.ledger import Ledger, StepCount
 from curate.pipeline import StepRunner, build_step, build_steps
 from curate.ray_finish import SinkBlocks, build_ledger, finish
 from curate.ray_io import (
     BORN,
-    CHANGED_BY,
-    CHANGED_DTYPE,
     DROPPED_AT,
     FAULT_ENV,
     KIND,
@@ -123,49 +121,37 @@ def _mark_dropped(frame: pl.DataFrame, index: int) -> pl.DataFrame:
 
 def _apply_step(
     live: pl.DataFrame, index: int, spec: StepSpec, step: Any, action: str
-) -> pl.DataFrame:
-    """The step over the live rows, through the local runner; dropped rows stay, marked."""
+) -> tuple[pl.DataFrame, StepCount]:
+    """The step over the live rows, through the local runner (which counts them as it does
+    locally); dropped rows stay, marked."""
     captured: list[pl.DataFrame] = []
     runner = StepRunner(spec, step, Ledger(), lambda f, _c: captured.append(f), action=action)
-    before = live[B.TEXT] if step.changes_text else None
     kept = runner(live)
     parts = [kept, *(_mark_dropped(f, index) for f in captured)]
-    out = pl.concat(parts, how="diagonal_relaxed").sort(ORDER, maintain_order=True)
-    if before is not None and out.height == live.height:
-        changed = (out[B.TEXT] != before).fill_null(False)
-        out = out.with_columns(
-            pl.when(changed)
-            .then(
-                pl.concat_list(
-                    pl.col(CHANGED_BY).fill_null(pl.lit([], CHANGED_DTYPE)),
-                    pl.lit(index, pl.Int16),
-                )
-            )
-            .otherwise(pl.col(CHANGED_BY))
-            .cast(CHANGED_DTYPE)
-            .alias(CHANGED_BY)
-        )
-    return out
+    return pl.concat(parts, how="diagonal_relaxed").sort(ORDER, maintain_order=True), runner.count
 
 
 def run_stage(
     table: pa.Table, *, rules: Rules, items: Sequence[StageItem], action: str | None
 ) -> pa.Table:
-    """Ray task: a run of steps over one block; marked rows stay, with their fate."""
+    """Ray task: a run of steps over one block; marked rows stay, with their fate. A state
+    row carries each step's counts of the block and its totals (None for a decided step):
+    data of the block, so that a task Ray re-runs counts once."""
     frame = from_arrow(table).with_row_index(ORDER)
     is_live = live_mask(frame)
     live = frame.filter(is_live)
     parts = [frame.filter(~is_live)]
-    states: dict[int, Totals] = {}
+    states: dict[int, tuple[StepCount, Totals | None]] = {}
     for item in items:
         spec = rules.steps[item.index]
         if item.decided is not None:
-            live = _apply_step(live, item.index, spec, item.decided, action or spec.action)
+            live, count = _apply_step(live, item.index, spec, item.decided, action or spec.action)
+            states[item.index] = (count, None)
         else:
             step = _worker_step(rules, item.index)
             step.take_totals()  # a task that failed in this process left totals behind
-            live = _apply_step(live, item.index, spec, step, action or spec.action)
-            states[item.index] = step.take_totals()
+            live, count = _apply_step(live, item.index, spec, step, action or spec.action)
+            states[item.index] = (count, step.take_totals())
         gone = live[DROPPED_AT].is_not_null()
         parts.append(live.filter(gone))
         live = live.filter(~gone)
@@ -431,8 +417,9 @@ def step_summaries(
     objects; global steps have their decision's summary."""
     for partial in partials:
         for blob in partial["states"]:
-            for index, totals in pickle.loads(blob).items():
-                steps[index][1].add_totals(totals)
+            for index, (_, totals) in pickle.loads(blob).items():
+                if totals is not None:
+                    steps[index][1].add_totals(totals)
     for index, (spec, step) in enumerate(steps):
         summary = fitted[index].summary if index in fitted else step.summary()
         ledger.steps[spec.id].summary = summary

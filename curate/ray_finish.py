@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,9 +22,7 @@ from curate.ledger import Ledger, StepCount
 from curate.ray_io import (
     BLANK_LINES,
     BORN,
-    CHANGED_BY,
     COUNT,
-    DROP_REASON,
     DROPPED_AT,
     FATE_SCHEMA,
     FILE,
@@ -91,22 +88,10 @@ class SinkBlocks:
 
 def _count_block(frame: pl.DataFrame) -> dict[str, Any]:
     records = frame.filter(pl.col(KIND) == RECORD)
-    gone = records.filter(pl.col(DROPPED_AT).is_not_null())
     live = records.filter(pl.col(DROPPED_AT).is_null())
-    flags = (
-        records.select(BORN, B.FLAGS)
-        .explode(B.FLAGS)
-        .drop_nulls(B.FLAGS)
-        .select(BORN, pl.col(B.FLAGS).struct.field("step"), pl.col(B.FLAGS).struct.field("reason"))
-    )
-    changed = records.select(BORN, CHANGED_BY).explode(CHANGED_BY).drop_nulls(CHANGED_BY)
     quarantined = frame.filter(pl.col(KIND) == QUARANTINED)
     return {
-        "fates": records.group_by(BORN, DROPPED_AT).len().rows(),
-        "drops": gone.group_by(DROPPED_AT, DROP_REASON).len().rows(),
-        "dropped_copies": gone.filter(pl.col(B.UPSAMPLED)).group_by(DROPPED_AT).len().rows(),
-        "flags": flags.group_by(BORN, "step", "reason").len().rows(),
-        "changed": changed.group_by(BORN, CHANGED_BY).len().rows(),
+        "read": records.filter(pl.col(BORN) < 0).height,
         "live": live.height,
         "live_copies": int(live[B.UPSAMPLED].fill_null(False).sum()),
         "quarantined": quarantined.group_by(QREASON).len().rows(),
@@ -229,49 +214,24 @@ def build_ledger(
     *,
     copies_are_added: bool,
 ) -> Ledger:
-    """The ledger from the final dataset's counts: a step saw every row made before it and
-    not dropped before it; flags and text changes count on rows that existed at that step."""
-    fates: Counter[tuple[int, int | None]] = Counter()
-    drops: Counter[tuple[int, str]] = Counter()
-    dropped_copies: Counter[int] = Counter()
-    flags: Counter[tuple[int, str, str]] = Counter()
-    changed: Counter[tuple[int, int]] = Counter()
+    """The ledger from the final dataset: its rows' fates, and the step counts that each
+    block's state rows carry (counted by the same ``StepRunner`` as locally)."""
     ledger = Ledger()
+    for spec, action in zip(specs, actions, strict=True):
+        ledger.steps[spec.id] = StepCount(spec.id, spec.step, action)
     live = live_copies = 0
     for partial in partials:
         counts = partial["counts"]
-        for born, at, n in counts["fates"]:
-            fates[(born, at)] += n
-        for at, reason, n in counts["drops"]:
-            drops[(at, reason)] += n
-        for at, n in counts["dropped_copies"]:
-            dropped_copies[at] += n
-        for born, step_id, reason, n in counts["flags"]:
-            flags[(born, step_id, reason)] += n
-        for born, at, n in counts["changed"]:
-            changed[(born, at)] += n
         for reason, n in counts["quarantined"]:
             ledger.quarantine_reasons[reason] += n
             ledger.quarantined += n
+        ledger.records += counts["read"]
         ledger.blank_lines += counts["blank_lines"]
         live += counts["live"]
         live_copies += counts["live_copies"]
-    ledger.records = sum(n for (born, _), n in fates.items() if born < 0) + ledger.quarantined
-    index_of = {spec.id: i for i, spec in enumerate(specs)}
-    for index, (spec, action) in enumerate(zip(specs, actions, strict=True)):
-        count = StepCount(spec.id, spec.step, action)
-        count.seen = sum(
-            n for (born, at), n in fates.items() if born < index and (at is None or at >= index)
-        )
-        count.added = sum(n for (born, _), n in fates.items() if born == index)
-        for (at, reason), n in sorted(drops.items()):
-            if at == index:
-                count.dropped[reason] += n
-        count.dropped_copies = dropped_copies[index]
-        for (born, step_id, reason), n in sorted(flags.items()):
-            if index_of.get(step_id) == index and born < index:
-                count.flagged[reason] += n
-        count.changed = sum(n for (born, at), n in changed.items() if at == index and born < index)
-        ledger.steps[spec.id] = count
+        for blob in partial["states"]:
+            for index, (count, _) in pickle.loads(blob).items():
+                ledger.steps[specs[index].id].add(count)
+    ledger.records += ledger.quarantined
     ledger.count_out(live, live_copies, copies_are_added=copies_are_added)
     return ledger

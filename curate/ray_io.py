@@ -40,11 +40,9 @@ STATE_BLOB = "_state"  # pickled summary state of the steps that processed a blo
 BORN = "_born"  # index of the step that made this row (an upsampled copy); -1: read
 DROPPED_AT = "_dropped_at"
 DROP_REASON, DROP_SCORE, DROP_DUP, DROP_CLUSTER = "_d_reason", "_d_score", "_d_dup", "_d_cluster"
-CHANGED_BY = "_changed_by"  # indices of the steps that changed the text
 ORDER = "_order"  # row order inside a block while a stage runs
 
 FILE_SHIFT = 40  # lines per file < 2**40, files < 2**23
-CHANGED_DTYPE = pl.List(pl.Int16)
 FATE_SCHEMA: dict[str, pl.DataType] = {
     KIND: pl.Int8(),
     FILE: pl.Int32(),
@@ -59,7 +57,6 @@ FATE_SCHEMA: dict[str, pl.DataType] = {
     DROP_SCORE: pl.Float64(),
     DROP_DUP: pl.String(),
     DROP_CLUSTER: pl.String(),
-    CHANGED_BY: CHANGED_DTYPE,
     B.UPSAMPLED: pl.Boolean(),
     B.FLAGS: B.FLAG_DTYPE,
 }
