@@ -15,8 +15,9 @@ The engine knows no step by name; it schedules what steps declare (``curate.regi
 
 - Per-record steps (``parallel_safe``) run as ``map_batches`` over Arrow blocks; the step
   objects are built in the workers from the validated rules, once per worker process. Their
-  totals (the figures the manifest shows) come back per block as a *state row* and are added
-  up on the driver, in block order.
+  totals (the figures the manifest shows) and every step's counts of the block (the local
+  ``StepRunner``'s) come back per block as a *state row* and are added up on the driver, in
+  block order.
 - Whole-dataset steps (``GlobalStep``) run in phases: ``keys`` per block (records ranked from
   the blocks' offsets), ``spread`` rows grouped by the step's ``partition_by`` column (the
   shuffle) and ``reduce`` per group, then ``decide`` on the driver, which fetches only the keys
@@ -524,14 +525,7 @@ def _clean(
             shards = [p["shards"][kind] for p in run.partials if p["shards"].get(kind)]
             outputs[kind] = {"lines": sum(s["lines"] for s in shards), "shards": shards}
         outputs["duplicates.jsonl"] = {"lines": duplicates.lines, "sha256": duplicates.sha256}
-        manifest = {
-            "command": "clean",
-            "engine": "ray",
-            **provenance(inputs, rules),
-            "counts": run.ledger.to_json(),
-            "steps": [c.to_json() for c in run.ledger.steps.values()],
-            "outputs": outputs,
-        }
+        manifest = run.ledger.manifest("clean", provenance(inputs, rules), outputs, engine="ray")
         # manifest.json marks a complete run: it goes first and comes back last
         (out_dir / "manifest.json").unlink(missing_ok=True)
         for kind in OUTPUT_KINDS:
