@@ -20,8 +20,9 @@ The engine knows no step by name; it schedules what steps declare (``curate.regi
   block order.
 - Whole-dataset steps (``GlobalStep``) run in phases: ``keys`` per block (records ranked from
   the blocks' offsets), ``spread`` rows grouped by the step's ``partition_by`` column (the
-  shuffle) and ``reduce`` per group, then ``decide`` on the driver, which fetches only the keys
-  rows it asks for; each block then applies the decision's marks by rank.
+  shuffle) and ``reduce`` per group, ``verify`` (steps with ``pair_columns``) per pair of keys
+  blocks, in tasks that read those blocks, then ``decide`` on the driver, which fetches only the
+  keys rows it asks for; each block then applies the decision's marks by rank.
 
 A step that keeps state across batches without a distributed form, or a whole-dataset step
 after one that adds records, is refused with a rules error rather than run with different
@@ -30,6 +31,7 @@ results.
 
 from __future__ import annotations
 
+import itertools
 import os
 import pickle
 import shutil
@@ -286,6 +288,80 @@ def global_reduce(table: pa.Table, *, rules: Rules, index: int) -> pa.Table:
     return to_arrow(step.reduce(from_arrow(table)))
 
 
+#: the verify phase's group of a pair row: (block of its first rank) * blocks + block of the
+#: second; -1 for a row that names no pair
+PAIR_GROUP = "_pair_group"
+
+
+def rank_span(table: pa.Table) -> tuple[int, int, int]:
+    """Ray task: the smallest and largest rank of a block of keys, and its rows."""
+    frame = from_arrow(table)
+    if not frame.height:
+        return (0, -1, 0)
+    ranks = frame[B.RANK]
+    return (int(ranks.min()), int(ranks.max()), frame.height)  # type: ignore[arg-type]
+
+
+def pair_groups(table: pa.Table, *, columns: tuple[str, str], starts: np.ndarray) -> pa.Table:
+    """Ray task: each pair row's ``PAIR_GROUP``, from the first rank of every keys block."""
+    frame = from_arrow(table)
+    lo, hi = frame[columns[0]].to_numpy(), frame[columns[1]].to_numpy()
+    block_lo = np.searchsorted(starts, lo, side="right") - 1
+    block_hi = np.searchsorted(starts, hi, side="right") - 1
+    group = np.where((lo >= 0) & (hi >= 0), block_lo * starts.size + block_hi, -1)
+    return to_arrow(frame.with_columns(pl.Series(PAIR_GROUP, group, dtype=pl.Int64)))
+
+
+def global_verify(
+    table: pa.Table, *, rules: Rules, index: int, blocks: list[Any], empty: pa.Table
+) -> pa.Table:
+    """Ray task (one ``PAIR_GROUP``): the step's ``verify`` with the keys blocks that hold
+    the group's records, taken from the object store here."""
+    import ray
+
+    frame = from_arrow(table)
+    group = int(frame[PAIR_GROUP][0]) if frame.height else -1
+    wanted = sorted({group // len(blocks), group % len(blocks)}) if group >= 0 else []
+    rows = [from_arrow(ray.get(blocks[i])) for i in wanted]
+    keys = pl.concat(rows, how="vertical_relaxed") if rows else from_arrow(empty)
+    step = _worker_step(rules, index)
+    assert isinstance(step, GlobalStep)
+    return to_arrow(step.verify(frame.drop(PAIR_GROUP), keys))
+
+
+def _verified(
+    pairs: ray.data.Dataset,
+    keys: ray.data.Dataset,
+    step: GlobalStep[Any],
+    task: dict[str, Any],
+    empty: pl.DataFrame,
+) -> ray.data.Dataset:
+    """The verify phase: pair rows grouped by the keys blocks holding their two ranks, each
+    group checked in a task that reads those blocks (candidate pairs and their keys rows
+    never come to the driver)."""
+    import ray
+
+    assert step.pair_columns is not None
+    refs = keys.to_arrow_refs()
+    spans = ray.get([ray.remote(rank_span).remote(ref) for ref in refs])
+    order = sorted((s for s in range(len(refs)) if spans[s][2]), key=lambda s: spans[s][0])
+    for before, after in itertools.pairwise(order):
+        if spans[before][1] >= spans[after][0]:
+            raise RayEngineError("keys blocks overlap in rank order (a bug)")
+    starts = np.array([spans[s][0] for s in order], dtype=np.int64)
+    grouped = pairs.map_batches(
+        pair_groups,
+        fn_kwargs={"columns": step.pair_columns, "starts": starts},
+        batch_format="pyarrow",
+        batch_size=None,
+    )
+    return grouped.groupby(PAIR_GROUP, num_partitions=partitions()).map_groups(
+        global_verify,
+        fn_kwargs={**task, "blocks": [refs[s] for s in order], "empty": to_arrow(empty)},
+        batch_format="pyarrow",
+    )
+
+
 def rows_of_ranks(table: pa.Table, *, ranks: np.ndarray) -> pa.Table:
     """Ray task: the keys rows of the given (sorted) ranks."""
     frame = from_arrow(table)
@@ -310,7 +386,8 @@ def _empty_keys(ds: ray.data.Dataset, step: GlobalStep[Any]) -> pl.DataFrame:
 
 def fit_global(ds: ray.data.Dataset, rules: Rules, index: int, step: GlobalStep[Any]) -> Fitted:
     """Schedule a whole-dataset step's phases: keys per block, spread and reduce per
-    partition, then its decision here; only what ``decide`` fetches comes to the driver."""
+    partition, verify per pair of keys blocks, then its decision here; only what ``verify``
+    keeps and what ``decide`` fetches come to the driver."""
     offsets = block_offsets(ds)
     task = {"rules": rules, "index": index}
     keys = ds.map_batches(
@@ -329,7 +406,11 @@ def fit_global(ds: ray.data.Dataset, rules: Rules, index: int, step: GlobalStep[
         grouped = spread.groupby(step.partition_by, num_partitions=partitions()).map_groups(
             global_reduce, fn_kwargs=task, batch_format="pyarrow"
         )
-        reduced = _collect(grouped, step.reduce(step.spread(empty)).schema)
+        schema = step.reduce(step.spread(empty)).schema
+        if step.pair_columns is not None:
+            grouped = _verified(grouped, keys, step, task, empty)
+            schema = step.verify(pl.DataFrame(schema=schema), empty).schema
+        reduced = _collect(grouped, schema)
 
     def fetch(ranks: np.ndarray) -> pl.DataFrame:
         if np.asarray(ranks).size == 0:
