@@ -181,15 +181,8 @@ def _clean(
         for _, step in steps:
             for cluster in step.duplicate_clusters():
                 writers["duplicates.jsonl"].write_line(cluster_line(cluster))
-        manifest = {
-            "command": "clean",
-            **provenance(data, rules),
-            "counts": ledger.to_json(),
-            "steps": [c.to_json() for c in ledger.steps.values()],
-            "outputs": {
-                name: {"lines": w.lines, "sha256": w.sha256} for name, w in writers.items()
-            },
-        }
+        outputs = {name: {"lines": w.lines, "sha256": w.sha256} for name, w in writers.items()}
+        manifest = ledger.manifest("clean", provenance(data, rules), outputs)
         # manifest.json is the mark of a complete run: it goes first and comes back last, so a
         # kill in between never leaves an old manifest next to new outputs.
         (out_dir / "manifest.json").unlink(missing_ok=True)

@@ -2,9 +2,10 @@
 
 Every input record becomes one row of a Ray dataset and stays one row to the end: a step that
 drops a record only marks it (``_dropped_at``: the step's index, plus its reason and evidence),
-later steps skip marked rows, and the last pass writes kept, dropped and quarantined rows to
-their shards and counts them. The ledger is computed from that final dataset, never from side
-effects of tasks, so a task that Ray re-runs after a failure counts once.
+later steps skip marked rows, and the last pass (``curate.ray_finish``) writes kept, dropped
+and quarantined rows to their shards and counts them. The ledger is computed from that final
+dataset, never from side effects of tasks, so a task that Ray re-runs after a failure counts
+once.
 
 Rows carry their global position ``_pos = file index << 40 | line``: inputs are ordered by path,
 so the order of ``_pos`` is the order in which the local engine would read the same files one
@@ -14,12 +15,14 @@ The engine knows no step by name; it schedules what steps declare (``curate.regi
 
 - Per-record steps (``parallel_safe``) run as ``map_batches`` over Arrow blocks; the step
   objects are built in the workers from the validated rules, once per worker process. Their
-  totals (the figures the manifest shows) come back per block as a *state row* and are added
-  up on the driver, in block order.
+  totals (the figures the manifest shows) and every step's counts of the block (the local
+  ``StepRunner``'s) come back per block as a *state row* and are added up on the driver, in
+  block order.
 - Whole-dataset steps (``GlobalStep``) run in phases: ``keys`` per block (records ranked from
   the blocks' offsets), ``spread`` rows grouped by the step's ``partition_by`` column (the
-  shuffle) and ``reduce`` per group, then ``decide`` on the driver, which fetches only the keys
-  rows it asks for; each block then applies the decision's marks by rank.
+  shuffle) and ``reduce`` per group, ``verify`` (steps with ``pair_columns``) per pair of keys
+  blocks, in tasks that read those blocks, then ``decide`` on the driver, which fetches only the
+  keys rows it asks for; each block then applies the decision's marks by rank.
 
 A step that keeps state across batches without a distributed form, or a whole-dataset step
 after one that adds records, is refused with a rules error rather than run with different
@@ -28,12 +31,11 @@ results.
 
 from __future__ import annotations
 
-import hashlib
+import itertools
 import os
 import pickle
 import shutil
 import tempfile
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,33 +50,23 @@ from curate import registry
 from curate.atomic import AtomicWriter, write_json
 from curate.errors import InputError, RulesError
 from curate.ledger import Ledger, StepCount
-from curate.pipeline import StepRunner, build_steps, make_step
-from curate.ray_io import (  # noqa: F401  (the engine's public names, as before the split)
-    BLANK_LINES,
+from curate.pipeline import StepRunner, build_step, build_steps
+from curate.ray_finish import SinkBlocks, build_ledger, finish
+from curate.ray_io import (
     BORN,
-    CHANGED_BY,
-    CHANGED_DTYPE,
-    COUNT,
-    DROP_REASON,
     DROPPED_AT,
-    FATE_SCHEMA,
     FAULT_ENV,
-    FILE,
-    FILE_SHIFT,
     KIND,
     MARKS_OF_DROPPED,
     ORDER,
     OUTPUT_KINDS,
-    PAYLOAD,
     POS,
-    QREASON,
-    QUARANTINED,
-    RECORD,
     STATE,
     STATE_BLOB,
     Inputs,
     RayEngineError,
     complete_columns,
+    first_pos,
     from_arrow,
     list_inputs,
     live_mask,
@@ -83,12 +75,18 @@ from curate.ray_io import (  # noqa: F401  (the engine's public names, as before
     provenance,
     ray_session,
     read_dataset,
+    rules_key,
     surfacing_curate_errors,
     to_arrow,
+    worker_cached,
 )
 from curate.registry import Decision, GlobalStep, Totals, apply_marks, fetch_ranks
 from curate.rules import Rules, StepSpec, load_rules
-from curate.writer import cluster_line, dropped_lines, kept_lines
+from curate.runner import require_records
+from curate.writer import cluster_line
+
+# re-exported: the engine's public names, as before the split into ray_io and ray_finish
+__all__ = ["FAULT_ENV", "SinkBlocks"]
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -96,28 +94,13 @@ if TYPE_CHECKING:
 
 # -- steps in workers ----------------------------------------------------------------------
 
-_WORKER_CACHE: dict[tuple[Any, ...], Any] = {}
-
-
-def worker_cached(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-    """Objects built once per worker process (steps may load models or lexicons)."""
-    if key not in _WORKER_CACHE:
-        if len(_WORKER_CACHE) > 64:
-            _WORKER_CACHE.clear()
-        _WORKER_CACHE[key] = build()
-    return _WORKER_CACHE[key]
-
-
-def rules_key(rules: Rules) -> tuple[Any, ...]:
-    return (rules.sha256, str(rules.base_dir), rules.seed)
-
 
 def _worker_step(rules: Rules, index: int) -> registry.Step[Any]:
     spec = rules.steps[index]
 
     def build() -> registry.Step[Any]:
         registry.load_plugins()
-        return make_step(spec, rules)
+        return build_step(rules, spec)
 
     return worker_cached(("step", *rules_key(rules), index, spec.id), build)
 
@@ -141,49 +124,37 @@ def _mark_dropped(frame: pl.DataFrame, index: int) -> pl.DataFrame:
 
 def _apply_step(
     live: pl.DataFrame, index: int, spec: StepSpec, step: Any, action: str
-) -> pl.DataFrame:
-    """The step over the live rows, through the local runner; dropped rows stay, marked."""
+) -> tuple[pl.DataFrame, StepCount]:
+    """The step over the live rows, through the local runner (which counts them as it does
+    locally); dropped rows stay, marked."""
     captured: list[pl.DataFrame] = []
     runner = StepRunner(spec, step, Ledger(), lambda f, _c: captured.append(f), action=action)
-    before = live[B.TEXT] if step.changes_text else None
     kept = runner(live)
     parts = [kept, *(_mark_dropped(f, index) for f in captured)]
-    out = pl.concat(parts, how="diagonal_relaxed").sort(ORDER, maintain_order=True)
-    if before is not None and out.height == live.height:
-        changed = (out[B.TEXT] != before).fill_null(False)
-        out = out.with_columns(
-            pl.when(changed)
-            .then(
-                pl.concat_list(
-                    pl.col(CHANGED_BY).fill_null(pl.lit([], CHANGED_DTYPE)),
-                    pl.lit(index, pl.Int16),
-                )
-            )
-            .otherwise(pl.col(CHANGED_BY))
-            .cast(CHANGED_DTYPE)
-            .alias(CHANGED_BY)
-        )
-    return out
+    return pl.concat(parts, how="diagonal_relaxed").sort(ORDER, maintain_order=True), runner.count
 
 
 def run_stage(
     table: pa.Table, *, rules: Rules, items: Sequence[StageItem], action: str | None
 ) -> pa.Table:
-    """Ray task: a run of steps over one block; marked rows stay, with their fate."""
+    """Ray task: a run of steps over one block; marked rows stay, with their fate. A state
+    row carries each step's counts of the block and its totals (None for a decided step):
+    data of the block, so that a task Ray re-runs counts once."""
     frame = from_arrow(table).with_row_index(ORDER)
     is_live = live_mask(frame)
     live = frame.filter(is_live)
     parts = [frame.filter(~is_live)]
-    states: dict[int, Totals] = {}
+    states: dict[int, tuple[StepCount, Totals | None]] = {}
     for item in items:
         spec = rules.steps[item.index]
         if item.decided is not None:
-            live = _apply_step(live, item.index, spec, item.decided, action or spec.action)
+            live, count = _apply_step(live, item.index, spec, item.decided, action or spec.action)
+            states[item.index] = (count, None)
         else:
             step = _worker_step(rules, item.index)
             step.take_totals()  # a task that failed in this process left totals behind
-            live = _apply_step(live, item.index, spec, step, action or spec.action)
-            states[item.index] = step.take_totals()
+            live, count = _apply_step(live, item.index, spec, step, action or spec.action)
+            states[item.index] = (count, step.take_totals())
         gone = live[DROPPED_AT].is_not_null()
         parts.append(live.filter(gone))
         live = live.filter(~gone)
@@ -195,13 +166,8 @@ def run_stage(
             schema={KIND: pl.Int8, STATE_BLOB: pl.Binary},
         )
         out = pl.concat([out, state], how="diagonal_relaxed")
-    maybe_fail("stage", _first_pos(frame))
+    maybe_fail("stage", first_pos(frame))
     return to_arrow(complete_columns(out))
-
-
-def _first_pos(frame: pl.DataFrame) -> int | None:
-    positions = frame[POS].drop_nulls()
-    return int(positions[0]) if positions.len() else None
 
 
 # -- decided steps: the apply half of a global step -------------------------------------------
@@ -322,6 +288,80 @@ def global_reduce(table: pa.Table, *, rules: Rules, index: int) -> pa.Table:
     return to_arrow(step.reduce(from_arrow(table)))
 
 
+#: the verify phase's group of a pair row: (block of its first rank) * blocks + block of the
+#: second; -1 for a row that names no pair
+PAIR_GROUP = "_pair_group"
+
+
+def rank_span(table: pa.Table) -> tuple[int, int, int]:
+    """Ray task: the smallest and largest rank of a block of keys, and its rows."""
+    frame = from_arrow(table)
+    if not frame.height:
+        return (0, -1, 0)
+    ranks = frame[B.RANK]
+    return (int(ranks.min()), int(ranks.max()), frame.height)  # type: ignore[arg-type]
+
+
+def pair_groups(table: pa.Table, *, columns: tuple[str, str], starts: np.ndarray) -> pa.Table:
+    """Ray task: each pair row's ``PAIR_GROUP``, from the first rank of every keys block."""
+    frame = from_arrow(table)
+    lo, hi = frame[columns[0]].to_numpy(), frame[columns[1]].to_numpy()
+    block_lo = np.searchsorted(starts, lo, side="right") - 1
+    block_hi = np.searchsorted(starts, hi, side="right") - 1
+    group = np.where((lo >= 0) & (hi >= 0), block_lo * starts.size + block_hi, -1)
+    return to_arrow(frame.with_columns(pl.Series(PAIR_GROUP, group, dtype=pl.Int64)))
+
+
+def global_verify(
+    table: pa.Table, *, rules: Rules, index: int, blocks: list[Any], empty: pa.Table
+) -> pa.Table:
+    """Ray task (one ``PAIR_GROUP``): the step's ``verify`` with the keys blocks that hold
+    the group's records, taken from the object store here."""
+    import ray
+
+    frame = from_arrow(table)
+    group = int(frame[PAIR_GROUP][0]) if frame.height else -1
+    wanted = sorted({group // len(blocks), group % len(blocks)}) if group >= 0 else []
+    rows = [from_arrow(ray.get(blocks[i])) for i in wanted]
+    keys = pl.concat(rows, how="vertical_relaxed") if rows else from_arrow(empty)
+    step = _worker_step(rules, index)
+    assert isinstance(step, GlobalStep)
+    return to_arrow(step.verify(frame.drop(PAIR_GROUP), keys))
+
+
+def _verified(
+    pairs: ray.data.Dataset,
+    keys: ray.data.Dataset,
+    step: GlobalStep[Any],
+    task: dict[str, Any],
+    empty: pl.DataFrame,
+) -> ray.data.Dataset:
+    """The verify phase: pair rows grouped by the keys blocks holding their two ranks, each
+    group checked in a task that reads those blocks (candidate pairs and their keys rows
+    never come to the driver)."""
+    import ray
+
+    assert step.pair_columns is not None
+    refs = keys.to_arrow_refs()
+    spans = ray.get([ray.remote(rank_span).remote(ref) for ref in refs])
+    order = sorted((s for s in range(len(refs)) if spans[s][2]), key=lambda s: spans[s][0])
+    for before, after in itertools.pairwise(order):
+        if spans[before][1] >= spans[after][0]:
+            raise RayEngineError("keys blocks overlap in rank order (a bug)")
+    starts = np.array([spans[s][0] for s in order], dtype=np.int64)
+    grouped = pairs.map_batches(
+        pair_groups,
+        fn_kwargs={"columns": step.pair_columns, "starts": starts},
+        batch_format="pyarrow",
+        batch_size=None,
+    )
+    return grouped.groupby(PAIR_GROUP, num_partitions=partitions()).map_groups(
+        global_verify,
+        fn_kwargs={**task, "blocks": [refs[s] for s in order], "empty": to_arrow(empty)},
+        batch_format="pyarrow",
+    )
+
+
 def rows_of_ranks(table: pa.Table, *, ranks: np.ndarray) -> pa.Table:
     """Ray task: the keys rows of the given (sorted) ranks."""
     frame = from_arrow(table)
@@ -346,7 +386,8 @@ def _empty_keys(ds: ray.data.Dataset, step: GlobalStep[Any]) -> pl.DataFrame:
 
 def fit_global(ds: ray.data.Dataset, rules: Rules, index: int, step: GlobalStep[Any]) -> Fitted:
     """Schedule a whole-dataset step's phases: keys per block, spread and reduce per
-    partition, then its decision here; only what ``decide`` fetches comes to the driver."""
+    partition, verify per pair of keys blocks, then its decision here; only what ``verify``
+    keeps and what ``decide`` fetches come to the driver."""
     offsets = block_offsets(ds)
     task = {"rules": rules, "index": index}
     keys = ds.map_batches(
@@ -365,7 +406,11 @@ def fit_global(ds: ray.data.Dataset, rules: Rules, index: int, step: GlobalStep[
         grouped = spread.groupby(step.partition_by, num_partitions=partitions()).map_groups(
             global_reduce, fn_kwargs=task, batch_format="pyarrow"
         )
-        reduced = _collect(grouped, step.reduce(step.spread(empty)).schema)
+        schema = step.reduce(step.spread(empty)).schema
+        if step.pair_columns is not None:
+            grouped = _verified(grouped, keys, step, task, empty)
+            schema = step.verify(pl.DataFrame(schema=schema), empty).schema
+        reduced = _collect(grouped, schema)
 
     def fetch(ranks: np.ndarray) -> pl.DataFrame:
         if np.asarray(ranks).size == 0:
@@ -444,232 +489,6 @@ def run_steps(
     return StepsRun(flush(ds), fitted)
 
 
-# -- a sink per block -------------------------------------------------------------------------
-
-# Bookkeeping columns the local engine's frames do not have; sinks see the frame without them.
-_HIDDEN = [c for c in FATE_SCHEMA if c not in (B.FLAGS, B.UPSAMPLED)]
-
-
-class SinkBlocks:
-    """``extras`` for the last pass: a sink (``curate.runner.Sink`` with ``update``/``take``,
-    e.g. ``audit.sink.AuditSink``), built once per worker, folds in a block's quarantined and
-    kept records and hands over what it measured: (the lines ``update`` gave, ``take()``)."""
-
-    def __init__(self, rules: Rules, sink_type: Callable[[Rules], Any]) -> None:
-        self.rules = rules
-        self.sink_type = sink_type
-
-    def __call__(self, frame: pl.DataFrame) -> tuple[list[bytes], Any]:
-        def build() -> Any:
-            registry.load_plugins()  # a worker gets the rules unpickled, not loaded
-            return self.sink_type(self.rules)
-
-        key = ("sink", self.sink_type.__qualname__, *rules_key(self.rules))
-        sink = worker_cached(key, build)
-        sink.take()  # a task that failed in this process left totals behind
-        payloads = frame.filter(pl.col(KIND) == QUARANTINED)[PAYLOAD].to_list()
-        sink.quarantined([orjson.loads(p) for p in payloads])
-        view = frame.filter(live_mask(frame)).drop(_HIDDEN)
-        if not view[B.UPSAMPLED].any():
-            view = view.drop(B.UPSAMPLED)  # as locally, where only upsampling adds it
-        lines = sink.update(view)
-        return lines, sink.take()
-
-
-# -- the last pass: counts, state, shards ----------------------------------------------------
-
-
-def _count_block(frame: pl.DataFrame) -> dict[str, Any]:
-    records = frame.filter(pl.col(KIND) == RECORD)
-    gone = records.filter(pl.col(DROPPED_AT).is_not_null())
-    live = records.filter(pl.col(DROPPED_AT).is_null())
-    flags = (
-        records.select(BORN, B.FLAGS)
-        .explode(B.FLAGS)
-        .drop_nulls(B.FLAGS)
-        .select(BORN, pl.col(B.FLAGS).struct.field("step"), pl.col(B.FLAGS).struct.field("reason"))
-    )
-    changed = records.select(BORN, CHANGED_BY).explode(CHANGED_BY).drop_nulls(CHANGED_BY)
-    quarantined = frame.filter(pl.col(KIND) == QUARANTINED)
-    return {
-        "fates": records.group_by(BORN, DROPPED_AT).len().rows(),
-        "drops": gone.group_by(DROPPED_AT, DROP_REASON).len().rows(),
-        "dropped_copies": gone.filter(pl.col(B.UPSAMPLED)).group_by(DROPPED_AT).len().rows(),
-        "flags": flags.group_by(BORN, "step", "reason").len().rows(),
-        "changed": changed.group_by(BORN, CHANGED_BY).len().rows(),
-        "live": live.height,
-        "live_copies": int(live[B.UPSAMPLED].fill_null(False).sum()),
-        "quarantined": quarantined.group_by(QREASON).len().rows(),
-        "blank_lines": int(frame.filter(pl.col(KIND) == BLANK_LINES)[COUNT].sum() or 0),
-    }
-
-
-def _write_shard(folder: Path, name: str, lines: list[bytes]) -> dict[str, Any] | None:
-    if not lines:
-        return None
-    body = b"".join(line + b"\n" for line in lines)
-    target = folder / name
-    temporary = folder / f".{name}.{os.getpid()}.part"
-    temporary.write_bytes(body)
-    os.replace(temporary, target)  # a retried task writes the same bytes again
-    return {
-        "path": f"{folder.name}/{name}",
-        "lines": len(lines),
-        "sha256": hashlib.sha256(body).hexdigest(),
-    }
-
-
-def _dropped_block_lines(
-    gone: pl.DataFrame, step_ids: Sequence[str], labels: Sequence[str] | None
-) -> list[bytes]:
-    ordered: list[tuple[int, bytes]] = []
-    restore = {v: k for k, v in MARKS_OF_DROPPED.items()}
-    indexed = gone.with_row_index(ORDER)
-    for (index,), part in indexed.group_by([DROPPED_AT], maintain_order=True):
-        frame = part.rename(restore)
-        lines = dropped_lines(frame, step_ids[int(index)])
-        if labels is not None:  # several input files: say which one the line is in
-            lines = [
-                _with_file(line, labels[f]) for line, f in zip(lines, frame[FILE], strict=True)
-            ]
-        ordered += zip(frame[ORDER].to_list(), lines, strict=True)
-    return [line for _, line in sorted(ordered, key=lambda item: item[0])]
-
-
-def _with_file(line: bytes, label: str) -> bytes:
-    record = orjson.loads(line)
-    record["_curate"]["file"] = label
-    return orjson.dumps(record)
-
-
-def _shard_name(frame: pl.DataFrame) -> str:
-    positions = frame[POS].drop_nulls()
-    first = int(positions[0]) if positions.len() else 0
-    digest = hashlib.sha256(frame[POS].to_numpy().tobytes() + frame[BORN].to_numpy().tobytes())
-    return (
-        f"part-{first >> FILE_SHIFT:06d}-{first & ((1 << FILE_SHIFT) - 1):012d}-"
-        f"{digest.hexdigest()[:8]}.jsonl"
-    )
-
-
-def finish_block(
-    table: pa.Table,
-    *,
-    work: str | None,
-    step_ids: Sequence[str],
-    labels: Sequence[str] | None,
-    extras: Callable[[pl.DataFrame], Any] | None,
-) -> pa.Table:
-    """Ray task: write a block's shards (when ``work`` is set) and return its partial counts,
-    the steps' state rows and ``extras(frame)``, as one row."""
-    import pyarrow as pa
-
-    frame = from_arrow(table)
-    partial: dict[str, Any] = {
-        "counts": _count_block(frame),
-        "states": frame.filter(pl.col(KIND) == STATE)[STATE_BLOB].to_list(),
-        "shards": {},
-        "extras": extras(frame) if extras is not None else None,
-    }
-    if work is not None:
-        folder = Path(work)
-        name = _shard_name(frame)
-        records = frame.filter(pl.col(KIND) == RECORD)
-        live = records.filter(pl.col(DROPPED_AT).is_null())
-        gone = records.filter(pl.col(DROPPED_AT).is_not_null())
-        quarantined = frame.filter(pl.col(KIND) == QUARANTINED)[PAYLOAD].to_list()
-        outputs = {
-            "clean": kept_lines(live) if live.height else [],
-            "dropped": _dropped_block_lines(gone, step_ids, labels) if gone.height else [],
-            "quarantine": [p.encode() for p in quarantined],
-        }
-        for kind, lines in outputs.items():
-            partial["shards"][kind] = _write_shard(folder / kind, name, lines)
-    maybe_fail("finish", _first_pos(frame))
-    return pa.table({"partial": [pickle.dumps(partial)]})
-
-
-def finish(
-    ds: ray.data.Dataset,
-    *,
-    work: Path | None,
-    step_ids: Sequence[str],
-    labels: Sequence[str] | None,
-    extras: Callable[[pl.DataFrame], Any] | None = None,
-) -> list[dict[str, Any]]:
-    """The last pass; partial results come back in block (``_pos``) order."""
-    done = ds.map_batches(
-        finish_block,
-        fn_kwargs={
-            "work": str(work) if work is not None else None,
-            "step_ids": list(step_ids),
-            "labels": list(labels) if labels is not None else None,
-            "extras": extras,
-        },
-        batch_format="pyarrow",
-        batch_size=None,
-    )
-    return [pickle.loads(row["partial"]) for row in done.iter_rows()]
-
-
-def build_ledger(
-    partials: Sequence[dict[str, Any]],
-    specs: Sequence[StepSpec],
-    actions: Sequence[str],
-    *,
-    copies_are_added: bool,
-) -> Ledger:
-    """The ledger from the final dataset's counts: a step saw every row made before it and
-    not dropped before it; flags and text changes count on rows that existed at that step."""
-    fates: Counter[tuple[int, int | None]] = Counter()
-    drops: Counter[tuple[int, str]] = Counter()
-    dropped_copies: Counter[int] = Counter()
-    flags: Counter[tuple[int, str, str]] = Counter()
-    changed: Counter[tuple[int, int]] = Counter()
-    ledger = Ledger()
-    live = live_copies = 0
-    for partial in partials:
-        counts = partial["counts"]
-        for born, at, n in counts["fates"]:
-            fates[(born, at)] += n
-        for at, reason, n in counts["drops"]:
-            drops[(at, reason)] += n
-        for at, n in counts["dropped_copies"]:
-            dropped_copies[at] += n
-        for born, step_id, reason, n in counts["flags"]:
-            flags[(born, step_id, reason)] += n
-        for born, at, n in counts["changed"]:
-            changed[(born, at)] += n
-        for reason, n in counts["quarantined"]:
-            ledger.quarantine_reasons[reason] += n
-            ledger.quarantined += n
-        ledger.blank_lines += counts["blank_lines"]
-        live += counts["live"]
-        live_copies += counts["live_copies"]
-    ledger.records = sum(n for (born, _), n in fates.items() if born < 0) + ledger.quarantined
-    index_of = {spec.id: i for i, spec in enumerate(specs)}
-    for index, (spec, action) in enumerate(zip(specs, actions, strict=True)):
-        count = StepCount(spec.id, spec.step, action)
-        count.seen = sum(
-            n for (born, at), n in fates.items() if born < index and (at is None or at >= index)
-        )
-        count.added = sum(n for (born, _), n in fates.items() if born == index)
-        for (at, reason), n in sorted(drops.items()):
-            if at == index:
-                count.dropped[reason] += n
-        count.dropped_copies = dropped_copies[index]
-        for (born, step_id, reason), n in sorted(flags.items()):
-            if index_of.get(step_id) == index and born < index:
-                count.flagged[reason] += n
-        count.changed = sum(n for (born, at), n in changed.items() if at == index and born < index)
-        ledger.steps[spec.id] = count
-    if copies_are_added:
-        ledger.kept, ledger.added = live - live_copies, live_copies
-    else:
-        ledger.kept = live
-    return ledger
-
-
 def step_summaries(
     partials: Sequence[dict[str, Any]],
     steps: Sequence[tuple[StepSpec, Any]],
@@ -680,8 +499,9 @@ def step_summaries(
     objects; global steps have their decision's summary."""
     for partial in partials:
         for blob in partial["states"]:
-            for index, totals in pickle.loads(blob).items():
-                steps[index][1].add_totals(totals)
+            for index, (_, totals) in pickle.loads(blob).items():
+                if totals is not None:
+                    steps[index][1].add_totals(totals)
     for index, (spec, step) in enumerate(steps):
         summary = fitted[index].summary if index in fitted else step.summary()
         ledger.steps[spec.id].summary = summary
@@ -761,8 +581,7 @@ def run_pipeline(
     specs = [spec for spec, _ in steps]
     actions = [action or spec.action for spec in specs]
     ledger = build_ledger(partials, specs, actions, copies_are_added=copies_are_added)
-    if ledger.records == 0:
-        raise InputError(f"{inputs.root}: no records (the input is empty or only blank lines)")
+    require_records(ledger, inputs.root)
     step_summaries(partials, steps, run.fitted, ledger)
     ledger.check()
     return PipelineRun(partials, ledger, run.fitted)
@@ -787,14 +606,7 @@ def _clean(
             shards = [p["shards"][kind] for p in run.partials if p["shards"].get(kind)]
             outputs[kind] = {"lines": sum(s["lines"] for s in shards), "shards": shards}
         outputs["duplicates.jsonl"] = {"lines": duplicates.lines, "sha256": duplicates.sha256}
-        manifest = {
-            "command": "clean",
-            "engine": "ray",
-            **provenance(inputs, rules),
-            "counts": run.ledger.to_json(),
-            "steps": [c.to_json() for c in run.ledger.steps.values()],
-            "outputs": outputs,
-        }
+        manifest = run.ledger.manifest("clean", provenance(inputs, rules), outputs, engine="ray")
         # manifest.json marks a complete run: it goes first and comes back last
         (out_dir / "manifest.json").unlink(missing_ok=True)
         for kind in OUTPUT_KINDS:

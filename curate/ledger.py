@@ -70,6 +70,27 @@ class Ledger:
     def dropped(self) -> int:
         return sum(sum(s.dropped.values()) - s.dropped_copies for s in self.steps.values())
 
+    def manifest(
+        self, command: str, provenance: dict[str, Any], outputs: dict[str, Any], **extra: Any
+    ) -> dict[str, Any]:
+        """manifest.json of a run (either engine): where it read, what it counted, what it
+        wrote."""
+        return {
+            "command": command,
+            **extra,
+            **provenance,
+            "counts": self.to_json(),
+            "steps": [c.to_json() for c in self.steps.values()],
+            "outputs": outputs,
+        }
+
+    def count_out(self, rows: int, copies: int, *, copies_are_added: bool) -> None:
+        """Rows that reached the end of the steps, ``copies`` of them upsampled copies: added
+        records when the run writes them (a clean), else kept ones (an audit)."""
+        copies = copies if copies_are_added else 0
+        self.kept += rows - copies
+        self.added += copies
+
     def saved_state(self) -> Ledger:
         return self
 

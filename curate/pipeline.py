@@ -17,7 +17,7 @@ import polars as pl
 
 from curate import batch as B
 from curate import registry
-from curate.checkpoint import Checkpointer
+from curate.checkpoint import Checkpointer, Spool
 from curate.errors import RulesError
 from curate.ledger import Ledger, StepCount
 from curate.rules import Rules, StepSpec
@@ -25,29 +25,26 @@ from curate.rules import Rules, StepSpec
 DropSink = Callable[[pl.DataFrame, StepCount], None]
 
 
-def make_step(spec: StepSpec, rules: Rules) -> registry.Step[Any]:
-    """One configured step, bound to the rules' record shape (every engine builds it here)."""
-    step = registry.STEPS[spec.step](spec.params, seed=rules.seed, base_dir=rules.base_dir)
-    step.bind_record_shape(rules.fields)
-    return step
-
-
 def build_steps(rules: Rules) -> list[tuple[StepSpec, registry.Step[Any]]]:
     """Construct every configured step; a step that rejects its setup is a rules error."""
-    built = []
-    for spec in rules.steps:
-        try:
-            step = make_step(spec, rules)
-        except (ValueError, OSError) as exc:
-            raise RulesError(f"{spec.where}: step {spec.id!r}: {exc}") from None
-        missing = [c for c in step.required_columns() if c not in rules.required_columns()]
-        if missing:
-            raise RulesError(
-                f"{spec.where}: step {spec.id!r} reads column {missing[0]!r}: name it in "
-                "fields.label, fields.sensitive or fields.columns"
-            )
-        built.append((spec, step))
-    return built
+    return [(spec, build_step(rules, spec)) for spec in rules.steps]
+
+
+def build_step(rules: Rules, spec: StepSpec) -> registry.Step[Any]:
+    """Construct one configured step (in this process or in a worker), bound to the rules'
+    record shape: every engine builds its steps here."""
+    try:
+        step = registry.STEPS[spec.step](spec.params, seed=rules.seed, base_dir=rules.base_dir)
+    except (ValueError, OSError) as exc:
+        raise RulesError(f"{spec.where}: step {spec.id!r}: {exc}") from None
+    step.bind_record_shape(rules.fields)
+    missing = [c for c in step.required_columns() if c not in rules.required_columns()]
+    if missing:
+        raise RulesError(
+            f"{spec.where}: step {spec.id!r} reads column {missing[0]!r}: name it in "
+            "fields.label, fields.sensitive or fields.columns"
+        )
+    return step
 
 
 def build_checks(rules: Rules) -> list[registry.Check]:
@@ -192,20 +189,6 @@ def _as_read(frame: pl.DataFrame, marked: pl.DataFrame, changed: pl.Series) -> p
     )
 
 
-def _spool(frames: Iterable[pl.DataFrame], folder: Path) -> list[Path]:
-    paths = []
-    for i, frame in enumerate(B.ranked(frames)):
-        path = folder / f"{i:08d}.parquet"
-        frame.write_parquet(path, compression="lz4")
-        paths.append(path)
-    return paths
-
-
-def _read_spool(paths: list[Path]) -> Iterator[pl.DataFrame]:
-    for path in paths:
-        yield pl.read_parquet(path, glob=False)
-
-
 def chain(
     frames: Iterable[pl.DataFrame],
     runners: list[StepRunner],
@@ -248,9 +231,11 @@ def _fit_then_apply(
 ) -> Iterator[pl.DataFrame]:
     folder = Path(tempfile.mkdtemp(prefix=f".spool-{runner.spec.id}-", dir=work_dir))
     try:
-        paths = _spool(upstream, folder)
-        runner.step.fit(_read_spool(paths))
-        for frame in _read_spool(paths):
+        spool = Spool(folder, 0)
+        for frame in B.ranked(upstream):
+            spool.write(frame)
+        runner.step.fit(spool.read())
+        for frame in spool.read():
             yield B.unranked(runner(frame))
     finally:
         shutil.rmtree(folder, ignore_errors=True)

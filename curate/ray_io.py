@@ -1,6 +1,6 @@
-"""Ray's side of reading: the row layout every block keeps, the session, the inputs (one
-file, a saved ``datasets`` folder or a folder of shards) and the read tasks. The steps and the
-last pass are in ``curate.engine_ray``.
+"""Ray's side of reading: the row layout every block keeps, the session, objects cached per
+worker, the inputs (one file, a saved ``datasets`` folder or a folder of shards) and the read
+tasks. The steps are in ``curate.engine_ray``, the last pass in ``curate.ray_finish``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import contextlib
 import hashlib
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,11 +41,9 @@ BORN = "_born"  # index of the step that made this row (an upsampled copy); -1: 
 DROPPED_AT = "_dropped_at"
 DROP_REASON, DROP_SCORE, DROP_DUP, DROP_CLUSTER = "_d_reason", "_d_score", "_d_dup", "_d_cluster"
 DROP_DETAIL = "_d_detail"
-CHANGED_BY = "_changed_by"  # indices of the steps that changed the text
 ORDER = "_order"  # row order inside a block while a stage runs
 
 FILE_SHIFT = 40  # lines per file < 2**40, files < 2**23
-CHANGED_DTYPE = pl.List(pl.Int16)
 FATE_SCHEMA: dict[str, pl.DataType] = {
     KIND: pl.Int8(),
     FILE: pl.Int32(),
@@ -61,7 +59,6 @@ FATE_SCHEMA: dict[str, pl.DataType] = {
     DROP_DUP: pl.String(),
     DROP_CLUSTER: pl.String(),
     DROP_DETAIL: pl.String(),
-    CHANGED_BY: CHANGED_DTYPE,
     B.UPSAMPLED: pl.Boolean(),
     B.FLAGS: B.FLAG_DTYPE,
     B.NOTES: B.NOTE_DTYPE,
@@ -199,6 +196,22 @@ def maybe_fail(where: str, key: object) -> None:
         os._exit(1)  # a worker crash: Ray re-runs the task
 
 
+_WORKER_CACHE: dict[tuple[Any, ...], Any] = {}
+
+
+def worker_cached(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """Objects built once per worker process (steps may load models or lexicons)."""
+    if key not in _WORKER_CACHE:
+        if len(_WORKER_CACHE) > 64:
+            _WORKER_CACHE.clear()
+        _WORKER_CACHE[key] = build()
+    return _WORKER_CACHE[key]
+
+
+def rules_key(rules: Rules) -> tuple[Any, ...]:
+    return (rules.sha256, str(rules.base_dir), rules.seed)
+
+
 # -- inputs ----------------------------------------------------------------------------------
 
 
@@ -301,6 +314,12 @@ def from_arrow(table: pa.Table) -> pl.DataFrame:
     frame = pl.from_arrow(table)
     assert isinstance(frame, pl.DataFrame)
     return frame
+
+
+def first_pos(frame: pl.DataFrame) -> int | None:
+    """The first ``_pos`` of a block (None: it holds none), for fault injection and names."""
+    positions = frame[POS].drop_nulls()
+    return int(positions[0]) if positions.len() else None
 
 
 def complete_columns(frame: pl.DataFrame) -> pl.DataFrame:

@@ -188,6 +188,10 @@ class Step(Stateful, Generic[P]):
     redacts: ClassVar[bool] = False
     #: the step marks duplicates: an audit measures the checks again without them
     marks_duplicates: ClassVar[bool] = False
+    #: its duplicate marks (``_duplicate_of``, ``_cluster``) join near copies, not only equal
+    #: texts: a train/evaluation split runs it (the rules' parameters, else its defaults) and
+    #: keeps each of its clusters on one side (``finetune.data``)
+    groups_near_copies: ClassVar[bool] = False
     #: the step may add records (upsampled copies)
     adds_records: ClassVar[bool] = False
     #: ``apply`` depends on nothing but the batch (and adds to ``totals``), so batches may
@@ -244,6 +248,9 @@ class GlobalStep(Step[P]):
        ``RANK`` column: the record's 0-based number among those reaching this step);
     2. ``spread(keys)`` per block (optional): rows to group by ``partition_by``;
     3. ``reduce(part)`` per value of ``partition_by`` (default: nothing to reduce);
+    3b. ``verify(pairs, rows)`` per group of ``reduce``'s rows (only with ``pair_columns``):
+       ``rows`` holds the ``keys`` rows of the two ranks each pair row names, so that pairs are
+       checked where their records are and ``decide`` gets what survives;
     4. ``decide(reduced, fetch, records)`` once: ``fetch(ranks)`` returns the ``keys`` rows of
        those ranks; ``records`` is how many records reached the step;
     5. ``mark(batch)`` per block: the decision's marks joined by rank (generic).
@@ -254,6 +261,10 @@ class GlobalStep(Step[P]):
     needs_fit = True
     #: a column of ``spread``'s rows: ``reduce`` runs once per value (None: no reduce phase)
     partition_by: ClassVar[str | None] = None
+    #: two int columns of ``reduce``'s rows naming ranks (a pair of records): the engine
+    #: brings each row's two ``keys`` rows to ``verify`` (None: no verify phase; a row with a
+    #: negative rank is not a pair and goes to ``verify`` with the rest)
+    pair_columns: ClassVar[tuple[str, str] | None] = None
 
     def __init__(self, params: P, *, seed: int = 0, base_dir: str | None = None) -> None:
         super().__init__(params, seed=seed, base_dir=base_dir)
@@ -270,6 +281,11 @@ class GlobalStep(Step[P]):
 
     def reduce(self, part: pl.DataFrame) -> pl.DataFrame:
         return part
+
+    def verify(self, pairs: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+        """Pairs of ``reduce`` checked against ``rows``, which hold (at least) the ``keys``
+        rows of every rank they name; the rows ``decide`` reads."""
+        return pairs
 
     def decide(self, reduced: pl.DataFrame, fetch: Fetch, records: int) -> Decision:
         raise NotImplementedError
@@ -303,6 +319,8 @@ class GlobalStep(Step[P]):
                 or [self.reduce(spread.clear())],
                 how="vertical_relaxed",
             )
+            if self.pair_columns is not None:
+                reduced = self.verify(reduced, keys)
         self.decision = self.decide(reduced, lambda ranks: fetch_ranks(keys, ranks), records)
         self._next_rank = 0
 

@@ -119,9 +119,7 @@ def run_local(
         stages = chain(head(frames()), runners[len(head.runners) :], Path(work), ckpt, scrub)
         for frame in stages:
             copies = int(frame[B.UPSAMPLED].sum()) if B.UPSAMPLED in frame.columns else 0
-            copies = copies if copies_are_added else 0
-            ledger.kept += frame.height - copies
-            ledger.added += copies
+            ledger.count_out(frame.height, copies, copies_are_added=copies_are_added)
             sink.kept(frame)
     require_records(ledger, data.label)
     finish_summaries(runners)

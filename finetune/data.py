@@ -2,12 +2,13 @@
 
 Records are read with curate's reader and the rules' ``fields`` (the same records the audit
 saw; quarantined lines are left out). Each record gets a group id so that a record and its near
-copy always land in the same split: groups join records that curate's ``dedupe_near`` step puts
-in one cluster (run in fit + apply, with the rules' parameters for it if the rules configure
-it, so with the same ``fields``/``roles`` choice of what is compared), records whose whole text
-is equal after lower-casing and collapsing whitespace, and, with
-``finetune.group_column``, records that share that column's value. Without the ``dedupe_near``
-step only the exact-text groups remain (``group_method`` says which).
+copy always land in the same split: groups join records that a step declaring
+``groups_near_copies`` (curate's near-duplicate step) puts in one cluster (run in fit + apply,
+with the rules' parameters for it if the rules configure it, so with the same
+``fields``/``roles`` choice of what is compared), records whose whole text is equal after
+lower-casing and collapsing whitespace, and, with ``finetune.group_column``, records that share
+that column's value. Without such a step only the exact-text groups remain (``group_method``
+says which).
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from curate import batch as B
 from curate import registry
 from curate.errors import InputError
 from curate.inputfile import ReadRecord
+from curate.lsh import connected_components
 from curate.reader import read_batches
 from curate.rules import Rules
 from curate.steps.dedupe_exact import normalized
 
-NEAR_STEP = "dedupe_near"
 MISSING_GROUP = "__missing__"
 
 
@@ -88,81 +89,86 @@ def read_records(
     )
 
 
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = np.arange(n)
-
-    def find(self, i: int) -> int:
-        root = i
-        while self.parent[root] != root:
-            root = int(self.parent[root])
-        while self.parent[i] != root:  # path compression
-            self.parent[i], i = root, int(self.parent[i])
-        return root
-
-    def union(self, a: int, b: int) -> None:
-        ra, rb = self.find(a), self.find(b)
-        if ra != rb:
-            self.parent[max(ra, rb)] = min(ra, rb)
-
-    def union_members(self, members: np.ndarray) -> None:
-        for other in members[1:]:
-            self.union(int(members[0]), int(other))
+def _equal_edges(keys: pl.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Edges joining each row to the first row of equal key (nulls never join)."""
+    frame = pl.DataFrame({"key": keys, "row": np.arange(keys.len(), dtype=np.int64)})
+    joined = frame.drop_nulls("key").with_columns(pl.col("row").first().over("key").alias("to"))
+    joined = joined.filter(pl.col("row") != pl.col("to"))
+    return joined["row"].to_numpy(), joined["to"].to_numpy()
 
 
-def _join_equal(uf: _UnionFind, keys: pl.Series) -> None:
-    """Union the rows whose key is equal (nulls never join)."""
-    frame = pl.DataFrame({"key": keys, "row": np.arange(keys.len())}).drop_nulls("key")
-    for members in (
-        frame.group_by("key").agg(pl.col("row")).filter(pl.col("row").list.len() > 1)["row"]
-    ):
-        uf.union_members(members.to_numpy())
+def _cluster_edges(frame: pl.DataFrame, marked: pl.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Edges of a step's duplicate marks: a record to the one it duplicates (by id, its last
+    row), and records that share a cluster."""
+    lefts, rights = [np.empty(0, dtype=np.int64)], [np.empty(0, dtype=np.int64)]
+    if B.DUPLICATE_OF in marked.columns:
+        rows = (
+            pl.DataFrame(
+                {"id": frame[B.ID].cast(pl.String), "to": np.arange(frame.height, dtype=np.int64)}
+            )
+            .group_by("id")
+            .agg(pl.col("to").last())
+        )
+        duplicates = (
+            pl.DataFrame(
+                {
+                    "id": marked[B.DUPLICATE_OF].cast(pl.String),
+                    "row": np.arange(marked.height, dtype=np.int64),
+                }
+            )
+            .drop_nulls("id")
+            .join(rows, on="id", how="inner")
+        )
+        lefts.append(duplicates["row"].to_numpy())
+        rights.append(duplicates["to"].to_numpy())
+    if B.CLUSTER in marked.columns:
+        left, right = _equal_edges(marked[B.CLUSTER])
+        lefts.append(left)
+        rights.append(right)
+    return np.concatenate(lefts), np.concatenate(rights)
 
 
-def _near_step(rules: Rules) -> registry.Step[Any] | None:
+def _near_copy_steps(rules: Rules) -> list[registry.Step[Any]]:
+    """The steps that declare ``groups_near_copies``, with the rules' parameters for them (the
+    first configuration of each) or their defaults."""
     registry.load_plugins()
-    cls = registry.STEPS.get(NEAR_STEP)
-    if cls is None:
-        return None
-    configured = next((s for s in rules.steps if s.step == NEAR_STEP), None)
-    params = configured.params if configured is not None else cls.Params()
-    return cls(params, seed=rules.seed, base_dir=rules.base_dir)
+    steps = []
+    for name, cls in sorted(registry.STEPS.items()):
+        if not cls.groups_near_copies:
+            continue
+        configured = next((s for s in rules.steps if s.step == name), None)
+        params = configured.params if configured is not None else cls.Params()
+        step = cls(params, seed=rules.seed, base_dir=rules.base_dir)
+        step.bind_record_shape(rules.fields)
+        steps.append(step)
+    return steps
 
 
 def group_ids(
     frame: pl.DataFrame, rules: Rules, group_column: str | None = None
 ) -> tuple[np.ndarray, str]:
-    """One integer per row; rows that share it are (near) duplicates of each other, or share
-    a value of ``group_column``."""
-    uf = _UnionFind(frame.height)
+    """One integer per row (the first row of its group); rows that share it are (near)
+    duplicates of each other, or share a value of ``group_column``."""
     exact = frame.select(normalized(pl.col(B.TEXT), "lower")).to_series()
     hashes = pl.Series(
         [xxhash.xxh3_128_hexdigest(t.encode("utf-8", "surrogatepass")) for t in exact.to_list()]
     )
-    _join_equal(uf, hashes)
+    edges = [_equal_edges(hashes)]
     method = "exact text (lower-cased, whitespace collapsed)"
-    step = _near_step(rules)
-    if step is not None:
+    for step in _near_copy_steps(rules):
         if step.needs_fit:
             step.fit([frame])
         marked = step.apply(frame)
         if marked.height != frame.height:
-            raise RuntimeError(f"{NEAR_STEP} changed the number of rows")
-        row_of = {rid: i for i, rid in enumerate(frame[B.ID].to_list())}
-        if B.DUPLICATE_OF in marked.columns:
-            for i, kept in enumerate(marked[B.DUPLICATE_OF].to_list()):
-                if kept is not None and kept in row_of:
-                    uf.union(i, row_of[kept])
-        if B.CLUSTER in marked.columns:
-            _join_equal(uf, marked[B.CLUSTER])
-        method = f"{NEAR_STEP} clusters + {method}"
+            raise RuntimeError(f"{step.name} changed the number of rows")
+        edges.append(_cluster_edges(frame, marked))
+        method = f"{step.name} clusters + {method}"
     if group_column is not None:
-        _join_equal(uf, frame[group_column])
+        edges.append(_equal_edges(frame[group_column]))
         method = f"{method} + equal {group_column!r}"
-    roots = np.fromiter(
-        (uf.find(i) for i in range(frame.height)), dtype=np.int64, count=frame.height
-    )
-    return roots, method
+    left = np.concatenate([e[0] for e in edges])
+    right = np.concatenate([e[1] for e in edges])
+    return connected_components(frame.height, left, right), method
 
 
 def sensitive_values(frame: pl.DataFrame, columns: list[str]) -> dict[str, list[str]]:

@@ -488,6 +488,35 @@ def test_same_input_and_seed_give_identical_results(sample_texts: list[str]) -> 
     assert out.stdout.strip() == digest
 
 
+@pytest.mark.parametrize("params", [{}, {"keep": "longest"}, {"verify": False}])
+def test_phases_decide_as_fit_and_pass_only_verified_pairs(
+    sample_texts: list[str], params: dict[str, object]
+) -> None:
+    """The phases every engine schedules (keys, spread, reduce, verify, decide: the generic
+    ``GlobalStep.fit``) reach the one-process decision, and ``verify`` hands ``decide`` only
+    the pairs at or above the threshold (what a cluster sends to its driver)."""
+    from curate.registry import GlobalStep
+
+    frame = from_texts(sample_texts)
+    batches = [frame.slice(i, 37) for i in range(0, frame.height, 37)]
+    alone = DedupeNear(DedupeNearParams(**params))  # type: ignore[arg-type]
+    alone.fit(batches)
+    phased = DedupeNear(DedupeNearParams(**params))  # type: ignore[arg-type]
+    GlobalStep.fit(phased, batches)
+    assert alone.decision is not None and phased.decision is not None
+    assert phased.decision.marks.equals(alone.decision.marks)
+    assert phased.decision.clusters == alone.decision.clusters
+    assert phased.decision.summary == alone.decision.summary
+    assert alone.decision.summary["candidate_pairs"] > alone.decision.summary["verified_pairs"]
+    keys = pl.concat([phased.keys(b) for b in B.ranked(batches)])
+    reduced = phased.reduce(phased.spread(keys))
+    passed = phased.verify(reduced, keys).filter(pl.col("_lo") >= 0)
+    lo, hi, _ = alone.linked_pairs()
+    assert sorted(zip(passed["_lo"], passed["_hi"], strict=True)) == sorted(
+        zip(lo.tolist(), hi.tolist(), strict=True)
+    )
+
+
 def test_signatures_depend_on_the_seed(sample_texts: list[str]) -> None:
     from curate.minhash import iter_shingle_groups
 

@@ -633,6 +633,46 @@ def test_group_column_keeps_its_records_together(tmp_path: Path) -> None:
     assert len({groups[0], groups[1], groups[4]}) == 3
 
 
+def test_groups_follow_any_step_declaring_near_copy_clusters(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """finetune knows no step by name: a step of the test's own that declares
+    ``groups_near_copies`` joins its clusters (by ``_cluster`` and by ``_duplicate_of``)."""
+    import polars as pl
+
+    from curate import batch as B
+    from curate.batch import from_texts
+    from curate.rules import load_rules
+    from finetune.data import group_ids
+
+    class FirstWordClusters(registry.Step[registry.Params]):
+        """Marks every record after the first with its first word as a copy of that first one."""
+
+        name = "test_first_word_clusters"
+        Params = registry.Params
+        groups_near_copies = True
+
+        def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
+            word = pl.col(B.TEXT).str.split(" ").list.first()
+            later = pl.int_range(pl.len()).over(word) > 0
+            return batch.with_columns(
+                pl.when(later).then(pl.lit("copy")).alias(B.REASON),
+                pl.when(later).then(pl.col(B.ID).first().over(word)).alias(B.DUPLICATE_OF),
+            )
+
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text("fields: {text: text}\n")
+    frame = from_texts(["red one", "blue two", "red three", "green four", "blue five"])
+    rules = load_rules(rules_file)
+    _, without = group_ids(frame, rules)
+    assert "test_first_word_clusters" not in without
+    monkeypatch.setitem(registry.STEPS, FirstWordClusters.name, FirstWordClusters)
+    groups, method = group_ids(frame, rules)
+    assert "test_first_word_clusters clusters" in method
+    assert groups[0] == groups[2] != groups[1] == groups[4] != groups[3]
+    assert len({groups[0], groups[1], groups[3]}) == 3
+
+
 def _fairlearn_reference(
     y_true: Any, y_pred: Any, class_names: list[str], groups: list[str], n_boot: int, seed: int
 ) -> dict[str, Any]:

@@ -49,6 +49,7 @@ from curate.registry import (
     Decision,
     Fetch,
     GlobalStep,
+    fetch_ranks,
     id_masker,
     marks_frame,
     register_step,
@@ -200,6 +201,25 @@ def kept_of(keep: str, members: np.ndarray, labels: np.ndarray, lengths: np.ndar
 Jaccard = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
+def similarities(
+    params: DedupeNearParams,
+    signatures: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    jaccard: Jaccard | None,
+) -> np.ndarray:
+    """Each candidate pair's similarity: its signature estimate, or (``jaccard``) the exact
+    Jaccard similarity of the pairs whose estimate is plausible, 0 for the others."""
+    threshold = params.threshold
+    similarity = _estimates(signatures, lo, hi)
+    if jaccard is not None:
+        spread = np.sqrt(threshold * (1 - threshold) / params.num_perm)
+        plausible = np.flatnonzero(similarity >= threshold - PREFILTER_SIGMAS * spread)
+        similarity[:] = 0.0
+        similarity[plausible] = jaccard(lo[plausible], hi[plausible])
+    return similarity
+
+
 @dataclass
 class Resolved:
     decision: Decision
@@ -221,21 +241,17 @@ def resolve(
     signatures: np.ndarray,
     jaccard: Jaccard | None,
     lines: np.ndarray | None = None,
+    candidates: int | None = None,
 ) -> Resolved:
     """The decision from candidate pairs: verify, join clusters, keep one record per cluster.
 
     Records are known by index into ``ranks`` (sorted), ``ids``, ``lengths``,
     ``signatures`` and ``lines`` (input lines, when known), which may hold every record or
     only those in some candidate pair; ``jaccard`` gives the exact similarity of index pairs
-    (None: trust the signatures)."""
-    threshold = params.threshold
-    similarity = _estimates(signatures, lo, hi)
-    if jaccard is not None:
-        spread = np.sqrt(threshold * (1 - threshold) / params.num_perm)
-        plausible = np.flatnonzero(similarity >= threshold - PREFILTER_SIGMAS * spread)
-        similarity[:] = 0.0
-        similarity[plausible] = jaccard(lo[plausible], hi[plausible])
-    linked = similarity >= threshold
+    (None: trust the signatures). ``candidates`` counts the candidate pairs when those given
+    were verified already."""
+    similarity = similarities(params, signatures, lo, hi, jaccard)
+    linked = similarity >= params.threshold
     labels = connected_components(ranks.size, lo[linked], hi[linked])
     members = np.unique(np.concatenate((lo[linked], hi[linked])))
     kept = kept_of(params.keep, members, labels, lengths)
@@ -284,7 +300,7 @@ def resolve(
     summary = {
         "docs": records,
         "without_shingles": without_shingles,
-        "candidate_pairs": int(lo.size),
+        "candidate_pairs": int(lo.size) if candidates is None else candidates,
         "verified_pairs": int(linked.sum()),
         "clusters": int(np.unique(kept).size),
         "removed": int(dropped.size),
@@ -338,7 +354,9 @@ class DedupeNear(GlobalStep[DedupeNearParams]):
     name = "dedupe_near"
     Params = DedupeNearParams
     marks_duplicates = True
+    groups_near_copies = True
     partition_by: ClassVar[str | None] = BUCKET
+    pair_columns: ClassVar[tuple[str, str] | None] = (LO, HI)
 
     def __init__(self, params: DedupeNearParams, **kw: Any) -> None:
         super().__init__(params, **kw)
@@ -513,42 +531,64 @@ class DedupeNear(GlobalStep[DedupeNearParams]):
             highs.append(ranks[hi])
         return pl.DataFrame({LO: np.concatenate(lows), HI: np.concatenate(highs)})
 
+    def verify(self, pairs: pl.DataFrame, rows: pl.DataFrame) -> pl.DataFrame:
+        """A group's candidate pairs checked where their records are: the pairs at or above
+        the threshold, and one row (lo -2) counting the candidates; rows with lo -1 (records
+        without shingles) pass."""
+        candidates = pairs.filter(pl.col(LO) >= 0).unique().sort(LO, HI)
+        lo, hi = candidates[LO].to_numpy(), candidates[HI].to_numpy()
+        linked = np.zeros(lo.size, dtype=bool)
+        if lo.size:
+            table = fetch_ranks(rows, np.unique(np.concatenate((lo, hi))))
+            ranks = table[B.RANK].to_numpy()
+            a, b = np.searchsorted(ranks, lo), np.searchsorted(ranks, hi)
+            signatures = _fixed(table[SIGNATURE], self.params.num_perm, np.uint32)
+            similarity = similarities(self.params, signatures, a, b, self._jaccard(table))
+            linked = similarity >= self.params.threshold
+        counted = pl.DataFrame({LO: [-2], HI: [int(lo.size)]}, schema=pairs.schema)
+        verified = pl.DataFrame({LO: lo[linked], HI: hi[linked]}, schema=pairs.schema)
+        return pl.concat([pairs.filter(pl.col(LO) == -1), counted, verified])
+
     def decide(self, reduced: pl.DataFrame, fetch: Fetch, records: int) -> Decision:
         counts = reduced.filter(pl.col(LO) < 0)
         pairs = reduced.filter(pl.col(LO) >= 0)
         width = max(records, 1)
         codes = np.unique(pairs[LO].to_numpy() * width + pairs[HI].to_numpy())
         lo, hi = codes // width, codes % width
-        involved = np.unique(np.concatenate((lo, hi)))
-        table = fetch(involved)
+        # the records in some verified pair: those in clusters
+        table = fetch(np.unique(np.concatenate((lo, hi))))
         ranks = table[B.RANK].to_numpy()
-        jaccard: Jaccard | None = None
-        if self.params.verify and table.height:
-            column = table[SETS]
-            values = np.asarray(column.explode().drop_nulls().to_numpy(), dtype=np.uint32)
-            sizes = column.list.len().fill_null(0).to_numpy().astype(np.int64)
-            offsets = np.zeros(sizes.size + 1, dtype=np.int64)
-            np.cumsum(sizes, out=offsets[1:])
-            sets = SetTable.from_segments(values, offsets[:-1], sizes)
-            jaccard = lambda a, b: exact_jaccard(sets, a, b)  # noqa: E731
-        elif self.params.verify:
-            jaccard = lambda a, b: np.zeros(a.size)  # noqa: E731 - no pairs to verify
         resolved = resolve(
             self.params,
             self.name,
             records=records,
-            without_shingles=int(counts[HI].sum() or 0),
+            without_shingles=int(counts.filter(pl.col(LO) == -1)[HI].sum() or 0),
             lo=np.searchsorted(ranks, lo),
             hi=np.searchsorted(ranks, hi),
             ranks=ranks,
             ids=table[B.ID],
             lengths=table[LENGTH].to_numpy(),
             signatures=_fixed(table[SIGNATURE], self.params.num_perm, np.uint32),
-            jaccard=jaccard,
+            jaccard=self._jaccard(table),
             lines=table[B.LINE].to_numpy(),
+            candidates=int(counts.filter(pl.col(LO) == -2)[HI].sum() or 0),
         )
         self._linked = resolved.linked
         return resolved.decision
+
+    def _jaccard(self, table: pl.DataFrame) -> Jaccard | None:
+        """Exact similarity of index pairs of ``table`` (keys rows), None without verify."""
+        if not self.params.verify:
+            return None
+        if not table.height:
+            return lambda a, b: np.zeros(a.size)  # no pairs to verify
+        column = table[SETS]
+        values = np.asarray(column.explode().drop_nulls().to_numpy(), dtype=np.uint32)
+        sizes = column.list.len().fill_null(0).to_numpy().astype(np.int64)
+        offsets = np.zeros(sizes.size + 1, dtype=np.int64)
+        np.cumsum(sizes, out=offsets[1:])
+        sets = SetTable.from_segments(values, offsets[:-1], sizes)
+        return lambda a, b: exact_jaccard(sets, a, b)
 
 
 def _lines(frame: pl.DataFrame) -> np.ndarray:
