@@ -75,7 +75,9 @@ def cmd_rules_show(args: argparse.Namespace) -> int:
                     "default": default,
                     "doc": info.description or "",
                 }
-            catalogue[name] = {
+            # a step and a check may share a name (chat_format): both are listed
+            key = name if name not in catalogue else f"{name} ({kind})"
+            catalogue[key] = {
                 "kind": kind,
                 "doc": (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else "",
                 "params": params,
@@ -95,7 +97,8 @@ def cmd_rules_show(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     console = _console()
-    for name, item in catalogue.items():
+    for key, item in catalogue.items():
+        name = key.split(" (")[0]
         title = f"{item['kind']} [bold]{name}[/]: {escape(item['doc'])}"
         table = Table(title=title, title_justify="left")
         table.add_column("parameter")
