@@ -223,7 +223,7 @@ def _run_audit_ray(
                 sink.add(share)
                 for line in lines:
                     findings.write_line(line)
-            info = R.provenance(inputs, rules)
+            info = R.provenance(inputs, rules, run.reads)
             result = audit_result(rules, info, run.ledger, sink, findings, old, baseline)
             publish(result, report_dir, findings)
         except BaseException:

@@ -74,6 +74,8 @@ from curate.ray_io import (  # noqa: F401  (the engine's public names, as before
     STATE_BLOB,
     Inputs,
     RayEngineError,
+    TaskRead,
+    block_reads,
     complete_columns,
     from_arrow,
     list_inputs,
@@ -83,6 +85,7 @@ from curate.ray_io import (  # noqa: F401  (the engine's public names, as before
     provenance,
     ray_session,
     read_dataset,
+    read_fingerprints,
     surfacing_curate_errors,
     to_arrow,
 )
@@ -501,6 +504,7 @@ def _count_block(frame: pl.DataFrame) -> dict[str, Any]:
         "live_copies": int(live[B.UPSAMPLED].fill_null(False).sum()),
         "quarantined": quarantined.group_by(QREASON).len().rows(),
         "blank_lines": int(frame.filter(pl.col(KIND) == BLANK_LINES)[COUNT].sum() or 0),
+        "reads": block_reads(frame),
     }
 
 
@@ -736,6 +740,7 @@ class PipelineRun:
     partials: list[dict[str, Any]]
     ledger: Ledger
     fitted: dict[int, Fitted]
+    reads: list[TaskRead]  # per input file: what its read task consumed
 
 
 def run_pipeline(
@@ -765,7 +770,7 @@ def run_pipeline(
         raise InputError(f"{inputs.root}: no records (the input is empty or only blank lines)")
     step_summaries(partials, steps, run.fitted, ledger)
     ledger.check()
-    return PipelineRun(partials, ledger, run.fitted)
+    return PipelineRun(partials, ledger, run.fitted, read_fingerprints(partials, inputs))
 
 
 def _clean(
@@ -790,7 +795,7 @@ def _clean(
         manifest = {
             "command": "clean",
             "engine": "ray",
-            **provenance(inputs, rules),
+            **provenance(inputs, rules, run.reads),
             "counts": run.ledger.to_json(),
             "steps": [c.to_json() for c in run.ledger.steps.values()],
             "outputs": outputs,
