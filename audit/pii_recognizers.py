@@ -39,7 +39,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, SpacyRecognizer
 
 from audit.pii_custom import RecognizerSpec
-from audit.pii_names import cued_names, person_shaped
+from audit.pii_names import cued_names, non_name, person_shaped
 
 CONTEXT_FACTOR = 0.35
 MIN_SCORE_WITH_CONTEXT = 0.4
@@ -334,7 +334,9 @@ DATE_SHAPE = regex.compile(
 
 def plausible_ner(entity: str, value: str) -> bool:
     """Whether a spaCy span of ``entity`` can be what it claims (a cheap shape check)."""
-    if entity in ("PERSON", "NRP"):
+    if entity == "PERSON":  # not a word the model took for a name ("Tel", "Dispatcher")
+        return not any(ch.isdigit() for ch in value) and not non_name(value)
+    if entity == "NRP":
         return not any(ch.isdigit() for ch in value)
     if entity == "LOCATION":
         return any(ch.isalpha() for ch in value)

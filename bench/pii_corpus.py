@@ -424,9 +424,56 @@ ACCEPT_NEGATIVES = (
     ("case", "Case #{order} was closed."),
     ("code", "Your one-time code is {otp}."),
 )
+# The "holdout" set (seed HOLDOUT_SEED) was written after the name rules of issue 15's last
+# session (pii_names: lists, possessives, subjects of verbs, titles) were frozen, because the
+# acceptance set's misses had been looked at while they were written; its figures were not
+# tuned on.
+HOLDOUT_SEED = 530911
+HOLDOUT_TEMPLATES = (
+    "Shipping label: {name}, parcel held at the depot, contact number {phone}.",
+    "{name} has requested a copy of all data we hold on them; reply to {email}.",
+    "Per the HR system, {name} (SSN {ssn}) started on Monday.",
+    "The subscription for {first} {name2} renews on card {card}.",
+    "Visitor log 14:02 - {name}, badge 7, host {first}.",
+    "I've attached the lease signed by {name} and {name2}; deposit goes to {iban}.",
+    "According to {name}, the outage began when {ip} stopped answering.",
+    "Thanks {first}! I'll text you from my new phone, {phone}.",
+    "Invoice disputed. Account owner: {name}. Card used: {card}.",
+    "Who is {name}? They emailed from {email} and called twice from {phone}.",
+    "{first} and I will both be at the offsite; my mobile is {phone}.",
+    "Background check cleared for {name}, social {ssn}.",
+    "Please update the payee to {name}, IBAN {iban}, effective next month.",
+    "Flagged login for {email}: new device, address {ip}, owner {name}.",
+    "Mrs. {name} called about her refund; best number is {phone}.",
+    "The contract is between Acme Ltd and {name}, whose email is {email}.",
+    "Winner of the raffle: {name}! We will contact you at {phone}.",
+    "{name} - {email} - {phone}",
+    "Our records show {first} paid by card {card} on the 3rd.",
+    "Handover from {name} to {name2} is complete; both have access to {ip}.",
+    "Forward the signed NDA to {name} at {email} by Friday.",
+    "Sender: {name}\nReference: wire to {iban}",
+    "Guest {name} checked in to room 412; contact {phone}.",
+    "The tax form for {name} shows SSN {ssn}, please redact before sharing.",
+    "Profile updated by {first}: email {email}, phone {phone}.",
+)
+HOLDOUT_NEGATIVES = (
+    ("order", "Purchase order {order} was approved by finance."),
+    ("tracking", "Parcel {order} is out for delivery."),
+    ("version", "Release {version} is now live for all users."),
+    ("price", "Your balance is {price} as of today."),
+    ("date", "Renewal date: {date}."),
+    ("isbn", "The second edition has ISBN {isbn}."),
+    ("ean", "Product code {ean} is discontinued."),
+    ("time", "Doors open at {time}."),
+    ("pages", "The report covers pages {pages}."),
+    ("quantity", "The stadium holds {quantity} people."),
+    ("case", "Support ticket {order} has been resolved."),
+    ("code", "Use verification code {otp} to sign in."),
+)
 TEMPLATE_SETS = {
     "development": (DEV_TEMPLATES, DEV_NEGATIVES, DEV_SEED),
     "acceptance": (ACCEPT_TEMPLATES, ACCEPT_NEGATIVES, ACCEPT_SEED),
+    "holdout": (HOLDOUT_TEMPLATES, HOLDOUT_NEGATIVES, HOLDOUT_SEED),
 }
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%B %d, %Y")
 
@@ -517,7 +564,8 @@ def labelled_sentences(
     """``n`` sentences holding PII (names, phones in many formats, e-mails, SSNs, cards,
     IBANs, IP addresses) and ``n // 2`` hard negatives (order and invoice numbers, versions,
     prices, dates, ISBNs, barcodes, times, page ranges, quantities) with no PII, from the
-    ``templates`` set ("acceptance" or "development"; seed: the set's own by default)."""
+    ``templates`` set ("acceptance", "development" or "holdout"; seed: the set's own by
+    default)."""
     from faker import Faker
 
     positives, negatives, default_seed = TEMPLATE_SETS[templates]

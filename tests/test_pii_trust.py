@@ -326,6 +326,28 @@ def test_names_by_shape_need_a_cue_or_a_person_shaped_org() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        (
+            "Participants: Dr. Okonkwo Adebayo, Lieke van der Berg and Tomasz.",
+            ["Okonkwo Adebayo", "Lieke van der Berg", "Tomasz"],
+        ),
+        ("Siobhan's mobile went straight to voicemail.", ["Siobhan"]),
+        ("The form Bartholomew typed was incomplete, Ilse from IT said.", ["Bartholomew", "Ilse"]),
+        ("Approved by Sig.ra Benedetta Rinaldi yesterday.", ["Benedetta Rinaldi"]),
+        ("Hey Joost, it's pani Wiesława Król again.", ["Joost", "Wiesława Król"]),
+        ("Refund issued to Arjun Venkataraman, see below.", ["Arjun Venkataraman"]),
+        # Acronyms, days, role nouns and companies are not names after a cue.
+        ("HR said the VPN's address changed; Support said Tuesday.", []),
+        ("Attendees: Customer Service and the Sales Team.", []),
+        ("Payment to Northwind Holdings was approved by Finance.", []),
+    ],
+)
+def test_names_in_lists_possessives_and_as_subjects(text: str, names: list[str]) -> None:
+    assert sorted({text[s:e] for s, e in cued_names(text)}) == sorted(names)
+
+
 @needs_model
 def test_ner_mode_finds_names_the_model_calls_organisations_or_misses() -> None:
     engine = PiiEngine(PiiParams(mode="ner", workers=1))
@@ -334,12 +356,21 @@ def test_ner_mode_finds_names_the_model_calls_organisations_or_misses() -> None:
         "Please contact Graziano Broschi about the refund.",  # spaCy: nothing
         "I spoke with Ethan Raval on the phone.",  # spaCy: LOCATION
         "Acme Corp shipped it from Springfield Logistics Group.",
+        "Could you phone Kunigunde Ruppert before noon?",  # spaCy: LOCATION
+        "Dispatcher rang from the depot. Tel. 0161 496 0000",  # spaCy: PERSON, twice
     ]
     found = [
         [t[s.start : s.end] for s in spans if s.entity == "PERSON"]
         for t, spans in zip(texts, engine.detect_many(texts), strict=True)
     ]
-    assert found == [["Wendy Hopkins"], ["Graziano Broschi"], ["Ethan Raval"], []]
+    assert found == [
+        ["Wendy Hopkins"],
+        ["Graziano Broschi"],
+        ["Ethan Raval"],
+        [],
+        ["Kunigunde Ruppert"],
+        [],
+    ]
 
 
 def test_plain_ids_never_build_a_detector() -> None:
