@@ -189,6 +189,13 @@ def _verifiers() -> dict[str, Callable[[str, str], bool]]:
     return out
 
 
+def check_keys() -> None:
+    """Load every key the environment names, so that a bad one stops a run at its start (one
+    line, exit 2) rather than after the work."""
+    signing_key()
+    _public_key()
+
+
 def can_verify() -> bool:
     """Whether the environment holds a key that checks signatures."""
     return bool(_verifiers())

@@ -247,4 +247,4 @@ def test_a_bad_key_file_is_one_line_and_exit_2(
     assert code == 2, err
     assert len(err.strip().splitlines()) == 1 and PRIVATE_KEY_ENV in err
     assert "secret-looking-words" not in out + err and "BEGIN" not in out + err
-    assert not (tmp_path / "r" / "audit.json").exists()
+    assert not (tmp_path / "r").exists()  # refused at the start, before any work
