@@ -71,7 +71,9 @@ CUES = (
     r"contact|contacted|ask|asked|tell|told|cc|attn|attention|email|e-mail|call|called|phone|"
     r"ring|text|ping|reach|message|remind|invite|thank|pay|paid|reimburse|refund|says|writes|"
     r"(?:account|full|legal|contact|customer|client|patient|user)[ ]name|named|nicknamed|"
-    r"calls[ ]me|call[ ]me|starring|featuring|"
+    r"calls[ ]me|call[ ]me|starring|featuring|host|visitor|winner|attendee|who[ ]is|who's|"
+    r"(?:form|file|record|profile|application|subscription|booking|reservation|payslip|visa|"
+    r"passport|check)[ ]+(?:for|of)|"
     r"spoke[ ]with|spoke[ ]to|talked[ ]to|met[ ]with|met|name[ ]is|i[ ]am|i'm|this[ ]is|"
     r"it's|it’s|it[ ]is|account[ ]holder|contact[ ]person|forward[ ](?:this|it)[ ]to|"
     r"passed[ ]to|handed[ ]to|on[ ]behalf[ ]of|care[ ]of|belongs[ ]to|belonging[ ]to|"
@@ -84,7 +86,7 @@ CUES = (
 )
 CUED = regex.compile(
     rf"(?<![\w])(?i:(?P<salute>{SALUTATIONS})|(?:{CUES})(?:[ ]+(?:is|was|will[ ]be))?)[,:]?"
-    rf"(?:[ ]+|[ ]*\n[ ]*){NAME}"
+    rf"(?:[ ]+|[ ]*\n[ ]*){NAME}(?:{SUFFIX}[ ]+and[ ]+{NAME})?"
 )
 # People listed after a label: "Attendees: A, B and C".
 LIST_LABELS = (
@@ -108,17 +110,27 @@ ACTS = (
     r"agreed|signed|confirmed|thinks|thought|wants|wanted|needs|sent|explained|mentioned|"
     r"reported|complained|phoned|emailed|texted|joined|requested|promised|claims|claimed|"
     r"insists|insisted|admitted|noted|added|called[ ](?:me|us|back|again)|left[ ]a|lives|"
-    r"lived|works|worked|moved|married|died|was[ ]born|is[ ]from|"
+    r"lived|works|worked|moved|married|died|was[ ]born|is[ ]from|ha[sd][ ]\p{L}+ed|"
     r"will[ ](?:see|call|meet|sign|pay|send)"
 )
+# What a bracket after a name says about that person: "Ranveer Mody (SSN ...)".
+ABOUT_PERSON = r"ssn|social|dob|born|age|aged|e-?mail|phone|tel|mobile|cell|id|employee|he|she"
 TEAMS = r"HR|IT|accounts|accounting|finance|sales|support|legal|payroll|marketing|billing|ops"
 SUBJECT = regex.compile(
     rf"(?<![\w'’]){NAME}{SUFFIX}(?:[ ]+and[ ]+{NAME}{SUFFIX})?"
-    rf"(?:[ ]+from[ ]+(?:the[ ]+)?(?:{TEAMS})\b|[ ]+(?:{ACTS})\b)"
+    rf"(?:[ ]+from[ ]+(?:the[ ]+)?(?:{TEAMS})\b|[ ]+(?:{ACTS})\b|[ ]+and[ ]+I\b|"
+    rf",?[ ]+(?:who|whose)\b|[ ]+\((?i:{ABOUT_PERSON})\b)"
 )
 # A name written as a mail header writes it, "Jade Tielemans <jade@example.net>" or with the
 # address in brackets, and a name signing a message off at its end ("... - Karina").
 BESIDE_EMAIL = regex.compile(rf"(?P<name>{NAME_WORDS})[ ]*[<(][^\s<>()@]+@")
+# Two or more capitalised words set beside an e-mail address or a phone number ("Brenda Gill -
+# lydia03@example.org - 503 403 8767", "Kelly Ng, +44 20 7946 0958", "Ria Deep at r@x.org").
+BESIDE_CONTACT = regex.compile(
+    rf"(?<![\w.@-])(?P<name>{CAPITALISED}(?:[ ]+(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED}){{1,4}}+)"
+    r"(?:[ ]*[-–—|,:/][ ]*|[ ]+(?:at|on|via)[ ]+)"
+    r"(?:[^\s<>()@,]+@[^\s@]+\.\w|(?:\+\(?|\()?\d+[ ().-][\d ().-]{4,}\d)"
+)
 SIGNATURE = regex.compile(rf"(?:[ ][-–—|][ ]*|\n)(?P<name>{NAME_WORDS})[ .!]*$")
 # Capitalised words that are not names even after a cue.
 _NOT_NAMES = """
@@ -129,7 +141,9 @@ _NOT_NAMES = """
     Mobile Email Mail Suite Apt Unit Floor Room
     Monday Tuesday Wednesday Thursday Friday Saturday Sunday
     January February March April May June July August September October November December
-    Today Tomorrow Yesterday Mr Mrs Ms Dr Prof Ltd Inc
+    Today Tomorrow Yesterday Mr Mrs Ms Dr Prof
+    Order Invoice Ticket Case Reference Ref Account Number Item Version Release Build Page
+    Chapter Section Table Figure Total Balance Amount Code Product Model Serial Tracking
 """
 NOT_NAMES = frozenset(_NOT_NAMES.split()) | {r.capitalize() for r in ROLES}
 # Words that name companies, institutions and places, not people.
@@ -142,6 +156,16 @@ _ORG_WORDS = """
     office church club team hotel restaurant cafe store shop market street avenue road
 """
 ORG_WORDS = frozenset(_ORG_WORDS.split())
+# Words of places' names: a LOCATION holding one stays a place ("New York", "Lake Como").
+_PLACE_WORDS = """
+    new san santa santo sao são los las la le el st saint sainte fort port mount mt lake
+    river city town village county island islands isle bay beach valley hill hills park
+    united north south east west central upper lower greater great little old hong sri
+    kingdom republic states state province region district coast gulf sea ocean mountains
+    heights springs falls harbour harbor bridge castle land grove lane close court square
+    place gardens terrace way drive row crescent plaza circle boulevard walk
+"""
+PLACE_WORDS = frozenset(_PLACE_WORDS.split())
 ACRONYM = regex.compile(r"\p{Lu}{2,}")
 
 
@@ -175,6 +199,12 @@ def person_shaped(value: str) -> bool:
     return all(regex.fullmatch(CAPITALISED, w) for w in names) and "&" not in value
 
 
+def person_shaped_place(value: str) -> bool:
+    """A LOCATION of two to five capitalised words, none naming a place or a company: the small
+    model's guess for most names that are not English ("Kunigunde Ruppert", "Tripti Kala")."""
+    return person_shaped(value) and not any(w.lower() in PLACE_WORDS for w in _words(value))
+
+
 def _listed(text: str) -> Iterable[tuple[int, int]]:
     """Names in a list after a label naming people: each item up to a comma or an "and"."""
     for head in LIST_HEAD.finditer(text):
@@ -188,20 +218,28 @@ def _listed(text: str) -> Iterable[tuple[int, int]]:
 
 def cued_names(text: str) -> Iterable[tuple[int, int]]:
     """(start, end) of capitalised words where the text says a person stands (see above)."""
-    found = [m.span("name") for m in CUED.finditer(text)]
+    found = [span for m in CUED.finditer(text) for span in m.spans("name")]
     found += [m.span("name") for m in POSSESSIVE.finditer(text)]
     found += [span for m in SUBJECT.finditer(text) for span in m.spans("name")]
     found += [m.span("name") for m in BESIDE_EMAIL.finditer(text)]
     found += [m.span("name") for m in SIGNATURE.finditer(text)]
     found += list(_listed(text))
-    for start, end in found:
+    # Beside a contact detail only a span of names right up to it is one ("Purchase Order -
+    # 123 456 789" is not cut down to "Purchase").
+    whole = [m.span("name") for m in BESIDE_CONTACT.finditer(text)]
+    for start, end, whole_only in [
+        *((s, e, False) for s, e in found),
+        *((s, e, True) for s, e in whole),
+    ]:
         # Stop at the first word that is not a name ("Thanks Maria Team" keeps "Maria").
         # A word naming a company makes the words before it a company's name ("Northwind
         # Holdings"): none of them is kept.
         kept: list[tuple[str, int]] = []
         for word in WORD.finditer(text, start, end):
             if _not_a_name(word.group()):
-                if word.group() not in NOT_NAMES and word.group().lower() in ORG_WORDS:
+                if whole_only or (
+                    word.group() not in NOT_NAMES and word.group().lower() in ORG_WORDS
+                ):
                     kept = []
                 break
             kept.append((word.group(), word.end()))

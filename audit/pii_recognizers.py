@@ -39,7 +39,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, SpacyRecognizer
 
 from audit.pii_custom import RecognizerSpec
-from audit.pii_names import cued_names, non_name, person_shaped
+from audit.pii_names import cued_names, non_name, person_shaped, person_shaped_place
 
 CONTEXT_FACTOR = 0.35
 MIN_SCORE_WITH_CONTEXT = 0.4
@@ -377,6 +377,12 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
             recognizer_result(self, "PERSON", e.start_char, e.end_char, ORG_PERSON_SCORE)
             for e in orgs
             if e.label_ == "ORGANIZATION" and person_shaped(e.text)
+        ]
+        # A person-shaped LOCATION: a PERSON span above it wins the overlap.
+        kept += [
+            recognizer_result(self, "PERSON", e.start_char, e.end_char, CUED_PERSON_SCORE)
+            for e in orgs
+            if e.label_ == "LOCATION" and person_shaped_place(e.text)
         ]
         cued = cued_names(text)
         kept += [recognizer_result(self, "PERSON", s, e, CUED_PERSON_SCORE) for s, e in cued]
