@@ -16,7 +16,8 @@ Three labelled synthetic sets:
   detector work, its own templates and seed ``pii_corpus.ACCEPT_SEED`` unless
   ``--trust-seed``; ``trust-dev``: the development set looked at while the detector changed;
   ``trust-holdout``: a third set written after the name rules were frozen, once the
-  acceptance set's misses had been looked at):
+  acceptance set's misses had been looked at; ``trust-final``: a fourth, written after the
+  holdout set's misses had been looked at too, that no rule was changed for):
   names of nine locales, phones in many formats (valid or not, extensions, ``001-``,
   ``+44 (0)``), e-mails, SSNs, cards, IBANs, IP addresses, and hard negatives. It is scored
   on seven entities: PERSON (ner mode only) and the six structured ones
@@ -301,6 +302,7 @@ def main() -> None:
         "trust": lambda: trust_samples(args.n, args.trust_seed, "acceptance"),
         "trust-dev": lambda: trust_samples(args.n, args.trust_seed, "development"),
         "trust-holdout": lambda: trust_samples(args.n, args.trust_seed, "holdout"),
+        "trust-final": lambda: trust_samples(args.n, args.trust_seed, "final"),
     }
     datasets = {name: makers[name]() for name in args.sets.split(",")}
     report: dict[str, Any] = {

@@ -470,10 +470,56 @@ HOLDOUT_NEGATIVES = (
     ("case", "Support ticket {order} has been resolved."),
     ("code", "Use verification code {otp} to sign in."),
 )
+# The "final" set (seed FINAL_SEED) was written once the holdout set's misses had been looked
+# at too and the name rules frozen again: the one set of the three whose figures no rule was
+# changed for.
+FINAL_SEED = 90417
+FINAL_TEMPLATES = (
+    "Can you set up a laptop for {name}? They start Tuesday.",
+    "{name} will cover my shifts next week.",
+    "Delivery for {name}, flat 3B; leave it with {first} if nobody answers.",
+    "Spoke to {name} on the phone today, she confirmed the card ending {card}.",
+    "Reminder: dinner at {first}'s place on Saturday!",
+    "Order placed by {name} using {email}.",
+    "Minutes taken by {name}. Present: {name2}, {first}.",
+    "The passport application of {name} lists SSN {ssn}.",
+    "Can {first} send me the slides? My address is {email}.",
+    "Transfer of 250 EUR from {name} to {iban}.",
+    "Happy birthday {first}!!",
+    "{name} complained that {ip} keeps getting blocked.",
+    "Interview with {name} moved to 3pm; call {phone} if late.",
+    "Re: your claim - {name}, policy holder, phone {phone}",
+    "Lost property found by {name}: a wallet with card {card}.",
+    "Tutor: {name}. Student: {name2}. Parent contact: {phone}.",
+    "I met {first} and {name2} at the conference; both want the report sent to {email}.",
+    "Authorised signatory {name}, account {iban}.",
+    "This month's top seller is {name} with 41 deals.",
+    "Security notice: {name} logged in from {ip} using {email}.",
+    "{first}, your appointment with Dr. {name} is confirmed.",
+    "Ask {name} for the SSN ({ssn}), not me.",
+    "The new hire {name} can be reached on {phone} or {email}.",
+    "Please thank {first} for the quick fix on {ip}.",
+    "Donation received from {name}; card {card} charged.",
+)
+FINAL_NEGATIVES = (
+    ("order", "Order reference {order} is being packed."),
+    ("invoice", "Invoice no. {order} attached."),
+    ("version", "Library updated from 1.2 to {version}."),
+    ("price", "Estimated cost: {price}."),
+    ("date", "Deadline is {date}, no extensions."),
+    ("isbn", "Borrowed book ISBN {isbn}."),
+    ("ean", "Barcode on the box: {ean}."),
+    ("time", "The train leaves at {time}."),
+    ("pages", "Read pages {pages} for Monday."),
+    ("quantity", "We printed {quantity} flyers."),
+    ("case", "Claim {order} is under review."),
+    ("code", "Your PIN reset code is {otp}."),
+)
 TEMPLATE_SETS = {
     "development": (DEV_TEMPLATES, DEV_NEGATIVES, DEV_SEED),
     "acceptance": (ACCEPT_TEMPLATES, ACCEPT_NEGATIVES, ACCEPT_SEED),
     "holdout": (HOLDOUT_TEMPLATES, HOLDOUT_NEGATIVES, HOLDOUT_SEED),
+    "final": (FINAL_TEMPLATES, FINAL_NEGATIVES, FINAL_SEED),
 }
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%B %d, %Y")
 
@@ -564,8 +610,8 @@ def labelled_sentences(
     """``n`` sentences holding PII (names, phones in many formats, e-mails, SSNs, cards,
     IBANs, IP addresses) and ``n // 2`` hard negatives (order and invoice numbers, versions,
     prices, dates, ISBNs, barcodes, times, page ranges, quantities) with no PII, from the
-    ``templates`` set ("acceptance", "development" or "holdout"; seed: the set's own by
-    default)."""
+    ``templates`` set ("acceptance", "development", "holdout" or "final"; seed: the set's
+    own by default)."""
     from faker import Faker
 
     positives, negatives, default_seed = TEMPLATE_SETS[templates]
