@@ -46,6 +46,9 @@ MIN_SCORE_WITH_CONTEXT = 0.4
 # presidio reads five; a name of four words and "on" stand between "contact" and a number.
 CONTEXT_WORDS_BEFORE = 8
 DENY_WORDS_BEFORE = 3
+# Words that name an entity outright: nearer to a match than a deny word, they overrule it.
+_PHONE_WORDS = "phone telephone tel mobile cell cellphone landline fax whatsapp call ring"
+NAMING_WORDS = {"PHONE_NUMBER": frozenset(_PHONE_WORDS.split())}
 # Long enough to hold eight words before a match; context is only looked for that far back.
 CONTEXT_CHARS = 120
 WORD = re.compile(r"[^\W\d_]+")
@@ -477,6 +480,20 @@ class WordWindowContext(ContextAwareEnhancer):
             self._keys_cache[ids] = keys
         return keys
 
+    def _denied(self, entity: str, words: list[str]) -> bool:
+        """A deny word among the few words before a match removes it, unless a word that
+        names the entity outright stands nearer to it ("policy holder, phone 682-879-4267"
+        is a phone number; "policy 682-879-4267" is not, nor "order number 6828794267")."""
+        deny = self.deny_words.get(entity)
+        if not deny:
+            return False
+        near = words[-DENY_WORDS_BEFORE:]
+        last = max((i for i, w in enumerate(near) if w in deny), default=None)
+        if last is None:
+            return False
+        naming = NAMING_WORDS.get(entity, frozenset())
+        return not any(_word_key(w) in naming for w in near[last + 1 :])
+
     def enhance_using_context(
         self,
         text: str,
@@ -491,11 +508,10 @@ class WordWindowContext(ContextAwareEnhancer):
             if result.entity_type in self.unglued and glued(text, result.start, result.end):
                 continue
             words = words_before(text, result.start, CONTEXT_WORDS_BEFORE)
-            deny = self.deny_words.get(result.entity_type)
-            if deny and any(w in deny for w in words[-DENY_WORDS_BEFORE:]):
-                continue
             meta = result.recognition_metadata or {}
             keys = context_of.get(meta.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY), frozenset())
+            if self._denied(result.entity_type, words):
+                continue
             if keys and result.score < 1.0 and any(_matches(w, keys) for w in words):
                 result.score = min(1.0, max(result.score + CONTEXT_FACTOR, MIN_SCORE_WITH_CONTEXT))
             kept.append(result)

@@ -304,6 +304,24 @@ def test_hard_negatives_stay_clean_and_a_plus_number_is_never_a_card() -> None:
     assert {s.entity for s in engine.detect("card 4111 1111 1111 1111")} == {"CREDIT_CARD"}
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_phone_word_nearer_than_a_deny_word_keeps_the_number(fast: bool) -> None:
+    """ "policy holder, phone <number>": the deny word "policy" is overruled by "phone" after
+    it; a deny word with no phone word after it still removes the number."""
+    engine = PiiEngine(PiiParams(workers=1, fast=fast))
+    texts = [
+        "Claim 7: Ana Ruiz, policy holder, phone 682-879-4267",
+        "Order 6828794267 shipped; for questions call 646-555-0187",
+        "policy 682-879-4267 renewed",
+        "Please quote invoice number 6828794267 when paying.",
+    ]
+    found = [
+        [t[s.start : s.end] for s in spans if s.entity == "PHONE_NUMBER"]
+        for t, spans in zip(texts, engine.detect_many(texts), strict=True)
+    ]
+    assert found == [["682-879-4267"], ["646-555-0187"], [], []]
+
+
 # --- names the small spaCy model misses (ner mode) -------------------------------------------
 
 needs_model = pytest.mark.skipif(
