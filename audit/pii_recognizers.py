@@ -447,6 +447,15 @@ def words_before(text: str, start: int, count: int) -> list[str]:
     return [w.lower() for w in WORD.findall(window)[-count:]]
 
 
+# An e-mail address, then a separator, right before a number: a contact line ("Ann Lee -
+# ann@example.org - 378.680.2790 x34409"), where the number is a phone number.
+EMAIL_THEN_SEPARATOR = regex.compile(r"@[\w-]+(?:\.[\w-]+)*\.\w+[ ]*(?:[-–—|,/;]|[ ]or)[ ]*$")
+
+
+def after_email(text: str, start: int) -> bool:
+    return bool(EMAIL_THEN_SEPARATOR.search(text, max(0, start - CONTEXT_CHARS), start))
+
+
 class WordWindowContext(ContextAwareEnhancer):
     """Context words raise a score; deny words just before a match remove it, and so does
     being glued to a longer number for the entities in ``unglued`` (an IP address inside
@@ -512,7 +521,10 @@ class WordWindowContext(ContextAwareEnhancer):
             keys = context_of.get(meta.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY), frozenset())
             if self._denied(result.entity_type, words):
                 continue
-            if keys and result.score < 1.0 and any(_matches(w, keys) for w in words):
+            in_context = any(_matches(w, keys) for w in words) or (
+                result.entity_type == "PHONE_NUMBER" and after_email(text, result.start)
+            )
+            if keys and result.score < 1.0 and in_context:
                 result.score = min(1.0, max(result.score + CONTEXT_FACTOR, MIN_SCORE_WITH_CONTEXT))
             kept.append(result)
         return kept

@@ -314,12 +314,16 @@ def test_a_phone_word_nearer_than_a_deny_word_keeps_the_number(fast: bool) -> No
         "Order 6828794267 shipped; for questions call 646-555-0187",
         "policy 682-879-4267 renewed",
         "Please quote invoice number 6828794267 when paying.",
+        # A contact line: an e-mail address, a separator, a number of no assigned range.
+        "Ann Lee - ann.lee@example.org - 378.680.2790 x34409",
+        "Parcel 0897520004 is out for delivery.",
+        "mail a@example.org, order 3839431221",
     ]
     found = [
         [t[s.start : s.end] for s in spans if s.entity == "PHONE_NUMBER"]
         for t, spans in zip(texts, engine.detect_many(texts), strict=True)
     ]
-    assert found == [["682-879-4267"], ["646-555-0187"], [], []]
+    assert found == [["682-879-4267"], ["646-555-0187"], [], [], ["378.680.2790 x34409"], [], []]
 
 
 # --- names the small spaCy model misses (ner mode) -------------------------------------------
