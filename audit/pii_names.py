@@ -54,7 +54,8 @@ SUFFIX = r"(?:[ ]*[\p{L}.]*\.)?"
 # Words that introduce a person; (?i) for the cue only, names keep their case.
 SALUTATIONS = (
     r"dear|hi|hello|hey|thanks|thank[ ]you|greetings|regards|sincerely|cheers|signed|wishes|"
-    r"mr\.?|mrs\.?|ms\.?|dr\.?|prof\.?"
+    r"happy[ ]birthday|congratulations|congrats|welcome|good[ ](?:morning|afternoon|evening)|"
+    r"morning|goodbye|bye|love|mr\.?|mrs\.?|ms\.?|dr\.?|prof\.?"
 )
 # Nouns naming a person's role: a cue before a name, never a name themselves.
 _ROLES = (
@@ -64,7 +65,9 @@ _ROLES = (
     "assignee reporter requester caller guest member partner wife husband son daughter mother "
     "father brother sister friend neighbour neighbor boss supervisor lawyer attorney engineer "
     "technician officer representative consultant specialist administrator contractor "
-    "volunteer resident passenger subscriber beneficiary employer"
+    "volunteer resident passenger subscriber beneficiary employer tutor coach trainer mentor "
+    "intern trainee parent guardian carer caregiver therapist dentist surgeon physician "
+    "pharmacist receptionist secretary assistant clerk cashier accountant inspector sponsor"
 )
 ROLES = _ROLES.split()
 CUES = (
@@ -101,7 +104,9 @@ POSSESSED = (
     r"cell|cellphone|phone|mobile|number|email|e-mail|mail|address|home|flat|wife|husband|"
     r"partner|son|daughter|mother|father|brother|sister|family|kids|children|boss|manager|"
     r"birthday|ssn|passport|account|salary|payslip|contract|car|desk|office|laptop|"
-    r"signature|landlord|doctor|lawyer|song|novel|book|album|poem|film|movie|lyrics"
+    r"signature|landlord|doctor|lawyer|song|novel|book|album|poem|film|movie|lyrics|place|"
+    r"house|party|room|wedding|funeral|dog|cat|bike|parents|idea|request|message|letter|"
+    r"computer|shift|shifts|appointment|flight|visit|leave|thesis"
 )
 POSSESSIVE = regex.compile(rf"(?<![\w]){NAME}{SUFFIX}['’]s[ ]+(?i:{POSSESSED})\b")
 # A person as the subject of a verb of speech or of a person's act, maybe "from <team>".
@@ -116,6 +121,11 @@ ACTS = (
 # What a bracket after a name says about that person: "Ranveer Mody (SSN ...)".
 ABOUT_PERSON = r"ssn|social|dob|born|age|aged|e-?mail|phone|tel|mobile|cell|id|employee|he|she"
 TEAMS = r"HR|IT|accounts|accounting|finance|sales|support|legal|payroll|marketing|billing|ops"
+# A person addressed by name at the start of a sentence: "Riccardo, your appointment is...".
+VOCATIVE = regex.compile(
+    rf"(?:^|[.!?][ ]+|\n)(?P<name>{NAME_WORDS}),[ ]+"
+    r"(?:you|your|you're|you've|please|thanks|thank[ ]you|can|could|would|we|I|it's)\b"
+)
 SUBJECT = regex.compile(
     rf"(?<![\w'’]){NAME}{SUFFIX}(?:[ ]+and[ ]+{NAME}{SUFFIX})?"
     rf"(?:[ ]+from[ ]+(?:the[ ]+)?(?:{TEAMS})\b|[ ]+(?:{ACTS})\b|[ ]+and[ ]+I\b|"
@@ -137,6 +147,8 @@ _NOT_NAMES = """
     The A An This That These Those It We You They He She I My Our Your Their His Her Team All
     Everyone Everybody Someone Somebody Anyone Nobody Sir Madam Madame Support Sales Service
     Please Thanks Thank Hello Hi Hey Dear Regards Best Kind Note Card Bank Staff Management
+    Yes No Ok Okay Sure Well So Now Then Also However Sorry Great Perfect Right Again Oh Ah
+    Wow Anyway Actually Honestly Sadly Luckily Unfortunately Guys Folks Friends Morning
     Police Security Admin Legal Finance Accounting Payroll Marketing Billing Tel Fax Phone Cell
     Mobile Email Mail Suite Apt Unit Floor Room
     Monday Tuesday Wednesday Thursday Friday Saturday Sunday
@@ -220,6 +232,7 @@ def cued_names(text: str) -> Iterable[tuple[int, int]]:
     """(start, end) of capitalised words where the text says a person stands (see above)."""
     found = [span for m in CUED.finditer(text) for span in m.spans("name")]
     found += [m.span("name") for m in POSSESSIVE.finditer(text)]
+    found += [m.span("name") for m in VOCATIVE.finditer(text)]
     found += [span for m in SUBJECT.finditer(text) for span in m.spans("name")]
     found += [m.span("name") for m in BESIDE_EMAIL.finditer(text)]
     found += [m.span("name") for m in SIGNATURE.finditer(text)]
