@@ -471,8 +471,8 @@ HOLDOUT_NEGATIVES = (
     ("code", "Use verification code {otp} to sign in."),
 )
 # The "final" set (seed FINAL_SEED) was written once the holdout set's misses had been looked
-# at too and the name rules frozen again: the one set of the three whose figures no rule was
-# changed for.
+# at too and the name rules frozen again; its figures were measured before any change, then its
+# misses were looked at too (phone context, vocatives, greetings).
 FINAL_SEED = 90417
 FINAL_TEMPLATES = (
     "Can you set up a laptop for {name}? They start Tuesday.",
@@ -515,11 +515,56 @@ FINAL_NEGATIVES = (
     ("case", "Claim {order} is under review."),
     ("code", "Your PIN reset code is {otp}."),
 )
+# The "blind" set (seed BLIND_SEED) was written after the final set's misses had been looked
+# at as well and the rules frozen a last time: no rule was changed for it.
+BLIND_SEED = 246813
+BLIND_TEMPLATES = (
+    "Quick question from {name}: is the office open on Friday?",
+    "{first} forgot her badge again, so I let her in.",
+    "The keynote speaker this year is {name}.",
+    "Emergency contact for the trip: {name}, {phone}.",
+    "I'll ask {first} to double-check the IBAN {iban} before paying.",
+    "Congratulations to {name} on 20 years with the company!",
+    "Nobody answered at {phone}, so I emailed {email} instead.",
+    "Accounts receivable: {name} still owes us for March.",
+    "Dear {first}, your SSN {ssn} was entered twice; please confirm.",
+    "Photo credit: {name}",
+    "{name} and {name2} are sharing the rental car.",
+    "Driver {name} was stopped at the gate; plate checked, phone {phone}.",
+    "Let {first} know that the server at {ip} is back up.",
+    "The scholarship goes to {name}, a second-year student.",
+    "Cancelled by customer {name} ({email}), refund to card {card}.",
+    "Do you know {name}? I think we met in Berlin.",
+    "{name}'s flight lands at 9; pick-up number is {phone}.",
+    "Signed: {name}, {first}, {name2}",
+    "According to the log, {email} connected from {ip} twice.",
+    "{first} is out sick today, ping me instead.",
+    "Please add {name} to the mailing list ({email}).",
+    "Tenancy ends for {name} on the 30th; return the deposit to {iban}.",
+    "Well done {first}, the migration went smoothly.",
+    "Card {card} belongs to {name}, not to the account holder.",
+    "My colleague {name} will send you the form; her direct line is {phone}.",
+)
+BLIND_NEGATIVES = (
+    ("order", "Batch {order} passed quality control."),
+    ("invoice", "Credit note {order} was issued."),
+    ("version", "Patch {version} is rolling out."),
+    ("price", "Grand total {price}."),
+    ("date", "Effective {date}."),
+    ("isbn", "Cited as ISBN {isbn}."),
+    ("ean", "GTIN {ean} on the label."),
+    ("time", "Alarm set for {time}."),
+    ("pages", "Appendix on pages {pages}."),
+    ("quantity", "Attendance was {quantity} last year."),
+    ("case", "Incident {order} is closed."),
+    ("code", "One-time password: {otp}."),
+)
 TEMPLATE_SETS = {
     "development": (DEV_TEMPLATES, DEV_NEGATIVES, DEV_SEED),
     "acceptance": (ACCEPT_TEMPLATES, ACCEPT_NEGATIVES, ACCEPT_SEED),
     "holdout": (HOLDOUT_TEMPLATES, HOLDOUT_NEGATIVES, HOLDOUT_SEED),
     "final": (FINAL_TEMPLATES, FINAL_NEGATIVES, FINAL_SEED),
+    "blind": (BLIND_TEMPLATES, BLIND_NEGATIVES, BLIND_SEED),
 }
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%B %d, %Y")
 
@@ -610,8 +655,8 @@ def labelled_sentences(
     """``n`` sentences holding PII (names, phones in many formats, e-mails, SSNs, cards,
     IBANs, IP addresses) and ``n // 2`` hard negatives (order and invoice numbers, versions,
     prices, dates, ISBNs, barcodes, times, page ranges, quantities) with no PII, from the
-    ``templates`` set ("acceptance", "development", "holdout" or "final"; seed: the set's
-    own by default)."""
+    ``templates`` set ("acceptance", "development", "holdout", "final" or "blind"; seed:
+    the set's own by default)."""
     from faker import Faker
 
     positives, negatives, default_seed = TEMPLATE_SETS[templates]
