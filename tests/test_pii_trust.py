@@ -360,10 +360,13 @@ def test_names_by_shape_need_a_cue_or_a_person_shaped_org() -> None:
         ("Approved by Sig.ra Benedetta Rinaldi yesterday.", ["Benedetta Rinaldi"]),
         ("Hey Joost, it's pani Wiesława Król again.", ["Joost", "Wiesława Król"]),
         ("Refund issued to Arjun Venkataraman, see below.", ["Arjun Venkataraman"]),
+        ("Done. Ottilie, your table is ready; happy birthday Sven!", ["Ottilie", "Sven"]),
+        ("Maarten Vos - m.vos@example.org - 0612 345 678", ["Maarten Vos"]),
         # Acronyms, days, role nouns and companies are not names after a cue.
         ("HR said the VPN's address changed; Support said Tuesday.", []),
         ("Attendees: Customer Service and the Sales Team.", []),
         ("Payment to Northwind Holdings was approved by Finance.", []),
+        ("Yes, you can. Purchase Order - 123 456 789", []),
     ],
 )
 def test_names_in_lists_possessives_and_as_subjects(text: str, names: list[str]) -> None:
