@@ -29,6 +29,7 @@ Pattern mode does not use them: it promises no names.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import regex
@@ -228,6 +229,17 @@ def _listed(text: str) -> Iterable[tuple[int, int]]:
             at = item.end()
 
 
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    """spaCy's English stop words ("into", "off", "not", "go"): a sentence's first word
+    written with a capital, never a name on its own. Loaded when first needed (ner mode)."""
+    try:
+        from spacy.lang.en.stop_words import STOP_WORDS
+    except ImportError:  # pragma: no cover - ner mode needs spaCy anyway
+        return frozenset()
+    return frozenset(STOP_WORDS)
+
+
 def cued_names(text: str) -> Iterable[tuple[int, int]]:
     """(start, end) of capitalised words where the text says a person stands (see above)."""
     found = [span for m in CUED.finditer(text) for span in m.spans("name")]
@@ -259,5 +271,7 @@ def cued_names(text: str) -> Iterable[tuple[int, int]]:
         while kept and regex.fullmatch(PARTICLES, kept[-1][0]):
             kept.pop()
         if not kept or len(kept[0][0]) < 2:
+            continue
+        if len(kept) == 1 and kept[0][0].lower() in _stop_words():
             continue
         yield start, kept[-1][1]
