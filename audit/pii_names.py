@@ -1,66 +1,164 @@
-"""Names the small spaCy model misses, found by their shape (ner mode only).
+"""Names the small spaCy model misses, found by their shape and their context (ner mode only).
 
 The small English model labels many people's names as organisations ("Wendy Hopkins",
-"Daniel Marques") or not at all when the name is not English ("Please contact Graziano
-Broschi"). Two shape rules, used by ``pii_recognizers.CheckedSpacyRecognizer``, raise recall
-on names without a gazetteer:
+"Daniel Marques"), as places (most names that are not English: "Kunigunde Ruppert",
+"Tripti Kala") or not at all ("Please contact Graziano Broschi"). Rules used by
+``pii_recognizers.CheckedSpacyRecognizer`` raise recall on names without a gazetteer:
 
-- ``person_shaped``: an ORG span of two to four capitalised words (particles such as "van",
+- ``person_shaped``: an ORG span of two to five capitalised words (particles such as "van",
   "de" between them), none of them a word that names companies ("Inc", "Bank", "Group"...),
   is taken for a person: for an auditor a company flagged as a person costs less than a
   person missed.
-- ``cued_names``: capitalised words right after a word that introduces a person ("Dear",
-  "Thanks", "Regards,", "contact", "ask", "spoke with", "my name is", "Mr."...): two or more,
-  or one after a salutation or a title.
+- ``cued_names``: capitalised words (after an optional title, "Dr.", "Sig.ra", "pani") where
+  the sentence says a person stands:
+  after a word that introduces one ("Dear", "Thanks", "contact", "call", "spoke with", "my name
+  is", "it's", "customer", "cardholder", "note from", "identity of", "refund for", "paid to",
+  any "<verb>ed by");
+  in a list after a label naming people ("Attendees: A, B and C");
+  before a possessive of something only people have ("Ibrahim's cell", "Anna's wife");
+  as the subject of a verb of speech or of a person's act ("Laurent said", "the one Aimé
+  typed", "Frida from HR said", "Ranveer Gaba paid with");
+  in a mail header ("Jade Tielemans <jade@example.net>") or signing a message off ("- Karina").
+  A single word is a name there; the words are cut at the first one that is not a name
+  (days, months, pronouns, role nouns such as "Customer", words naming companies, acronyms).
+- ``non_name``: the model's own PERSON spans that are one such word ("Tel", "Dispatcher")
+  are dropped.
 
 Pattern mode does not use them: it promises no names.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import regex
 
-PARTICLES = r"(?:van|von|der|den|de|del|della|da|di|du|dos|das|la|le|bin|ibn|al|el|y|zu|ter)"
+PARTICLES = (
+    r"(?:van|von|der|den|de|del|della|da|di|du|dos|das|la|le|bin|ibn|al|el|y|zu|ter|ten|het)"
+)
 # A capitalised word: an upper-case letter then letters, with inner hyphens or apostrophes.
-CAPITALISED = r"\p{Lu}[\p{Ll}\p{Lu}]*+(?:['’-]\p{Lu}?[\p{Ll}]++)*+"
-NAME_WORDS = rf"{CAPITALISED}(?:[ ]+(?:{PARTICLES}[ ]+)?{CAPITALISED}){{0,3}}+"
+# A possessive "'s" is not part of it ("Anna's" is "Anna"; "O'Neil" is one word).
+CAPITALISED = r"\p{Lu}[\p{Ll}\p{Lu}]*+(?:(?:-|['’](?!s\b))\p{Lu}?[\p{Ll}]++)*+"
+# One to five capitalised words, with up to two particles between two of them ("van den").
+NAME_WORDS = rf"{CAPITALISED}(?:[ ]+(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED}){{0,4}}+"
+# Titles written before a name: honorifics of several languages, or any short capitalised
+# abbreviation ("Ing.", "Univ.Prof.", "Sig.ra"); they are not part of the span reported.
+TITLE = (
+    r"(?:(?i:mr|mrs|ms|mx|miss|dr|prof|sir|dame|herr|frau|mme|mlle|m|sig|sig\.ra|sig\.na|dott|"
+    r"dott\.ssa|ing|sr|sra|srta|dña|dhr|mevr|pan|pani|shri|smt|sri)\.?"
+    r"|\p{Lu}\p{L}{0,4}\.(?:-?\p{L}{1,4}\.?)*)[ ]+"
+)
+NAME = rf"(?:{TITLE}){{0,2}}(?P<name>{NAME_WORDS})"
+# A degree or a suffix after a name ("Marlis Briemer B.Sc.", "Felicia Rust MBA.").
+SUFFIX = r"(?:[ ]*[\p{L}.]*\.)?"
 # Words that introduce a person; (?i) for the cue only, names keep their case.
-# After these one capitalised word is taken for a name too: salutations, sign-offs, titles.
 SALUTATIONS = (
     r"dear|hi|hello|hey|thanks|thank[ ]you|greetings|regards|sincerely|cheers|signed|wishes|"
-    r"mr\.?|mrs\.?|ms\.?|dr\.?|prof\.?"
+    r"happy[ ]birthday|congratulations|congrats|welcome|good[ ](?:morning|afternoon|evening)|"
+    r"morning|goodbye|bye|love|mr\.?|mrs\.?|ms\.?|dr\.?|prof\.?"
 )
+# Nouns naming a person's role: a cue before a name, never a name themselves.
+_ROLES = (
+    "customer client patient agent employee manager owner holder cardholder user applicant "
+    "tenant driver courier dispatcher landlord landlady colleague director doctor nurse "
+    "teacher student candidate buyer seller sender recipient payee payer author reviewer "
+    "assignee reporter requester caller guest member partner wife husband son daughter mother "
+    "father brother sister friend neighbour neighbor boss supervisor lawyer attorney engineer "
+    "technician officer representative consultant specialist administrator contractor "
+    "volunteer resident passenger subscriber beneficiary employer tutor coach trainer mentor "
+    "intern trainee parent guardian carer caregiver therapist dentist surgeon physician "
+    "pharmacist receptionist secretary assistant clerk cashier accountant inspector sponsor"
+)
+ROLES = _ROLES.split()
 CUES = (
-    r"contact|contacted|ask|asked|tell|told|cc|attn|"
-    r"attention|email|e-mail|call|called|spoke[ ]with|spoke[ ]to|talked[ ]to|met[ ]with|"
-    r"met|name[ ]is|i[ ]am|i'm|this[ ]is|customer|client|patient|agent|employee|manager|"
-    r"owner|holder|user|applicant|tenant|signed[ ]by|assigned[ ]to|approved[ ]by|"
-    r"forward[ ](?:this|it)[ ]to|passed[ ]to|handed[ ]to|on[ ]behalf[ ]of|care[ ]of|"
-    r"belongs[ ]to|belonging[ ]to|addressed[ ]to|written[ ]by|sent[ ]by|"
-    r"driver|courier|landlord|landlady|colleague|director|doctor|nurse|teacher|student|"
-    r"candidate|buyer|seller|sender|recipient|payee|payer|author|reviewer|assignee|"
-    r"reporter|requester|caller|guest|member|partner|wife|husband|son|daughter|mother|father|"
-    r"brother|sister|friend|neighbour|neighbor|boss|supervisor|lawyer|attorney"
+    r"contact|contacted|ask|asked|tell|told|cc|attn|attention|email|e-mail|call|called|phone|"
+    r"ring|text|ping|reach|message|remind|invite|thank|pay|paid|reimburse|refund|says|writes|"
+    r"(?:account|full|legal|contact|customer|client|patient|user)[ ]name|named|nicknamed|"
+    r"calls[ ]me|call[ ]me|starring|featuring|host|visitor|winner|attendee|who[ ]is|who's|"
+    r"(?:form|file|record|profile|application|subscription|booking|reservation|payslip|visa|"
+    r"passport|check)[ ]+(?:for|of)|"
+    r"spoke[ ]with|spoke[ ]to|talked[ ]to|met[ ]with|met|name[ ]is|i[ ]am|i'm|this[ ]is|"
+    r"it's|it’s|it[ ]is|account[ ]holder|contact[ ]person|forward[ ](?:this|it)[ ]to|"
+    r"passed[ ]to|handed[ ]to|on[ ]behalf[ ]of|care[ ]of|belongs[ ]to|belonging[ ]to|"
+    r"addressed[ ]to|written[ ]by|sent[ ]by|\p{L}+ed[ ]by|"
+    r"(?:note|message|mail|letter|reply|call|request|complaint|word)[ ]from|"
+    r"(?:identity|name|account|details|file|record|profile|signature)[ ]of|"
+    r"(?:reimbursement|refund|payment|transfer|details|invoice|receipt|checkout|approved|"
+    r"issued|payable|registered|booked|reserved|charged|credited|addressed|made[ ]out)"
+    r"[ ]+(?:to|for|from)|" + "|".join(ROLES)
 )
 CUED = regex.compile(
-    rf"(?<![\w])(?i:(?P<salute>{SALUTATIONS})|(?:{CUES}))[,:]?(?:[ ]+|[ ]*\n[ ]*)"
-    rf"(?P<name>{NAME_WORDS})"
+    rf"(?<![\w])(?i:(?P<salute>{SALUTATIONS})|(?:{CUES})(?:[ ]+(?:is|was|will[ ]be))?)[,:]?"
+    rf"(?:[ ]+|[ ]*\n[ ]*){NAME}(?:{SUFFIX}[ ]+and[ ]+{NAME})?"
+)
+# People listed after a label: "Attendees: A, B and C".
+LIST_LABELS = (
+    r"attendees|participants|present|invitees|invited|guests|speakers|panel|panellists|"
+    r"panelists|signatories|members|team|owners|reviewers|approvers|assignees|authors|"
+    r"contacts|cc|bcc|with|name|full[ ]name"
+)
+LIST_HEAD = regex.compile(rf"(?<![\w])(?i:{LIST_LABELS})[ ]*:[ ]*")
+LIST_ITEM = regex.compile(rf"{NAME}{SUFFIX}(?P<sep>[ ]*(?:,|;|&|\band\b)[ ]*)?")
+# Things only people have, after a possessive: "Ibrahim's cell".
+POSSESSED = (
+    r"cell|cellphone|phone|mobile|number|email|e-mail|mail|address|home|flat|wife|husband|"
+    r"partner|son|daughter|mother|father|brother|sister|family|kids|children|boss|manager|"
+    r"birthday|ssn|passport|account|salary|payslip|contract|car|desk|office|laptop|"
+    r"signature|landlord|doctor|lawyer|song|novel|book|album|poem|film|movie|lyrics|place|"
+    r"house|party|room|wedding|funeral|dog|cat|bike|parents|idea|request|message|letter|"
+    r"computer|shift|shifts|appointment|flight|visit|leave|thesis"
+)
+POSSESSIVE = regex.compile(rf"(?<![\w]){NAME}{SUFFIX}['’]s[ ]+(?i:{POSSESSED})\b")
+# A person as the subject of a verb of speech or of a person's act, maybe "from <team>".
+ACTS = (
+    r"said|says|asked|asks|wrote|writes|typed|replied|replies|answered|told|tells|paid|pays|"
+    r"agreed|signed|confirmed|thinks|thought|wants|wanted|needs|sent|explained|mentioned|"
+    r"reported|complained|phoned|emailed|texted|joined|requested|promised|claims|claimed|"
+    r"insists|insisted|admitted|noted|added|called[ ](?:me|us|back|again)|left[ ]a|lives|"
+    r"lived|works|worked|moved|married|died|was[ ]born|is[ ]from|ha[sd][ ]\p{L}+ed|"
+    r"will[ ](?:see|call|meet|sign|pay|send)"
+)
+# What a bracket after a name says about that person: "Ranveer Mody (SSN ...)".
+ABOUT_PERSON = r"ssn|social|dob|born|age|aged|e-?mail|phone|tel|mobile|cell|id|employee|he|she"
+TEAMS = r"HR|IT|accounts|accounting|finance|sales|support|legal|payroll|marketing|billing|ops"
+# A person addressed by name at the start of a sentence: "Riccardo, your appointment is...".
+VOCATIVE = regex.compile(
+    rf"(?:^|[.!?][ ]+|\n)(?P<name>{NAME_WORDS}),[ ]+"
+    r"(?:you|your|you're|you've|please|thanks|thank[ ]you|can|could|would|we|I|it's)\b"
+)
+SUBJECT = regex.compile(
+    rf"(?<![\w'’]){NAME}{SUFFIX}(?:[ ]+and[ ]+{NAME}{SUFFIX})?"
+    rf"(?:[ ]+from[ ]+(?:the[ ]+)?(?:{TEAMS})\b|[ ]+(?:{ACTS})\b|[ ]+and[ ]+I\b|"
+    rf",?[ ]+(?:who|whose)\b|[ ]+\((?i:{ABOUT_PERSON})\b)"
 )
 # A name written as a mail header writes it, "Jade Tielemans <jade@example.net>" or with the
 # address in brackets, and a name signing a message off at its end ("... - Karina").
 BESIDE_EMAIL = regex.compile(rf"(?P<name>{NAME_WORDS})[ ]*[<(][^\s<>()@]+@")
+# Two or more capitalised words set beside an e-mail address or a phone number ("Brenda Gill -
+# lydia03@example.org - 503 403 8767", "Kelly Ng, +44 20 7946 0958", "Ria Deep at r@x.org").
+BESIDE_CONTACT = regex.compile(
+    rf"(?<![\w.@-])(?P<name>{CAPITALISED}(?:[ ]+(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED}){{1,4}}+)"
+    r"(?:[ ]*[-–—|,:/][ ]*|[ ]+(?:at|on|via)[ ]+)"
+    r"(?:[^\s<>()@,]+@[^\s@]+\.\w|(?:\+\(?|\()?\d+[ ().-][\d ().-]{4,}\d)"
+)
 SIGNATURE = regex.compile(rf"(?:[ ][-–—|][ ]*|\n)(?P<name>{NAME_WORDS})[ .!]*$")
 # Capitalised words that are not names even after a cue.
 _NOT_NAMES = """
     The A An This That These Those It We You They He She I My Our Your Their His Her Team All
-    Everyone Sir Madam Madame Support Sales Service Customer Client Please Thanks Thank Hello
-    Hi Dear Regards Best Kind Monday Tuesday Wednesday Thursday Friday Saturday Sunday
+    Everyone Everybody Someone Somebody Anyone Nobody Sir Madam Madame Support Sales Service
+    Please Thanks Thank Hello Hi Hey Dear Regards Best Kind Note Card Bank Staff Management
+    Yes No Ok Okay Sure Well So Now Then Also However Sorry Great Perfect Right Again Oh Ah
+    Wow Anyway Actually Honestly Sadly Luckily Unfortunately Guys Folks Friends Morning
+    Police Security Admin Legal Finance Accounting Payroll Marketing Billing Tel Fax Phone Cell
+    Mobile Email Mail Suite Apt Unit Floor Room
+    Monday Tuesday Wednesday Thursday Friday Saturday Sunday
     January February March April May June July August September October November December
-    Today Tomorrow Yesterday Mr Mrs Ms Dr Prof Ltd Inc
+    Today Tomorrow Yesterday Mr Mrs Ms Dr Prof
+    Order Invoice Ticket Case Reference Ref Account Number Item Version Release Build Page
+    Chapter Section Table Figure Total Balance Amount Code Product Model Serial Tracking
 """
-NOT_NAMES = frozenset(_NOT_NAMES.split())
+NOT_NAMES = frozenset(_NOT_NAMES.split()) | {r.capitalize() for r in ROLES}
 # Words that name companies, institutions and places, not people.
 _ORG_WORDS = """
     inc ltd llc plc gmbh ag sa sarl srl spa bv nv co corp corporation company companies group
@@ -71,6 +169,17 @@ _ORG_WORDS = """
     office church club team hotel restaurant cafe store shop market street avenue road
 """
 ORG_WORDS = frozenset(_ORG_WORDS.split())
+# Words of places' names: a LOCATION holding one stays a place ("New York", "Lake Como").
+_PLACE_WORDS = """
+    new san santa santo sao são los las la le el st saint sainte fort port mount mt lake
+    river city town village county island islands isle bay beach valley hill hills park
+    united north south east west central upper lower greater great little old hong sri
+    kingdom republic states state province region district coast gulf sea ocean mountains
+    heights springs falls harbour harbor bridge castle land grove lane close court square
+    place gardens terrace way drive row crescent plaza circle boulevard walk
+"""
+PLACE_WORDS = frozenset(_PLACE_WORDS.split())
+ACRONYM = regex.compile(r"\p{Lu}{2,}")
 
 
 WORD = regex.compile(r"\S+")
@@ -80,33 +189,89 @@ def _words(value: str) -> list[str]:
     return value.replace(",", " ").split()
 
 
+def _not_a_name(word: str) -> bool:
+    return word in NOT_NAMES or word.lower() in ORG_WORDS or bool(ACRONYM.fullmatch(word))
+
+
+def non_name(value: str) -> bool:
+    """A one-word span that is a word, not a name ("Tel", "Dispatcher", "Monday")."""
+    words = value.strip(" .,:;!?").split()
+    return len(words) == 1 and _not_a_name(words[0])
+
+
 def person_shaped(value: str) -> bool:
-    """Two to four capitalised words (particles between them), none naming a company."""
+    """Two to five capitalised words (particles between them), none naming a company."""
+    if "\n" in value:  # a name is written on one line; this is an address or a heading
+        return False
     words = _words(value)
     names = [w for w in words if not regex.fullmatch(PARTICLES, w)]
-    if not 2 <= len(names) <= 4 or len(words) > 5:
+    if not 2 <= len(names) <= 5 or len(words) > 6:
         return False
     if any(w.lower().strip(".") in ORG_WORDS or w in NOT_NAMES for w in words):
         return False
     return all(regex.fullmatch(CAPITALISED, w) for w in names) and "&" not in value
 
 
+def person_shaped_place(value: str) -> bool:
+    """A LOCATION of two to five capitalised words, none naming a place or a company: the small
+    model's guess for most names that are not English ("Kunigunde Ruppert", "Tripti Kala")."""
+    return person_shaped(value) and not any(w.lower() in PLACE_WORDS for w in _words(value))
+
+
+def _listed(text: str) -> Iterable[tuple[int, int]]:
+    """Names in a list after a label naming people: each item up to a comma or an "and"."""
+    for head in LIST_HEAD.finditer(text):
+        at = head.end()
+        while item := LIST_ITEM.match(text, at):
+            yield item.span("name")
+            if item.group("sep") is None:
+                break
+            at = item.end()
+
+
+@functools.cache
+def _stop_words() -> frozenset[str]:
+    """spaCy's English stop words ("into", "off", "not", "go"): a sentence's first word
+    written with a capital, never a name on its own. Loaded when first needed (ner mode)."""
+    try:
+        from spacy.lang.en.stop_words import STOP_WORDS
+    except ImportError:  # pragma: no cover - ner mode needs spaCy anyway
+        return frozenset()
+    return frozenset(STOP_WORDS)
+
+
 def cued_names(text: str) -> Iterable[tuple[int, int]]:
-    """(start, end) of capitalised words right after a word that introduces a person, before
-    an e-mail address in brackets, or alone at the end of a text after a dash or a line."""
-    found = [(m, m.group("salute") is not None) for m in CUED.finditer(text)]
-    found += [(m, False) for m in BESIDE_EMAIL.finditer(text)]
-    found += [(m, True) for m in SIGNATURE.finditer(text)]
-    for m, single_word_ok in found:
-        start, end = m.span("name")
+    """(start, end) of capitalised words where the text says a person stands (see above)."""
+    found = [span for m in CUED.finditer(text) for span in m.spans("name")]
+    found += [m.span("name") for m in POSSESSIVE.finditer(text)]
+    found += [m.span("name") for m in VOCATIVE.finditer(text)]
+    found += [span for m in SUBJECT.finditer(text) for span in m.spans("name")]
+    found += [m.span("name") for m in BESIDE_EMAIL.finditer(text)]
+    found += [m.span("name") for m in SIGNATURE.finditer(text)]
+    found += list(_listed(text))
+    # Beside a contact detail only a span of names right up to it is one ("Purchase Order -
+    # 123 456 789" is not cut down to "Purchase").
+    whole = [m.span("name") for m in BESIDE_CONTACT.finditer(text)]
+    for start, end, whole_only in [
+        *((s, e, False) for s, e in found),
+        *((s, e, True) for s, e in whole),
+    ]:
         # Stop at the first word that is not a name ("Thanks Maria Team" keeps "Maria").
+        # A word naming a company makes the words before it a company's name ("Northwind
+        # Holdings"): none of them is kept.
         kept: list[tuple[str, int]] = []
         for word in WORD.finditer(text, start, end):
-            if word.group() in NOT_NAMES or word.group().lower() in ORG_WORDS:
+            if _not_a_name(word.group()):
+                if whole_only or (
+                    word.group() not in NOT_NAMES and word.group().lower() in ORG_WORDS
+                ):
+                    kept = []
                 break
             kept.append((word.group(), word.end()))
         while kept and regex.fullmatch(PARTICLES, kept[-1][0]):
             kept.pop()
-        if not kept or (len(kept) == 1 and (not single_word_ok or len(kept[0][0]) < 2)):
+        if not kept or len(kept[0][0]) < 2:
+            continue
+        if len(kept) == 1 and kept[0][0].lower() in _stop_words():
             continue
         yield start, kept[-1][1]

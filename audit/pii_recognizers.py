@@ -39,13 +39,16 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, SpacyRecognizer
 
 from audit.pii_custom import RecognizerSpec
-from audit.pii_names import cued_names, person_shaped
+from audit.pii_names import cued_names, non_name, person_shaped, person_shaped_place
 
 CONTEXT_FACTOR = 0.35
 MIN_SCORE_WITH_CONTEXT = 0.4
 # presidio reads five; a name of four words and "on" stand between "contact" and a number.
 CONTEXT_WORDS_BEFORE = 8
 DENY_WORDS_BEFORE = 3
+# Words that name an entity outright: nearer to a match than a deny word, they overrule it.
+_PHONE_WORDS = "phone telephone tel mobile cell cellphone landline fax whatsapp call ring"
+NAMING_WORDS = {"PHONE_NUMBER": frozenset(_PHONE_WORDS.split())}
 # Long enough to hold eight words before a match; context is only looked for that far back.
 CONTEXT_CHARS = 120
 WORD = re.compile(r"[^\W\d_]+")
@@ -334,7 +337,9 @@ DATE_SHAPE = regex.compile(
 
 def plausible_ner(entity: str, value: str) -> bool:
     """Whether a spaCy span of ``entity`` can be what it claims (a cheap shape check)."""
-    if entity in ("PERSON", "NRP"):
+    if entity == "PERSON":  # not a word the model took for a name ("Tel", "Dispatcher")
+        return not any(ch.isdigit() for ch in value) and not non_name(value)
+    if entity == "NRP":
         return not any(ch.isdigit() for ch in value)
     if entity == "LOCATION":
         return any(ch.isalpha() for ch in value)
@@ -375,6 +380,12 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
             recognizer_result(self, "PERSON", e.start_char, e.end_char, ORG_PERSON_SCORE)
             for e in orgs
             if e.label_ == "ORGANIZATION" and person_shaped(e.text)
+        ]
+        # A person-shaped LOCATION: a PERSON span above it wins the overlap.
+        kept += [
+            recognizer_result(self, "PERSON", e.start_char, e.end_char, CUED_PERSON_SCORE)
+            for e in orgs
+            if e.label_ == "LOCATION" and person_shaped_place(e.text)
         ]
         cued = cued_names(text)
         kept += [recognizer_result(self, "PERSON", s, e, CUED_PERSON_SCORE) for s, e in cued]
@@ -436,6 +447,15 @@ def words_before(text: str, start: int, count: int) -> list[str]:
     return [w.lower() for w in WORD.findall(window)[-count:]]
 
 
+# An e-mail address, then a separator, right before a number: a contact line ("Ann Lee -
+# ann@example.org - 378.680.2790 x34409"), where the number is a phone number.
+EMAIL_THEN_SEPARATOR = regex.compile(r"@[\w-]+(?:\.[\w-]+)*\.\w+[ ]*(?:[-–—|,/;]|[ ]or)[ ]*$")
+
+
+def after_email(text: str, start: int) -> bool:
+    return bool(EMAIL_THEN_SEPARATOR.search(text, max(0, start - CONTEXT_CHARS), start))
+
+
 class WordWindowContext(ContextAwareEnhancer):
     """Context words raise a score; deny words just before a match remove it, and so does
     being glued to a longer number for the entities in ``unglued`` (an IP address inside
@@ -469,6 +489,20 @@ class WordWindowContext(ContextAwareEnhancer):
             self._keys_cache[ids] = keys
         return keys
 
+    def _denied(self, entity: str, words: list[str]) -> bool:
+        """A deny word among the few words before a match removes it, unless a word that
+        names the entity outright stands nearer to it ("policy holder, phone 682-879-4267"
+        is a phone number; "policy 682-879-4267" is not, nor "order number 6828794267")."""
+        deny = self.deny_words.get(entity)
+        if not deny:
+            return False
+        near = words[-DENY_WORDS_BEFORE:]
+        last = max((i for i, w in enumerate(near) if w in deny), default=None)
+        if last is None:
+            return False
+        naming = NAMING_WORDS.get(entity, frozenset())
+        return not any(_word_key(w) in naming for w in near[last + 1 :])
+
     def enhance_using_context(
         self,
         text: str,
@@ -483,12 +517,14 @@ class WordWindowContext(ContextAwareEnhancer):
             if result.entity_type in self.unglued and glued(text, result.start, result.end):
                 continue
             words = words_before(text, result.start, CONTEXT_WORDS_BEFORE)
-            deny = self.deny_words.get(result.entity_type)
-            if deny and any(w in deny for w in words[-DENY_WORDS_BEFORE:]):
-                continue
             meta = result.recognition_metadata or {}
             keys = context_of.get(meta.get(RecognizerResult.RECOGNIZER_IDENTIFIER_KEY), frozenset())
-            if keys and result.score < 1.0 and any(_matches(w, keys) for w in words):
+            if self._denied(result.entity_type, words):
+                continue
+            in_context = any(_matches(w, keys) for w in words) or (
+                result.entity_type == "PHONE_NUMBER" and after_email(text, result.start)
+            )
+            if keys and result.score < 1.0 and in_context:
                 result.score = min(1.0, max(result.score + CONTEXT_FACTOR, MIN_SCORE_WITH_CONTEXT))
             kept.append(result)
         return kept

@@ -19,7 +19,7 @@ import polars as pl
 
 from audit import gate
 from audit.baseline import compare
-from audit.signing import check_signature, signature_for
+from audit.signing import check_keys, check_signature, signature_for
 from audit.sink import AuditSink
 from curate.atomic import AtomicWriter, LineWriter, write_json
 from curate.checkpoint import DEFAULT_EVERY, Position, discard, for_run
@@ -133,6 +133,7 @@ def run_audit(
     if not isinstance(rules, Rules):
         rules = load_rules(rules)
     check_engine(engine, resume=resume, workers=workers)
+    check_keys()
     old = load_audit(baseline, verify=True) if baseline is not None else None
     if engine == "ray":
         return _run_audit_ray(data_path, report_dir, rules, baseline, old, address, num_cpus)
@@ -223,7 +224,7 @@ def _run_audit_ray(
                 sink.add(share)
                 for line in lines:
                     findings.write_line(line)
-            info = R.provenance(inputs, rules)
+            info = R.provenance(inputs, rules, run.reads)
             result = audit_result(rules, info, run.ledger, sink, findings, old, baseline)
             publish(result, report_dir, findings)
         except BaseException:

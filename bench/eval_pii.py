@@ -14,7 +14,11 @@ Three labelled synthetic sets:
   prices, dates, ISBN-10/13, EAN-13 barcodes, timestamps, page ranges).
 - ``trust``: ``pii_corpus.labelled_sentences`` (issue 15's acceptance set, written after the
   detector work, its own templates and seed ``pii_corpus.ACCEPT_SEED`` unless
-  ``--trust-seed``; ``trust-dev``: the development set looked at while the detector changed):
+  ``--trust-seed``; ``trust-dev``: the development set looked at while the detector changed;
+  ``trust-holdout``: a third set written after the name rules were frozen, once the
+  acceptance set's misses had been looked at; ``trust-final``: a fourth, written after the
+  holdout set's misses had been looked at (whose own misses were then looked at too);
+  ``trust-blind``: a fifth, written last, that no rule was changed for):
   names of nine locales, phones in many formats (valid or not, extensions, ``001-``,
   ``+44 (0)``), e-mails, SSNs, cards, IBANs, IP addresses, and hard negatives. It is scored
   on seven entities: PERSON (ner mode only) and the six structured ones
@@ -298,6 +302,9 @@ def main() -> None:
         "faker": lambda: faker_samples(args.n // 2, args.seed),
         "trust": lambda: trust_samples(args.n, args.trust_seed, "acceptance"),
         "trust-dev": lambda: trust_samples(args.n, args.trust_seed, "development"),
+        "trust-holdout": lambda: trust_samples(args.n, args.trust_seed, "holdout"),
+        "trust-final": lambda: trust_samples(args.n, args.trust_seed, "final"),
+        "trust-blind": lambda: trust_samples(args.n, args.trust_seed, "blind"),
     }
     datasets = {name: makers[name]() for name in args.sets.split(",")}
     report: dict[str, Any] = {
@@ -388,9 +395,11 @@ def shipped(report: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
     return {
         "description": "PII detector quality on labelled synthetic data (bench/eval_pii.py): "
         "presidio-evaluator's PresidioSentenceFaker sentences ('evaluator'), Faker-built "
-        "sentences with hard negatives ('faker') and bench/pii_corpus.py's acceptance "
-        "sentences with names ('trust'). Lenient span matching; F2 weighs recall twice as "
-        "much as precision.",
+        "sentences with hard negatives ('faker') and bench/pii_corpus.py's sentences with "
+        "names: 'trust' (the acceptance set, whose misses were looked at while the ner "
+        "mode's name rules were written) and 'trust-blind' (written after those rules were "
+        "frozen; no rule was changed for it). Lenient span matching; F2 weighs recall twice "
+        "as much as precision.",
         "command": f"python bench/eval_pii.py --n {args.n} --seed {args.seed} --sets {args.sets}",
         "rows": rows,
     }

@@ -424,9 +424,147 @@ ACCEPT_NEGATIVES = (
     ("case", "Case #{order} was closed."),
     ("code", "Your one-time code is {otp}."),
 )
+# The "holdout" set (seed HOLDOUT_SEED) was written after the name rules of issue 15's last
+# session (pii_names: lists, possessives, subjects of verbs, titles) were frozen, because the
+# acceptance set's misses had been looked at while they were written; its figures were not
+# tuned on.
+HOLDOUT_SEED = 530911
+HOLDOUT_TEMPLATES = (
+    "Shipping label: {name}, parcel held at the depot, contact number {phone}.",
+    "{name} has requested a copy of all data we hold on them; reply to {email}.",
+    "Per the HR system, {name} (SSN {ssn}) started on Monday.",
+    "The subscription for {first} {name2} renews on card {card}.",
+    "Visitor log 14:02 - {name}, badge 7, host {first}.",
+    "I've attached the lease signed by {name} and {name2}; deposit goes to {iban}.",
+    "According to {name}, the outage began when {ip} stopped answering.",
+    "Thanks {first}! I'll text you from my new phone, {phone}.",
+    "Invoice disputed. Account owner: {name}. Card used: {card}.",
+    "Who is {name}? They emailed from {email} and called twice from {phone}.",
+    "{first} and I will both be at the offsite; my mobile is {phone}.",
+    "Background check cleared for {name}, social {ssn}.",
+    "Please update the payee to {name}, IBAN {iban}, effective next month.",
+    "Flagged login for {email}: new device, address {ip}, owner {name}.",
+    "Mrs. {name} called about her refund; best number is {phone}.",
+    "The contract is between Acme Ltd and {name}, whose email is {email}.",
+    "Winner of the raffle: {name}! We will contact you at {phone}.",
+    "{name} - {email} - {phone}",
+    "Our records show {first} paid by card {card} on the 3rd.",
+    "Handover from {name} to {name2} is complete; both have access to {ip}.",
+    "Forward the signed NDA to {name} at {email} by Friday.",
+    "Sender: {name}\nReference: wire to {iban}",
+    "Guest {name} checked in to room 412; contact {phone}.",
+    "The tax form for {name} shows SSN {ssn}, please redact before sharing.",
+    "Profile updated by {first}: email {email}, phone {phone}.",
+)
+HOLDOUT_NEGATIVES = (
+    ("order", "Purchase order {order} was approved by finance."),
+    ("tracking", "Parcel {order} is out for delivery."),
+    ("version", "Release {version} is now live for all users."),
+    ("price", "Your balance is {price} as of today."),
+    ("date", "Renewal date: {date}."),
+    ("isbn", "The second edition has ISBN {isbn}."),
+    ("ean", "Product code {ean} is discontinued."),
+    ("time", "Doors open at {time}."),
+    ("pages", "The report covers pages {pages}."),
+    ("quantity", "The stadium holds {quantity} people."),
+    ("case", "Support ticket {order} has been resolved."),
+    ("code", "Use verification code {otp} to sign in."),
+)
+# The "final" set (seed FINAL_SEED) was written once the holdout set's misses had been looked
+# at too and the name rules frozen again; its figures were measured before any change, then its
+# misses were looked at too (phone context, vocatives, greetings).
+FINAL_SEED = 90417
+FINAL_TEMPLATES = (
+    "Can you set up a laptop for {name}? They start Tuesday.",
+    "{name} will cover my shifts next week.",
+    "Delivery for {name}, flat 3B; leave it with {first} if nobody answers.",
+    "Spoke to {name} on the phone today, she confirmed the card ending {card}.",
+    "Reminder: dinner at {first}'s place on Saturday!",
+    "Order placed by {name} using {email}.",
+    "Minutes taken by {name}. Present: {name2}, {first}.",
+    "The passport application of {name} lists SSN {ssn}.",
+    "Can {first} send me the slides? My address is {email}.",
+    "Transfer of 250 EUR from {name} to {iban}.",
+    "Happy birthday {first}!!",
+    "{name} complained that {ip} keeps getting blocked.",
+    "Interview with {name} moved to 3pm; call {phone} if late.",
+    "Re: your claim - {name}, policy holder, phone {phone}",
+    "Lost property found by {name}: a wallet with card {card}.",
+    "Tutor: {name}. Student: {name2}. Parent contact: {phone}.",
+    "I met {first} and {name2} at the conference; both want the report sent to {email}.",
+    "Authorised signatory {name}, account {iban}.",
+    "This month's top seller is {name} with 41 deals.",
+    "Security notice: {name} logged in from {ip} using {email}.",
+    "{first}, your appointment with Dr. {name} is confirmed.",
+    "Ask {name} for the SSN ({ssn}), not me.",
+    "The new hire {name} can be reached on {phone} or {email}.",
+    "Please thank {first} for the quick fix on {ip}.",
+    "Donation received from {name}; card {card} charged.",
+)
+FINAL_NEGATIVES = (
+    ("order", "Order reference {order} is being packed."),
+    ("invoice", "Invoice no. {order} attached."),
+    ("version", "Library updated from 1.2 to {version}."),
+    ("price", "Estimated cost: {price}."),
+    ("date", "Deadline is {date}, no extensions."),
+    ("isbn", "Borrowed book ISBN {isbn}."),
+    ("ean", "Barcode on the box: {ean}."),
+    ("time", "The train leaves at {time}."),
+    ("pages", "Read pages {pages} for Monday."),
+    ("quantity", "We printed {quantity} flyers."),
+    ("case", "Claim {order} is under review."),
+    ("code", "Your PIN reset code is {otp}."),
+)
+# The "blind" set (seed BLIND_SEED) was written after the final set's misses had been looked
+# at as well and the rules frozen a last time: no rule was changed for it.
+BLIND_SEED = 246813
+BLIND_TEMPLATES = (
+    "Quick question from {name}: is the office open on Friday?",
+    "{first} forgot her badge again, so I let her in.",
+    "The keynote speaker this year is {name}.",
+    "Emergency contact for the trip: {name}, {phone}.",
+    "I'll ask {first} to double-check the IBAN {iban} before paying.",
+    "Congratulations to {name} on 20 years with the company!",
+    "Nobody answered at {phone}, so I emailed {email} instead.",
+    "Accounts receivable: {name} still owes us for March.",
+    "Dear {first}, your SSN {ssn} was entered twice; please confirm.",
+    "Photo credit: {name}",
+    "{name} and {name2} are sharing the rental car.",
+    "Driver {name} was stopped at the gate; plate checked, phone {phone}.",
+    "Let {first} know that the server at {ip} is back up.",
+    "The scholarship goes to {name}, a second-year student.",
+    "Cancelled by customer {name} ({email}), refund to card {card}.",
+    "Do you know {name}? I think we met in Berlin.",
+    "{name}'s flight lands at 9; pick-up number is {phone}.",
+    "Signed: {name}, {first}, {name2}",
+    "According to the log, {email} connected from {ip} twice.",
+    "{first} is out sick today, ping me instead.",
+    "Please add {name} to the mailing list ({email}).",
+    "Tenancy ends for {name} on the 30th; return the deposit to {iban}.",
+    "Well done {first}, the migration went smoothly.",
+    "Card {card} belongs to {name}, not to the account holder.",
+    "My colleague {name} will send you the form; her direct line is {phone}.",
+)
+BLIND_NEGATIVES = (
+    ("order", "Batch {order} passed quality control."),
+    ("invoice", "Credit note {order} was issued."),
+    ("version", "Patch {version} is rolling out."),
+    ("price", "Grand total {price}."),
+    ("date", "Effective {date}."),
+    ("isbn", "Cited as ISBN {isbn}."),
+    ("ean", "GTIN {ean} on the label."),
+    ("time", "Alarm set for {time}."),
+    ("pages", "Appendix on pages {pages}."),
+    ("quantity", "Attendance was {quantity} last year."),
+    ("case", "Incident {order} is closed."),
+    ("code", "One-time password: {otp}."),
+)
 TEMPLATE_SETS = {
     "development": (DEV_TEMPLATES, DEV_NEGATIVES, DEV_SEED),
     "acceptance": (ACCEPT_TEMPLATES, ACCEPT_NEGATIVES, ACCEPT_SEED),
+    "holdout": (HOLDOUT_TEMPLATES, HOLDOUT_NEGATIVES, HOLDOUT_SEED),
+    "final": (FINAL_TEMPLATES, FINAL_NEGATIVES, FINAL_SEED),
+    "blind": (BLIND_TEMPLATES, BLIND_NEGATIVES, BLIND_SEED),
 }
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%B %d, %Y")
 
@@ -517,7 +655,8 @@ def labelled_sentences(
     """``n`` sentences holding PII (names, phones in many formats, e-mails, SSNs, cards,
     IBANs, IP addresses) and ``n // 2`` hard negatives (order and invoice numbers, versions,
     prices, dates, ISBNs, barcodes, times, page ranges, quantities) with no PII, from the
-    ``templates`` set ("acceptance" or "development"; seed: the set's own by default)."""
+    ``templates`` set ("acceptance", "development", "holdout", "final" or "blind"; seed:
+    the set's own by default)."""
     from faker import Faker
 
     positives, negatives, default_seed = TEMPLATE_SETS[templates]

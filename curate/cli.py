@@ -307,7 +307,7 @@ def _report_dir(path: str) -> Path:
 def cmd_report(args: argparse.Namespace) -> int:
     from audit.report import refuse_hand_edits, render_all
     from audit.run import load_audit
-    from audit.signing import signing_key
+    from audit.signing import can_verify
 
     data = load_audit(args.dir, verify=True)
     folder = _report_dir(args.dir)
@@ -323,7 +323,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         render_all(data, folder)
     if not args.quiet:
         verb = "verified" if args.verify else "re-rendered"
-        signed = "signature ok" if signing_key() is not None else "signature not checked"
+        signed = "signature ok" if can_verify() else "signature not checked"
         sys.stdout.write(
             f"{verb}: {args.dir} (verdict {data['verdict'].upper()}, digest ok, {signed})\n"
         )

@@ -65,6 +65,7 @@ from curate.ray_io import (
     STATE_BLOB,
     Inputs,
     RayEngineError,
+    TaskRead,
     complete_columns,
     first_pos,
     from_arrow,
@@ -75,6 +76,7 @@ from curate.ray_io import (
     provenance,
     ray_session,
     read_dataset,
+    read_fingerprints,
     rules_key,
     surfacing_curate_errors,
     to_arrow,
@@ -556,6 +558,7 @@ class PipelineRun:
     partials: list[dict[str, Any]]
     ledger: Ledger
     fitted: dict[int, Fitted]
+    reads: list[TaskRead]  # per input file: what its read task consumed
 
 
 def run_pipeline(
@@ -584,7 +587,7 @@ def run_pipeline(
     require_records(ledger, inputs.root)
     step_summaries(partials, steps, run.fitted, ledger)
     ledger.check()
-    return PipelineRun(partials, ledger, run.fitted)
+    return PipelineRun(partials, ledger, run.fitted, read_fingerprints(partials, inputs))
 
 
 def _clean(
@@ -606,7 +609,9 @@ def _clean(
             shards = [p["shards"][kind] for p in run.partials if p["shards"].get(kind)]
             outputs[kind] = {"lines": sum(s["lines"] for s in shards), "shards": shards}
         outputs["duplicates.jsonl"] = {"lines": duplicates.lines, "sha256": duplicates.sha256}
-        manifest = run.ledger.manifest("clean", provenance(inputs, rules), outputs, engine="ray")
+        manifest = run.ledger.manifest(
+            "clean", provenance(inputs, rules, run.reads), outputs, engine="ray"
+        )
         # manifest.json marks a complete run: it goes first and comes back last
         (out_dir / "manifest.json").unlink(missing_ok=True)
         for kind in OUTPUT_KINDS:

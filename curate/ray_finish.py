@@ -37,6 +37,7 @@ from curate.ray_io import (
     RECORD,
     STATE,
     STATE_BLOB,
+    block_reads,
     first_pos,
     from_arrow,
     live_mask,
@@ -96,6 +97,7 @@ def _count_block(frame: pl.DataFrame) -> dict[str, Any]:
         "live_copies": int(live[B.UPSAMPLED].fill_null(False).sum()),
         "quarantined": quarantined.group_by(QREASON).len().rows(),
         "blank_lines": int(frame.filter(pl.col(KIND) == BLANK_LINES)[COUNT].sum() or 0),
+        "reads": block_reads(frame),
     }
 
 

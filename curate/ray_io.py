@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import socket
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,8 +20,10 @@ import polars as pl
 
 from curate import batch as B
 from curate import registry
+from curate.datasets_folder import saved_dataset_shards
 from curate.errors import CurateError, InputError
-from curate.reader import ReadBatch, detect_format, file_sha256, read_batches
+from curate.inputfile import Fingerprint, ReadRecord, changed_error, check_unchanged
+from curate.reader import ReadBatch, detect_format, read_batches
 from curate.rules import Rules, provenance_of
 
 if TYPE_CHECKING:
@@ -29,11 +32,12 @@ if TYPE_CHECKING:
 
 # -- row layout ------------------------------------------------------------------------------
 
-KIND = "_kind"  # what a row is: one of the four below
-RECORD, QUARANTINED, BLANK_LINES, STATE = 0, 1, 2, 3
+KIND = "_kind"  # what a row is: one of the five below
+# READ: what a read task consumed of one file (its Fingerprint, as JSON in PAYLOAD)
+RECORD, QUARANTINED, BLANK_LINES, STATE, READ = 0, 1, 2, 3, 4
 FILE = "_file"
 POS = "_pos"
-PAYLOAD = "_payload"  # a quarantine entry, as written to quarantine.jsonl
+PAYLOAD = "_payload"  # a quarantine entry, as written to quarantine.jsonl; a READ's digest
 QREASON = "_qreason"
 COUNT = "_count"  # blank lines skipped (BLANK_LINES rows)
 STATE_BLOB = "_state"  # pickled summary state of the steps that processed a block
@@ -262,31 +266,78 @@ def list_inputs(path: str | Path, rules: Rules) -> Inputs:
     return Inputs(root, tuple(files))
 
 
-def _hash_file(row: dict[str, Any]) -> dict[str, Any]:
-    path = Path(row["path"])
-    return {**row, "bytes": path.stat().st_size, "sha256": file_sha256(path)}
+def _paths_of(path: Path) -> list[Path]:
+    return saved_dataset_shards(path) if path.is_dir() else [path]
 
 
-def describe_inputs(inputs: Inputs, rules: Rules) -> dict[str, Any]:
-    """The ``input`` block of the manifest: as the local engine's for one file; for shards,
-    each file, and a sha256 over the list of (relative path, sha256)."""
+@dataclass(frozen=True)
+class TaskRead:
+    """What a read task consumed of one input file, and the node it ran on."""
+
+    fingerprint: Fingerprint
+    host: str
+
+
+def read_fingerprints(partials: Sequence[dict[str, Any]], inputs: Inputs) -> list[TaskRead]:
+    """Per input file, the fingerprint its read task took of the bytes it consumed (the
+    ``reads`` of the last pass's partial counts). A task Ray ran twice reports twice: the
+    two must agree, else the file changed between the two reads."""
+    seen: dict[int, TaskRead] = {}
+    for partial in partials:
+        for index, payload in partial["counts"]["reads"]:
+            one = orjson.loads(payload)
+            stamps = tuple(tuple(s) for s in one["stamps"])
+            got = TaskRead(Fingerprint(one["bytes"], one["sha256"], stamps), one["host"])
+            if seen.setdefault(index, got).fingerprint.sha256 != got.fingerprint.sha256:
+                raise changed_error(inputs.files[index], "two reads gave different bytes")
+    missing = [str(inputs.files[i]) for i in range(len(inputs.files)) if i not in seen]
+    if missing:
+        raise RayEngineError(f"no read was recorded for {', '.join(missing)} (a bug)")
+    return [seen[i] for i in range(len(inputs.files))]
+
+
+def _check_unchanged(path: Path, read: TaskRead) -> None:
+    """The file at ``path`` is still the one a task read. Read on another node, (device,
+    inode) may differ for the same file on a shared file system: size and mtime are compared."""
+    paths = _paths_of(path)
+    if read.host == socket.gethostname():
+        check_unchanged(paths, read.fingerprint)
+        return
+    for one, before in zip(paths, read.fingerprint.stamps, strict=True):
+        try:
+            st = os.stat(one)
+        except FileNotFoundError:
+            raise changed_error(one, "it was removed") from None
+        except OSError as exc:
+            raise InputError(f"{one}: cannot read: {exc.strerror}") from None
+        if (st.st_size, st.st_mtime_ns) != tuple(before[2:]):
+            raise changed_error(one, "it was modified")
+
+
+def describe_inputs(inputs: Inputs, rules: Rules, reads: Sequence[TaskRead]) -> dict[str, Any]:
+    """The ``input`` block of the manifest, from the fingerprints the read tasks took of the
+    bytes they consumed (``read_fingerprints``), never from a second pass over the files,
+    after checking each path still names the file that was read (else ``InputError``): as
+    the local engine's for one file; for shards, each file, and a sha256 over the list of
+    (relative path, sha256)."""
+    for path, read in zip(inputs.files, reads, strict=True):
+        _check_unchanged(path, read)
+    fingerprints = [read.fingerprint for read in reads]
     if inputs.single:
-        from curate.sources import open_source
-
-        return open_source(inputs.root).describe(rules)
-    import ray.data
-
-    rows = [{"index": i, "path": str(p)} for i, p in enumerate(inputs.files)]
-    hashed = ray.data.from_items(rows, override_num_blocks=min(len(rows), 64)).map(_hash_file)
-    described = sorted(hashed.take_all(), key=lambda r: r["index"])
+        return {
+            "path": str(inputs.root),
+            "format": detect_format(inputs.root, rules.read.format),
+            "bytes": fingerprints[0].bytes,
+            "sha256": fingerprints[0].sha256,
+        }
     files = [
         {
-            "path": str(Path(r["path"]).relative_to(inputs.root)),
-            "format": detect_format(Path(r["path"]), rules.read.format),
-            "bytes": r["bytes"],
-            "sha256": r["sha256"],
+            "path": str(path.relative_to(inputs.root)),
+            "format": detect_format(path, rules.read.format),
+            "bytes": read.bytes,
+            "sha256": read.sha256,
         }
-        for r in described
+        for path, read in zip(inputs.files, fingerprints, strict=True)
     ]
     listing = "".join(f"{f['path']}\t{f['sha256']}\n" for f in files)
     return {
@@ -298,8 +349,8 @@ def describe_inputs(inputs: Inputs, rules: Rules) -> dict[str, Any]:
     }
 
 
-def provenance(inputs: Inputs, rules: Rules) -> dict[str, Any]:
-    return provenance_of(describe_inputs(inputs, rules), rules)
+def provenance(inputs: Inputs, rules: Rules, reads: Sequence[TaskRead]) -> dict[str, Any]:
+    return provenance_of(describe_inputs(inputs, rules, reads), rules)
 
 
 # -- frames <-> Arrow --------------------------------------------------------------------------
@@ -371,10 +422,38 @@ def _read_frame(read: ReadBatch, file_index: int, source: str) -> pl.DataFrame:
 
 
 def read_files(table: pa.Table, *, rules: Rules, labels: Sequence[str]) -> Iterator[pa.Table]:
-    """Ray task: read the files listed in ``table`` into blocks (records, quarantine, blanks)."""
+    """Ray task: read the files listed in ``table`` into blocks (records, quarantine, blanks),
+    then one READ row per file: the fingerprint of the bytes this read consumed, hashed in the
+    same pass (``curate.inputfile``); a file changed during the read raises ``InputError``."""
     for file_index, path in zip(table["index"].to_pylist(), table["path"].to_pylist(), strict=True):
-        for read in read_batches(path, rules):
+        record = ReadRecord()
+        for read in read_batches(path, rules, record):
             yield to_arrow(_read_frame(read, file_index, labels[file_index]))
+        yield to_arrow(_read_row(file_index, record.fingerprint))
+
+
+def _read_row(file_index: int, fingerprint: Fingerprint | None) -> pl.DataFrame:
+    if fingerprint is None:
+        raise RayEngineError(f"the read of file {file_index} recorded no digest (a bug)")
+    payload = orjson.dumps(
+        {
+            "bytes": fingerprint.bytes,
+            "sha256": fingerprint.sha256,
+            "stamps": fingerprint.stamps,
+            "host": socket.gethostname(),
+        }
+    ).decode()
+    row = pl.DataFrame(
+        {KIND: [READ], FILE: [file_index], PAYLOAD: [payload]},
+        schema={KIND: pl.Int8, FILE: pl.Int32, PAYLOAD: pl.String},
+    )
+    return complete_columns(row)
+
+
+def block_reads(frame: pl.DataFrame) -> list[tuple[int, str]]:
+    """(file index, fingerprint JSON) of a block's READ rows."""
+    reads = frame.filter(pl.col(KIND) == READ)
+    return list(zip(reads[FILE].to_list(), reads[PAYLOAD].to_list(), strict=True))
 
 
 def live_mask(frame: pl.DataFrame) -> pl.Series:

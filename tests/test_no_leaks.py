@@ -7,10 +7,10 @@ on it, also with ``--debug`` and ``--json``; every file they leave (hidden ones 
 everything they print is searched for each planted value, with and without its separators.
 
 ``test_no_labelled_value_names_included_leaves_curate`` (issue 15) does the same with the
-acceptance sentences of bench/pii_corpus.py (names of nine locales, phones in many formats,
-e-mails used as record ids), in pattern and in ner mode: no labelled value, names included,
-in any report, any printed line or any clean output but clean.jsonl, which keeps exactly
-what the detector misses and the id fields as read.
+acceptance and holdout sentences of bench/pii_corpus.py (names of nine locales, phones in
+many formats, e-mails used as record ids), in pattern and in ner mode: no labelled value,
+names included, in any report, any printed line or any clean output but clean.jsonl, which
+keeps exactly what the detector misses and the id fields as read.
 
 What this does not cover (see the module doc of ``curate.cleaning``): ``clean`` without a
 redaction step writes dropped and quarantined records as read, on purpose (a redacting run's
@@ -273,7 +273,8 @@ gate:
 
 
 def labelled_set() -> list[Any]:
-    """The acceptance sentences of bench/pii_corpus.py (Faker), a seed of this test's own."""
+    """The acceptance and holdout sentences of bench/pii_corpus.py (Faker), seeds of this
+    test's own."""
     pytest.importorskip("faker")
     bench = Path(__file__).resolve().parent.parent / "bench"
     sys.path.insert(0, str(bench))
@@ -281,7 +282,7 @@ def labelled_set() -> list[Any]:
         from pii_corpus import labelled_sentences
     finally:
         sys.path.remove(str(bench))
-    return labelled_sentences(120, seed=515)
+    return labelled_sentences(60, seed=515) + labelled_sentences(60, 516, "holdout")
 
 
 def gold_values(samples: list[Any]) -> set[str]:
@@ -397,5 +398,5 @@ def test_no_labelled_value_names_included_leaves_curate(
         json.loads(line)["id"] for line in data.read_text().splitlines() if '"broken"' not in line
     }
     assert leaked <= missed | ids
-    if mode == "ner":
-        assert len(missed) < len(samples) // 5
+    if mode == "ner":  # names included: few values are missed, so few stay in clean.jsonl
+        assert len(missed) < len(samples) // 20

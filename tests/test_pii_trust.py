@@ -306,6 +306,28 @@ def test_hard_negatives_stay_clean_and_a_plus_number_is_never_a_card() -> None:
     assert {s.entity for s in engine.detect("card 4111 1111 1111 1111")} == {"CREDIT_CARD"}
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_phone_word_nearer_than_a_deny_word_keeps_the_number(fast: bool) -> None:
+    """ "policy holder, phone <number>": the deny word "policy" is overruled by "phone" after
+    it; a deny word with no phone word after it still removes the number."""
+    engine = PiiEngine(PiiParams(workers=1, fast=fast))
+    texts = [
+        "Claim 7: Ana Ruiz, policy holder, phone 682-879-4267",
+        "Order 6828794267 shipped; for questions call 646-555-0187",
+        "policy 682-879-4267 renewed",
+        "Please quote invoice number 6828794267 when paying.",
+        # A contact line: an e-mail address, a separator, a number of no assigned range.
+        "Ann Lee - ann.lee@example.org - 378.680.2790 x34409",
+        "Parcel 0897520004 is out for delivery.",
+        "mail a@example.org, order 3839431221",
+    ]
+    found = [
+        [t[s.start : s.end] for s in spans if s.entity == "PHONE_NUMBER"]
+        for t, spans in zip(texts, engine.detect_many(texts), strict=True)
+    ]
+    assert found == [["682-879-4267"], ["646-555-0187"], [], [], ["378.680.2790 x34409"], [], []]
+
+
 # --- names the small spaCy model misses (ner mode) -------------------------------------------
 
 needs_model = pytest.mark.skipif(
@@ -328,6 +350,31 @@ def test_names_by_shape_need_a_cue_or_a_person_shaped_org() -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        (
+            "Participants: Dr. Okonkwo Adebayo, Lieke van der Berg and Tomasz.",
+            ["Okonkwo Adebayo", "Lieke van der Berg", "Tomasz"],
+        ),
+        ("Siobhan's mobile went straight to voicemail.", ["Siobhan"]),
+        ("The form Bartholomew typed was incomplete, Ilse from IT said.", ["Bartholomew", "Ilse"]),
+        ("Approved by Sig.ra Benedetta Rinaldi yesterday.", ["Benedetta Rinaldi"]),
+        ("Hey Joost, it's pani Wiesława Król again.", ["Joost", "Wiesława Król"]),
+        ("Refund issued to Arjun Venkataraman, see below.", ["Arjun Venkataraman"]),
+        ("Done. Ottilie, your table is ready; happy birthday Sven!", ["Ottilie", "Sven"]),
+        ("Maarten Vos - m.vos@example.org - 0612 345 678", ["Maarten Vos"]),
+        # Acronyms, days, role nouns and companies are not names after a cue.
+        ("HR said the VPN's address changed; Support said Tuesday.", []),
+        ("Attendees: Customer Service and the Sales Team.", []),
+        ("Payment to Northwind Holdings was approved by Finance.", []),
+        ("Yes, you can. Purchase Order - 123 456 789", []),
+    ],
+)
+def test_names_in_lists_possessives_and_as_subjects(text: str, names: list[str]) -> None:
+    assert sorted({text[s:e] for s, e in cued_names(text)}) == sorted(names)
+
+
 @needs_model
 def test_ner_mode_finds_names_the_model_calls_organisations_or_misses() -> None:
     engine = PiiEngine(PiiParams(mode="ner", workers=1))
@@ -336,12 +383,21 @@ def test_ner_mode_finds_names_the_model_calls_organisations_or_misses() -> None:
         "Please contact Graziano Broschi about the refund.",  # spaCy: nothing
         "I spoke with Ethan Raval on the phone.",  # spaCy: LOCATION
         "Acme Corp shipped it from Springfield Logistics Group.",
+        "Could you phone Kunigunde Ruppert before noon?",  # spaCy: LOCATION
+        "Dispatcher rang from the depot. Tel. 0161 496 0000",  # spaCy: PERSON, twice
     ]
     found = [
         [t[s.start : s.end] for s in spans if s.entity == "PERSON"]
         for t, spans in zip(texts, engine.detect_many(texts), strict=True)
     ]
-    assert found == [["Wendy Hopkins"], ["Graziano Broschi"], ["Ethan Raval"], []]
+    assert found == [
+        ["Wendy Hopkins"],
+        ["Graziano Broschi"],
+        ["Ethan Raval"],
+        [],
+        ["Kunigunde Ruppert"],
+        [],
+    ]
 
 
 def test_plain_ids_never_build_a_detector() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import hashlib
 import json
 import os
 import random
@@ -318,3 +319,55 @@ def test_audit_with_pii_on_ray_equals_local(
     assert (tmp_path / "ray" / "findings.jsonl").read_bytes() == (
         tmp_path / "local" / "findings.jsonl"
     ).read_bytes()
+
+
+def test_ray_records_the_bytes_its_read_tasks_hashed(cluster: Path, tmp_path: Path) -> None:
+    """Issue 15 item 3 on Ray: the sha256 recorded is the one each read task took of the bytes
+    it consumed (not of the file reopened afterwards), and a file swapped, rewritten or
+    truncated after its read is an error, never an input recorded as read."""
+    from curate.errors import InputError
+    from curate.pipeline import build_steps
+    from curate.rules import load_rules
+
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    records = _records(4, 120)
+    (shards / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:60]))
+    with gzip.open(shards / "b.jsonl.gz", "wt") as handle:
+        handle.write("".join(json.dumps(r) + "\n" for r in records[60:]))
+    read_bytes = {p.name: p.read_bytes() for p in shards.iterdir()}
+    rules = load_rules(_rules(tmp_path, "hashed", "steps:\n  - step: dedupe_exact\n"))
+    inputs = R.list_inputs(shards, rules)
+    run = R.run_pipeline(
+        inputs,
+        rules,
+        build_steps(rules),
+        action=None,
+        work=None,
+        extras=None,
+        copies_are_added=True,
+    )
+    digests = {
+        f["path"]: f["sha256"] for f in R.provenance(inputs, rules, run.reads)["input"]["files"]
+    }
+    assert digests == {name: hashlib.sha256(b).hexdigest() for name, b in read_bytes.items()}
+
+    # Other bytes of the same size under the same mtime and inode: no reopening, so the
+    # digest stays that of the bytes the task read.
+    a = shards / "a.jsonl"
+    stat = a.stat()
+    a.write_bytes(read_bytes["a.jsonl"].replace(b'"r', b'"R'))
+    os.utime(a, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    files = R.provenance(inputs, rules, run.reads)["input"]["files"]
+    assert files[0]["sha256"] == hashlib.sha256(read_bytes["a.jsonl"]).hexdigest()
+
+    # A truncation after the read, or mv bad.jsonl a.jsonl: an error (exit 2 from the CLI).
+    with open(shards / "b.jsonl.gz", "r+b") as handle:
+        handle.truncate(10)
+    with pytest.raises(InputError, match=r"b\.jsonl\.gz: the input changed during the run"):
+        R.provenance(inputs, rules, run.reads)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(read_bytes["a.jsonl"])
+    os.replace(bad, a)
+    with pytest.raises(InputError, match=r"a\.jsonl: the input changed during the run"):
+        R.provenance(inputs, rules, run.reads)

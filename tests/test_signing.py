@@ -149,3 +149,102 @@ def test_training_read_must_be_the_audited_bytes(tmp_path: Path, setup) -> None:
     good.write_bytes(bad.read_bytes())
     with pytest.raises(InputError, match="changed after the gate"):
         read_records(good, rules, expect_sha256=audited)
+
+
+# --- Ed25519 key pairs: the auditing job signs, the training job holds only the public key ---
+
+
+def _key_pair(folder: Path, name: str) -> tuple[Path, Path]:
+    serialization = pytest.importorskip("cryptography.hazmat.primitives.serialization")
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    private = folder / f"{name}.pem"
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public = folder / f"{name}.pub"
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private, public
+
+
+def test_ed25519_signed_audit_is_checked_with_the_public_key_alone(
+    tmp_path: Path, setup, monkeypatch: pytest.MonkeyPatch, cli
+) -> None:
+    from audit.signing import PRIVATE_KEY_ENV, PUBLIC_KEY_ENV
+
+    rules_path, good, bad = setup
+    rules = load_rules(rules_path)
+    private, public = _key_pair(tmp_path, "audit")
+    _, other_public = _key_pair(tmp_path, "other")
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.delenv(PUBLIC_KEY_ENV, raising=False)
+    # The auditing job holds the private key.
+    monkeypatch.setenv(PRIVATE_KEY_ENV, str(private))
+    genuine = run_audit(good, tmp_path / "good_rep", rules, workers=1)
+    failed = run_audit(bad, tmp_path / "bad_rep", rules, workers=1)
+    assert genuine.data["signature"]["algorithm"] == "ed25519"
+    assert private.read_text() not in genuine.path("audit.json").read_text()
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = json.loads(
+        (Path(__file__).parent.parent / "audit/schema/audit.schema.json").read_text()
+    )
+    jsonschema.validate(genuine.data, schema)
+    # The training job holds only the public key: a genuine audit passes the gate...
+    monkeypatch.delenv(PRIVATE_KEY_ENV)
+    monkeypatch.setenv(PUBLIC_KEY_ENV, str(public))
+    check_gate(good, rules, genuine.path("audit.json"), tmp_path / "r1", require_signed=True)
+    code, out, err = cli("report", genuine.report_dir, "--verify")
+    assert code == 0 and "signature ok" in out, err
+    # ...a forged one (verdict flipped, unkeyed digest recomputed) does not.
+    forge_pass(failed.path("audit.json"))
+    with pytest.raises(GateRefused, match="signature mismatch"):
+        check_gate(bad, rules, failed.path("audit.json"), tmp_path / "r2", require_signed=True)
+    code, _, err = cli("report", failed.report_dir, "--verify")
+    assert code == 1 and "signature mismatch" in err
+    # Under another key pair's public key the genuine audit is refused too.
+    monkeypatch.setenv(PUBLIC_KEY_ENV, str(other_public))
+    with pytest.raises(SignatureError, match="signature mismatch"):
+        load_audit(genuine.report_dir)
+    # An HMAC-signed audit cannot be checked with a public key: refused, not waved through.
+    monkeypatch.setenv(KEY_ENV, KEY)
+    hmac_signed = run_audit(good, tmp_path / "hmac_rep", rules, workers=1)
+    monkeypatch.delenv(KEY_ENV)
+    with pytest.raises(SignatureError, match="signed with hmac-sha256"):
+        load_audit(hmac_signed.report_dir)
+    # No key at all: --require-signed refuses, one line, exit 1.
+    monkeypatch.delenv(PUBLIC_KEY_ENV)
+    with pytest.raises(
+        GateRefused, match="CURATE_SIGNING_KEY and CURATE_SIGNING_PUBLIC_KEY are not set"
+    ):
+        check_gate(good, rules, genuine.path("audit.json"), tmp_path / "r3", require_signed=True)
+
+
+@pytest.mark.parametrize("content", ["missing", "garbage", "public-as-private"])
+def test_a_bad_key_file_is_one_line_and_exit_2(
+    tmp_path: Path, setup, monkeypatch: pytest.MonkeyPatch, cli, content: str
+) -> None:
+    from audit.signing import PRIVATE_KEY_ENV
+
+    rules_path, good, _ = setup
+    _, public = _key_pair(tmp_path, "k")
+    key_file = {"missing": tmp_path / "nope.pem", "garbage": tmp_path / "g.pem"}.get(
+        content, public
+    )
+    if content == "garbage":
+        key_file.write_text("-----BEGIN PRIVATE KEY-----\nsecret-looking-words\n")
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.setenv(PRIVATE_KEY_ENV, str(key_file))
+    code, out, err = cli("audit", good, "--rules", rules_path, "--report", tmp_path / "r", "-q")
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and PRIVATE_KEY_ENV in err
+    assert "secret-looking-words" not in out + err and "BEGIN" not in out + err
+    assert not (tmp_path / "r").exists()  # refused at the start, before any work
