@@ -46,6 +46,9 @@ MIN_SCORE_WITH_CONTEXT = 0.4
 # presidio reads five; a name of four words and "on" stand between "contact" and a number.
 CONTEXT_WORDS_BEFORE = 8
 DENY_WORDS_BEFORE = 3
+# Words that may stand between a deny word and the value it names ("order number is 123").
+_JOINERS = "number no num nr nbr id code is was ref reference the your my of"
+DENY_JOINERS = frozenset(_JOINERS.split())
 # Words that name an entity outright: nearer to a match than a deny word, they overrule it.
 _PHONE_WORDS = "phone telephone tel mobile cell cellphone landline fax whatsapp call ring"
 NAMING_WORDS = {"PHONE_NUMBER": frozenset(_PHONE_WORDS.split())}
@@ -500,8 +503,11 @@ class WordWindowContext(ContextAwareEnhancer):
         last = max((i for i, w in enumerate(near) if w in deny), default=None)
         if last is None:
             return False
+        between = [_word_key(w) for w in near[last + 1 :]]
         naming = NAMING_WORDS.get(entity, frozenset())
-        return not any(_word_key(w) in naming for w in near[last + 1 :])
+        # the deny word must name the value ("order 123", "parcel number: 123", "policy no.
+        # 123"): "the missing parcel on 415-555-0147" after "call me back" is a phone number
+        return all(w in DENY_JOINERS for w in between) and not any(w in naming for w in between)
 
     def enhance_using_context(
         self,
