@@ -17,7 +17,7 @@ import polars as pl
 from pydantic import Field
 
 from curate import batch as B
-from curate.records import path_parts
+from curate.records import path_parts, sharegpt_field
 from curate.registry import Params
 
 ERRORS: dict[str, str] = {
@@ -36,6 +36,8 @@ ERRORS: dict[str, str] = {
 WARNINGS: dict[str, str] = {
     "repeated_role": "two messages in a row from the same role",
     "bad_weight": "a weight other than 0 or 1",
+    "sharegpt_turns": "turns in ShareGPT form ({from, value}) in another field: convert them "
+    "to messages [{role, content}]",
 }
 #: roles that open a conversation
 PREAMBLE_ROLES = ("system", "developer")
@@ -102,6 +104,9 @@ class Validator:
         messages = record.get(field)
         if not isinstance(messages, list) or not messages:
             yield "no_messages", _pointer(field)
+            other = sharegpt_field(record)
+            if other is not None:
+                yield "sharegpt_turns", _pointer(other)
             return
         call_ids: set[str] = set()
         started = False  # a message other than system/developer was seen

@@ -57,7 +57,27 @@ def _chat_hint(record: dict[str, Any]) -> str:
         ):
             field = json.dumps(key, ensure_ascii=True)
             return f"; the record holds chat messages in {field}: use --rules chat or fields.chat"
+    other = sharegpt_field(record)
+    if other is not None:
+        field = json.dumps(other, ensure_ascii=True)
+        return (
+            f"; the record holds ShareGPT turns (from/value) in {field}: convert them to "
+            "messages [{role, content}] and use --rules chat"
+        )
     return ""
+
+
+def sharegpt_field(record: dict[str, Any]) -> str | None:
+    """The field holding ShareGPT-style turns (``[{from, value}]``), if any: the most common
+    other chat format, which curate does not read."""
+    for key, value in record.items():
+        if (
+            isinstance(value, list)
+            and value
+            and all(isinstance(t, dict) and "from" in t and "value" in t for t in value[:3])
+        ):
+            return str(key)
+    return None
 
 
 def escape_key(key: str) -> str:

@@ -450,3 +450,16 @@ def test_tokens_reads_a_tokenizer_json_file_and_a_jinja_template_file(
     first = json.loads((tmp_path / "r" / "audit.json").read_text())["rules"]["sha256"]
     (tmp_path / "t.jinja").write_text("{% for m in messages %}{{ m['content'] }}{% endfor %}")
     assert load_rules(rules).sha256 != first
+
+
+def test_sharegpt_records_are_named_for_what_they_are(tmp_path: Path, cli: Cli) -> None:
+    turns = {"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "hello"}]}
+    data = write_jsonl(tmp_path / "s.jsonl", [turns] * 3)
+    code, _out, _err = cli("audit", str(data), "--rules", "chat", "--report", str(tmp_path / "r"))
+    assert code == 1
+    findings = [json.loads(x) for x in (tmp_path / "r" / "findings.jsonl").read_text().splitlines()]
+    got = {(f["code"], f["path"]) for f in findings if f["check"] == "chat_format"}
+    assert got == {("no_messages", "/messages"), ("sharegpt_turns", "/conversations")}
+    code, out, _err = cli("audit", str(data), "--report", str(tmp_path / "d"))
+    assert code == 1
+    assert 'ShareGPT turns (from/value) in "conversations"' in out
