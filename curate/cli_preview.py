@@ -23,7 +23,7 @@ from curate import registry
 from curate.errors import CurateError as UsageError
 from curate.reader import read_batches
 from curate.rules import Rules, load_rules
-from curate.training_text import load_local_tokenizer, render_records, tokenize
+from curate.training_text import load_local_tokenizer, render_frame, tokenize
 
 #: markers of plain output (a pipe, NO_COLOR): trained text and the truncation point
 TRAIN_OPEN, TRAIN_CLOSE = "⟦", "⟧"
@@ -106,15 +106,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if frame is None:
         why = f" (line {first_problem.line}: {first_problem.error})" if first_problem else ""
         raise UsageError(f"{args.data}: no valid record to preview{why}")
-    rendered = render_records(
-        chat_field=rules.fields.chat,
-        text_fields=rules.fields.text_fields,
-        raws=frame[B.RAW].to_list(),
-        texts=frame[B.TEXT].to_list(),
-        segments=frame[B.SEGMENTS].to_list(),
-        tokenizer=tokenizer,
-        completion_only=settings.completion_only,
-    )
+    rendered = render_frame(frame, rules.fields, tokenizer, settings.completion_only)
     counted = tokenize(rendered, tokenizer, settings.max_length, keep=False)
     shown_ids = registry.id_masker()(frame[B.ID].to_list(), frame[B.LINE].to_list())
     plain = args.plain or not sys.stdout.isatty()

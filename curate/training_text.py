@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from curate import batch as B
 from curate.errors import InputError
 from curate.records import path_parts
 from curate.yamlsafe import read_limited
@@ -251,6 +252,21 @@ def render_records(
         failed.append(False)
     train_spans = spans if completion_only and last_field is not None else None
     return Rendered(out, train_spans, False, failed)
+
+
+def render_frame(frame: Any, fields: Any, tokenizer: Any, completion_only: bool) -> Rendered:
+    """``render_records`` over a batch (its ``_raw``, ``_text`` and ``_segments`` columns) read
+    with the rules' ``fields`` (``curate.rules.Fields``)."""
+    raws = frame[B.RAW].to_list() if B.RAW in frame.columns else [None] * frame.height
+    return render_records(
+        chat_field=fields.chat,
+        text_fields=fields.text_fields,
+        raws=raws,
+        texts=frame[B.TEXT].to_list(),
+        segments=frame[B.SEGMENTS].to_list(),
+        tokenizer=tokenizer,
+        completion_only=completion_only,
+    )
 
 
 # -- tokens --------------------------------------------------------------------------------

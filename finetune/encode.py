@@ -16,10 +16,9 @@ from typing import Any
 
 import polars as pl
 
-from curate import batch as B
 from curate.errors import InputError
 from curate.rules import Rules
-from curate.training_text import IGNORE, Rendered, render_records, tokenize
+from curate.training_text import IGNORE, Rendered, render_frame, tokenize
 
 __all__ = ["IGNORE", "Encoded", "causal_texts", "encode_causal"]
 
@@ -60,15 +59,7 @@ def causal_texts(
 ) -> Rendered:
     """Texts to train on and the character spans that carry the loss (``curate.training_text``,
     the code the ``tokens`` audit check counts with)."""
-    return render_records(
-        chat_field=rules.fields.chat,
-        text_fields=rules.fields.text_fields,
-        raws=frame[B.RAW].to_list() if B.RAW in frame.columns else [None] * frame.height,
-        texts=frame[B.TEXT].to_list(),
-        segments=frame[B.SEGMENTS].to_list(),
-        tokenizer=tokenizer,
-        completion_only=completion_only,
-    )
+    return render_frame(frame, rules.fields, tokenizer, completion_only)
 
 
 def encode_causal(rendered: Rendered, tokenizer: Any, max_length: int) -> Encoded:

@@ -22,7 +22,7 @@ from pydantic import Field
 from curate import batch as B
 from curate.registry import Check, Params, Totals, id_masker, register_check, summed
 from curate.rules import Fields
-from curate.training_text import load_local_tokenizer, render_records, tokenize
+from curate.training_text import load_local_tokenizer, render_frame, tokenize
 
 HISTOGRAM_BINS = 12
 
@@ -147,15 +147,7 @@ class Tokens(Check):
     def scan(self, batch: pl.DataFrame) -> pl.Series:
         """Per record: tokens before truncation, trainable tokens kept, render failure."""
         assert self.fields is not None, "bind_record_shape first"
-        rendered = render_records(
-            chat_field=self.fields.chat,
-            text_fields=self.fields.text_fields,
-            raws=batch[B.RAW].to_list(),
-            texts=batch[B.TEXT].to_list(),
-            segments=batch[B.SEGMENTS].to_list(),
-            tokenizer=self.tokenizer,
-            completion_only=self.params.completion_only,
-        )
+        rendered = render_frame(batch, self.fields, self.tokenizer, self.params.completion_only)
         counted = tokenize(rendered, self.tokenizer, self.params.max_length, keep=False)
         return pl.DataFrame(
             {
