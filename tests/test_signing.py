@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -248,3 +249,64 @@ def test_a_bad_key_file_is_one_line_and_exit_2(
     assert len(err.strip().splitlines()) == 1 and PRIVATE_KEY_ENV in err
     assert "secret-looking-words" not in out + err and "BEGIN" not in out + err
     assert not (tmp_path / "r").exists()  # refused at the start, before any work
+
+
+def test_the_github_action_signs_with_a_private_key_secret_and_removes_its_file(
+    tmp_path: Path, setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """action.yml's audit step, run as GitHub runs it: the `signing-private-key` input (the PEM
+    text of a secret) signs audit.json with Ed25519, and the key file it was written to is gone
+    after the step, pass or fail."""
+    import re
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    from audit.signing import PRIVATE_KEY_ENV, PUBLIC_KEY_ENV
+
+    bin_dir = Path(sys.executable).parent
+    if not (bin_dir / "curate").exists() or shutil.which("bash") is None:
+        pytest.skip("needs the installed curate command and bash")
+    rules_path, good, bad = setup
+    private, public = _key_pair(tmp_path, "ci")
+    action = yaml.safe_load((Path(__file__).parent.parent / "action.yml").read_text())
+    step = next(s for s in action["runs"]["steps"] if s.get("id") == "audit")
+    runner_temp = tmp_path / "runner_temp"
+    runner_temp.mkdir()
+    inputs = {
+        "rules": str(rules_path),
+        "signing-key": "",
+        "signing-private-key": private.read_text(),
+    }
+
+    def run(data: Path, report: Path) -> subprocess.CompletedProcess[str]:
+        given = {**inputs, "data": str(data), "report": str(report)}
+        env = {
+            name: re.sub(r"\$\{\{ inputs\.([\w-]+) \}\}", lambda m: given[m.group(1)], value)
+            for name, value in step["env"].items()
+        }
+        env.update(
+            PATH=f"{bin_dir}:{os.environ['PATH']}",
+            RUNNER_TEMP=str(runner_temp),
+            GITHUB_OUTPUT=str(tmp_path / "gh_output"),
+            GITHUB_STEP_SUMMARY=str(tmp_path / "gh_summary"),
+            HOME=os.environ.get("HOME", str(tmp_path)),
+        )
+        return subprocess.run(
+            ["bash", "-c", step["run"]], env=env, capture_output=True, text=True, check=False
+        )
+
+    passed = run(good, tmp_path / "rep_ok")
+    assert passed.returncode == 0, passed.stderr
+    failed = run(bad, tmp_path / "rep_bad")
+    assert failed.returncode == 1, failed.stderr
+    assert list(runner_temp.iterdir()) == []  # the key file is removed after each run
+    assert "verdict=pass" in (tmp_path / "gh_output").read_text()
+    assert private.read_text().splitlines()[1] not in (tmp_path / "gh_summary").read_text()
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    monkeypatch.delenv(PRIVATE_KEY_ENV, raising=False)
+    monkeypatch.setenv(PUBLIC_KEY_ENV, str(public))
+    signed = load_audit(tmp_path / "rep_ok")
+    assert signed["signature"]["algorithm"] == "ed25519"
