@@ -150,8 +150,20 @@ def load_recognizer_files(paths: list[str], base_dir: str | None) -> list[Recogn
 # --- catastrophic backtracking ---------------------------------------------------------------
 
 PROBE_SECONDS = 0.2
-_PROBE_LENGTH = 28
+# Long enough that any exponential pattern runs out of time on any machine (even one that
+# grows as slowly as (a|aaaa)+, ~1.38^n: 9e8 steps at 64), short enough that a linear or
+# polynomial pattern takes microseconds even on a loaded one: the verdict does not depend on
+# how fast the machine is, only on how the pattern grows.
+_PROBE_LENGTH = 64
 _PROBE_BASE = "a1 -._@/x"
+
+
+def _times_out(compiled: regex.Pattern[str], text: str) -> bool:
+    try:
+        compiled.search(text, timeout=PROBE_SECONDS)
+    except TimeoutError:
+        return True
+    return False
 
 
 def backtracks(pattern: str) -> str | None:
@@ -159,7 +171,9 @@ def backtracks(pattern: str) -> str | None:
 
     The static scan below misses overlapping alternatives (``(a|a)+$``, ``(\\d|1)*x``); they
     show on a run of one repeated character followed by a character that makes the match
-    fail. Each character the pattern names (and a few common ones) is tried.
+    fail. Each character the pattern names (and a few common ones) is tried. A timeout is
+    tried once more before it counts: a process paused by a busy machine loses wall-clock time
+    once, an exponential pattern loses it every time.
     """
     try:
         compiled = regex.compile(pattern, regex.VERSION1 | regex.IGNORECASE)
@@ -169,9 +183,7 @@ def backtracks(pattern: str) -> str | None:
     for c in chars:
         for tail in ("\x00", "!"):
             text = c * _PROBE_LENGTH + tail
-            try:
-                compiled.search(text, timeout=PROBE_SECONDS)
-            except TimeoutError:
+            if _times_out(compiled, text) and _times_out(compiled, text):
                 return text
     return None
 
