@@ -21,6 +21,12 @@ The small English model labels many people's names as organisations ("Wendy Hopk
   in a mail header ("Jade Tielemans <jade@example.net>") or signing a message off ("- Karina").
   A single word is a name there; the words are cut at the first one that is not a name
   (days, months, pronouns, role nouns such as "Customer", words naming companies, acronyms).
+- ``lexicon_names``: a capitalised word that is a given name of ``data/given_names.txt``
+  (US Social Security baby names, public domain, minus English words: "Maurilio", "Eliza",
+  "Krzysztof"), with the capitalised words after it ("Eliza Ogonek"), with no cue at all. Not
+  when the model put it inside a longer entity that is not a person ("San Diego Zoo"), nor
+  when it alone is the model's organisation (a brand), nor after an article ("the Wendy
+  account").
 - ``non_name``: the model's own PERSON spans that are one such word ("Tel", "Dispatcher")
   are dropped.
 
@@ -30,7 +36,9 @@ Pattern mode does not use them: it promises no names.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import regex
 
@@ -275,3 +283,71 @@ def cued_names(text: str) -> Iterable[tuple[int, int]]:
         if len(kept) == 1 and kept[0][0].lower() in _stop_words():
             continue
         yield start, kept[-1][1]
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@functools.cache
+def given_names(words: bool = False) -> frozenset[str]:
+    """The given-name lexicon (bench/build_name_lexicon.py), read when first needed: names
+    that are no English word, or (``words``) those that are an uncommon one too ("Amber")."""
+    path = DATA / ("given_names_words.txt" if words else "given_names.txt")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+# A capitalised word standing alone: not a piece of an address, a path, a handle or a number.
+LEXICON_WORD = regex.compile(rf"(?<![\w@#/.\\-]){CAPITALISED}(?![\w@/\\]|\.\w)")
+# Words after which a given name is a thing's name ("the Wendy account", "a Sienna minivan").
+ARTICLES = frozenset(["the", "a", "an", "this", "that", "these", "those"])
+FOLLOWING = regex.compile(rf"(?:[ ]+(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED}){{1,3}}")
+
+
+def _in_lexicon(word: str, words: bool = False) -> bool:
+    """A given name of the lexicon, alone or as the first part of a double name."""
+    names = given_names(words)
+    first = word.partition("-")[0]
+    return word in names or first in names or _unaccented(first) in names
+
+
+def _unaccented(word: str) -> str:
+    """The word without its accents ("Léon" -> "Leon"): the lexicon is written without."""
+    if word.isascii():
+        return word
+    return "".join(ch for ch in unicodedata.normalize("NFKD", word) if ch.isascii())
+
+
+def lexicon_names(
+    text: str, entities: Sequence[tuple[int, int, str]] = ()
+) -> Iterable[tuple[int, int]]:
+    """(start, end) of given names of the lexicon with the capitalised words after them; a
+    name that is also an English word ("Amber") only with such a word after it.
+
+    ``entities``: the model's (start, end, entity) spans. A name inside a longer one that is
+    not a PERSON is a piece of a place's or a company's name ("San Diego", "Lake Tahoe").
+    """
+    for m in LEXICON_WORD.finditer(text):
+        word = m.group()
+        plain = _in_lexicon(word)
+        if not plain and not _in_lexicon(word, words=True):
+            continue
+        start, end = m.span()
+        before = text[max(0, start - 12) : start].split()
+        if before and before[-1].lower() in ARTICLES:
+            continue
+        if any(
+            label != "PERSON" and s <= start and end <= e and e - s > end - start
+            for s, e, label in entities
+        ):
+            continue
+        # The surname(s) after it, up to a word that is not a name.
+        if tail := FOLLOWING.match(text, end):
+            for following in WORD.finditer(text, end, tail.end()):
+                name = following.group()
+                if len(name) < 2 or _not_a_name(name) or name.lower() in PLACE_WORDS:
+                    break
+                if not regex.fullmatch(PARTICLES, name):
+                    end = following.end()
+        if plain or end > m.end():
+            yield start, end
