@@ -559,12 +559,60 @@ BLIND_NEGATIVES = (
     ("case", "Incident {order} is closed."),
     ("code", "One-time password: {otp}."),
 )
+# The "sealed" set (seed SEALED_SEED) was written after the detector work of issue 15 was
+# finished (given-name lexicon, phone numbers after "at"), measured once, and not tuned on:
+# its own templates, names of Faker locales no earlier set used (SEALED_NAME_LOCALES) and
+# phone formats of its own (``_sealed_phone``).
+SEALED_SEED = 6120389
+SEALED_NAME_LOCALES = ("pt_BR", "sv_SE", "da_DK", "cs_CZ", "en_IE", "fi_FI", "ro_RO", "es_MX")
+SEALED_TEMPLATES = (
+    "{name} will be late to the stand-up; the bus broke down.",
+    "Write-up by {name}, reviewed by {name2}.",
+    "Can we move {first}'s review to Thursday? Her number is {phone}.",
+    "Feedback from {name}: the app crashes on login from {ip}.",
+    "We still owe {name} the deposit; send it to {iban}.",
+    "Booked the meeting room for {first} and {name2}.",
+    "{first} said the parcel never arrived. Reach her at {phone}.",
+    "Payslip error for {name} (social security number {ssn}).",
+    "Last night {first} called from {phone} about the outage.",
+    "Welcome aboard, {name}! Your login is {email}.",
+    "The card ending in {card} belongs to {name}.",
+    "Is {first} still on holiday? Her auto-reply points to {email}.",
+    "Transfer from {name} received: IBAN {iban}.",
+    "I think {name} wrote the migration script; {name2} tested it.",
+    "Out-of-hours number for {name}: {phone}.",
+    "{name} (born 1987) has asked for her records to be deleted.",
+    "Onboarding checklist for {first}: laptop, badge, VPN access from {ip}.",
+    "Jury duty letter for {name}, SSN {ssn}, arrived today.",
+    "Sorry {first}, the card {card} was declined again.",
+    "Text {first} on {phone} if the gate is locked.",
+    "Minutes: {name} opened the meeting, {first} took notes.",
+    "Thanks to {name} and {name2} for covering the weekend.",
+    "Escalation contact is {name}, reachable at {phone} or {email}.",
+    "The lease for flat 2 is in {name}'s name.",
+    "{first} asked whether {ip} is on the allow-list.",
+)
+SEALED_NEGATIVES = (
+    ("order", "Your order number is {order}; keep it for returns."),
+    ("invoice", "Invoice {order} is overdue by 14 days."),
+    ("version", "Upgrade the agent to v{version} before Friday."),
+    ("price", "The quote came to {price} including VAT."),
+    ("date", "Submitted on {date} at {time}."),
+    ("isbn", "Reading list: ISBN {isbn}."),
+    ("ean", "Scan code {ean} at the till."),
+    ("time", "Standup moved to {time}."),
+    ("pages", "See sections on pages {pages}."),
+    ("quantity", "The petition has {quantity} signatures."),
+    ("case", "Ticket {order} was reopened by the customer."),
+    ("code", "Enter {otp} to confirm the transfer."),
+)
 TEMPLATE_SETS = {
     "development": (DEV_TEMPLATES, DEV_NEGATIVES, DEV_SEED),
     "acceptance": (ACCEPT_TEMPLATES, ACCEPT_NEGATIVES, ACCEPT_SEED),
     "holdout": (HOLDOUT_TEMPLATES, HOLDOUT_NEGATIVES, HOLDOUT_SEED),
     "final": (FINAL_TEMPLATES, FINAL_NEGATIVES, FINAL_SEED),
     "blind": (BLIND_TEMPLATES, BLIND_NEGATIVES, BLIND_SEED),
+    "sealed": (SEALED_TEMPLATES, SEALED_NEGATIVES, SEALED_SEED),
 }
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%B %d, %Y")
 
@@ -592,6 +640,25 @@ def _trust_phone(f: Any, rng: np.random.Generator) -> str:
     ][style - 5]
 
 
+def _sealed_phone(f: Any, rng: np.random.Generator) -> str:
+    """The sealed set's phone numbers: a locale's own format, or one of these writings."""
+    style = int(rng.integers(0, 12))
+    if style < 4:
+        return str(f.phone_number())
+    d = lambda n: _digits(rng, n)  # noqa: E731
+    area = str(int(rng.integers(201, 990)))
+    return [
+        f"+1-{area}-{d(3)}-{d(4)}",
+        f"1 ({area}) {d(3)}-{d(4)}",
+        f"{area} {d(3)} {d(4)}",
+        f"+49 (0)30 {d(8)}",
+        f"+33 6 {d(2)} {d(2)} {d(2)} {d(2)}",
+        f"+91-98{d(3)}-{d(5)}",
+        f"0044 20 7{d(3)} {d(4)}",
+        f"({area}) {d(3)} {d(4)} ext {d(3)}",
+    ][style - 4]
+
+
 def _trust_card(fake: Any, rng: np.random.Generator) -> str:
     kinds = ("visa16", "visa13", "mastercard", "amex", "discover", "diners", "jcb16", "maestro")
     digits = str(fake.credit_card_number(card_type=kinds[int(rng.integers(0, len(kinds)))]))
@@ -602,7 +669,9 @@ def _trust_card(fake: Any, rng: np.random.Generator) -> str:
     return (" " if style == 1 else "-").join(groups)
 
 
-def _trust_values(fakers: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+def _trust_values(
+    fakers: dict[str, Any], rng: np.random.Generator, sealed: bool = False
+) -> dict[str, Any]:
     def pick(locales: tuple[str, ...]) -> Any:
         return fakers[locales[int(rng.integers(0, len(locales)))]]
 
@@ -610,11 +679,13 @@ def _trust_values(fakers: dict[str, Any], rng: np.random.Generator) -> dict[str,
     iban = str(pick(IBAN_LOCALES).iban())
     if rng.random() < 0.5:
         iban = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+    names = SEALED_NAME_LOCALES if sealed else NAME_LOCALES
+    phone = _sealed_phone if sealed else _trust_phone
     return {
-        "name": lambda: str(pick(NAME_LOCALES).name()),
-        "name2": lambda: str(pick(NAME_LOCALES).name()),
-        "first": lambda: str(pick(NAME_LOCALES).first_name()),
-        "phone": lambda: _trust_phone(pick(PHONE_FAKER_LOCALES), rng),
+        "name": lambda: str(pick(names).name()),
+        "name2": lambda: str(pick(names).name()),
+        "first": lambda: str(pick(names).first_name()),
+        "phone": lambda: phone(pick(PHONE_FAKER_LOCALES), rng),
         "email": lambda: str(en.email() if rng.random() < 0.7 else en.company_email()),
         "ssn": lambda: str(en.ssn()),
         "card": lambda: _trust_card(en, rng),
@@ -655,7 +726,7 @@ def labelled_sentences(
     """``n`` sentences holding PII (names, phones in many formats, e-mails, SSNs, cards,
     IBANs, IP addresses) and ``n // 2`` hard negatives (order and invoice numbers, versions,
     prices, dates, ISBNs, barcodes, times, page ranges, quantities) with no PII, from the
-    ``templates`` set ("acceptance", "development", "holdout", "final" or "blind"; seed:
+    ``templates`` set ("acceptance", "development", "holdout", "final", "blind" or "sealed"; seed:
     the set's own by default)."""
     from faker import Faker
 
@@ -663,17 +734,21 @@ def labelled_sentences(
     seed = default_seed if seed is None else seed
 
     fakers = {}
-    for i, locale in enumerate(sorted({*NAME_LOCALES, *PHONE_FAKER_LOCALES, *IBAN_LOCALES})):
+    sealed = templates == "sealed"
+    locales = {*NAME_LOCALES, *PHONE_FAKER_LOCALES, *IBAN_LOCALES}
+    if sealed:  # the earlier sets' fakers and seeds stay as they were
+        locales |= set(SEALED_NAME_LOCALES)
+    for i, locale in enumerate(sorted(locales)):
         fakers[locale] = Faker(locale)
         fakers[locale].seed_instance(seed + i)
     rng = np.random.default_rng(seed)
     out: list[Labelled] = []
     for _ in range(n):
         template = positives[int(rng.integers(0, len(positives)))]
-        text, gold = _fill(template, _trust_values(fakers, rng))
+        text, gold = _fill(template, _trust_values(fakers, rng, sealed))
         out.append(Labelled(text, gold))
     for _ in range(n // 2):
         kind, template = negatives[int(rng.integers(0, len(negatives)))]
-        text, _ = _fill(template, _trust_values(fakers, rng))
+        text, _ = _fill(template, _trust_values(fakers, rng, sealed))
         out.append(Labelled(text, [], kind))
     return out
