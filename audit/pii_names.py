@@ -185,6 +185,8 @@ _PLACE_WORDS = """
     kingdom republic states state province region district coast gulf sea ocean mountains
     heights springs falls harbour harbor bridge castle land grove lane close court square
     place gardens terrace way drive row crescent plaza circle boulevard walk
+    rue rua via calle avenida avenue alameda strasse straße str viale piazza largo platz weg
+    gasse allee vej gatan gade ave blvd viaduct parkway highway route
 """
 PLACE_WORDS = frozenset(_PLACE_WORDS.split())
 ACRONYM = regex.compile(r"\p{Lu}{2,}")
@@ -292,8 +294,17 @@ DATA = Path(__file__).resolve().parent / "data"
 def given_names(words: bool = False) -> frozenset[str]:
     """The given-name lexicon (bench/build_name_lexicon.py), read when first needed: names
     that are no English word, or (``words``) those that are an uncommon one too ("Amber")."""
-    path = DATA / ("given_names_words.txt" if words else "given_names.txt")
-    lines = path.read_text(encoding="utf-8").splitlines()
+    return _read_names("given_names_words.txt" if words else "given_names.txt")
+
+
+@functools.cache
+def any_given_name() -> frozenset[str]:
+    """Every given name of the lexicon, common English words included ("Grace", "Mark")."""
+    return given_names() | given_names(True) | _read_names("given_names_common.txt")
+
+
+def _read_names(file: str) -> frozenset[str]:
+    lines = (DATA / file).read_text(encoding="utf-8").splitlines()
     return frozenset(line for line in lines if line and not line.startswith("#"))
 
 
@@ -318,11 +329,22 @@ def _unaccented(word: str) -> str:
     return "".join(ch for ch in unicodedata.normalize("NFKD", word) if ch.isascii())
 
 
+def _beside_place(text: str, start: int, end: int) -> bool:
+    """Whether the word before ``start`` or after ``end`` names a street or a place ("Via
+    Carlo Cattaneo", "Bloomfield Terrace"): the words are a place's name."""
+    before = WORD.findall(text, max(0, start - 20), start)[-1:]
+    after = WORD.match(text, end + 1) if text[end : end + 1] == " " else None
+    words = [w for w in before if text[start - 1 : start] == " " and w[-1].isalpha()]
+    words += [after.group().rstrip(".,;:!?")] if after else []
+    return any(w.lower() in PLACE_WORDS for w in words)
+
+
 def lexicon_names(
     text: str, entities: Sequence[tuple[int, int, str]] = ()
 ) -> Iterable[tuple[int, int]]:
     """(start, end) of given names of the lexicon with the capitalised words after them; a
-    name that is also an English word ("Amber") only with such a word after it.
+    name that is also an English word ("Amber") only with such a word after it or inside a
+    sentence.
 
     ``entities``: the model's (start, end, entity) spans. A name inside a longer one that is
     not a PERSON is a piece of a place's or a company's name ("San Diego", "Lake Tahoe").
@@ -349,5 +371,83 @@ def lexicon_names(
                     break
                 if not regex.fullmatch(PARTICLES, name):
                     end = following.end()
-        if plain or end > m.end():
+        # A name that is an English word too, alone: only inside a sentence (its capital is
+        # its own) and not taken by the model for anything else ("met in Berlin", "Ruby").
+        alone_ok = plain or (
+            SENTENCE_START.search(text, 0, start) is None
+            and not any(s <= start < e and label != "PERSON" for s, e, label in entities)
+        )
+        if (alone_ok or end > m.end()) and not _beside_place(text, start, end):
             yield start, end
+
+
+def _unknown(word: str, english: frozenset[str]) -> bool:
+    """A capitalised word that is no English word and no word known not to be a name."""
+    low = word.lower()
+    return (
+        len(word) >= 2
+        and not ACRONYM.fullmatch(word)
+        and not _not_a_name(word)
+        and low not in english
+        and low not in PLACE_WORDS
+        and low not in _stop_words()
+        and all(part.lower() not in english for part in word.split("-"))
+    )
+
+
+CAPITALISED_RUN = regex.compile(
+    rf"(?<![\w@#/.\\-]){CAPITALISED}(?:[ ]+(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED})++"
+    r"(?![\w@/\\]|\.\w)"
+)
+
+
+def unknown_pairs(
+    text: str, english: frozenset[str], entities: Sequence[tuple[int, int, str]] = ()
+) -> Iterable[tuple[int, int]]:
+    """(start, end) of two to four capitalised words in a row, none of them an English word
+    (``english``: lower case), particles allowed between them: "Utz Gumprich", "Olgierd
+    Kubasiak", "Madelief Leguit". Not inside a longer entity of the model that is not a PERSON.
+    """
+    if not english:  # no word list (a model without lemmatizer tables): no evidence
+        return
+    for m in CAPITALISED_RUN.finditer(text):
+        run: list[tuple[int, int]] = []
+        for word in WORD.finditer(text, m.start(), m.end()):
+            if regex.fullmatch(PARTICLES, word.group()) and run:
+                continue
+            if _unknown(word.group(), english):
+                run.append(word.span())
+                continue
+            yield from _pair(text, run, entities)
+            run = []
+        yield from _pair(text, run, entities)
+
+
+def _pair(
+    text: str, run: list[tuple[int, int]], entities: Sequence[tuple[int, int, str]]
+) -> Iterable[tuple[int, int]]:
+    if not 2 <= len(run) <= 4:
+        return
+    start, end = run[0][0], run[-1][1]
+    if _beside_place(text, start, end):
+        return
+    if any(label != "PERSON" and s <= start and end <= e and e - s > end - start
+           for s, e, label in entities):  # fmt: skip
+        return
+    yield start, end
+
+
+SENTENCE_START = regex.compile(r"(?:^|[.!?:;]\s+|\n\s*)$")
+
+
+def word_not_name(text: str, start: int, end: int, english: frozenset[str]) -> bool:
+    """A one-word PERSON of the model that opens a sentence and is an English word no
+    given name is ("Attendance was 1,234", "Felt the need"): a capital the sentence gave it."""
+    word = text[start:end]
+    return (
+        " " not in word
+        and word[:1].isupper()
+        and (word.lower() in english or word.lower() in _stop_words())
+        and word not in any_given_name()
+        and SENTENCE_START.search(text, 0, start) is not None
+    )

@@ -45,6 +45,8 @@ from audit.pii_names import (
     non_name,
     person_shaped,
     person_shaped_place,
+    unknown_pairs,
+    word_not_name,
 )
 
 CONTEXT_FACTOR = 0.35
@@ -408,6 +410,7 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results = super().analyze(text, entities, nlp_artifacts)
+        english = english_words(nlp_artifacts.nlp_engine if nlp_artifacts else None)
         kept = [r for r in results if plausible_ner(r.entity_type, text[r.start : r.end])]
         if "PERSON" not in entities or "PERSON" not in self.supported_entities:
             return kept
@@ -426,9 +429,34 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
         cued = cued_names(text)
         kept += [recognizer_result(self, "PERSON", s, e, CUED_PERSON_SCORE) for s, e in cued]
         spans = [(e.start_char, e.end_char, e.label_) for e in orgs]
-        named = lexicon_names(text, spans)
+        named = [*lexicon_names(text, spans), *unknown_pairs(text, english, spans)]
         kept += [recognizer_result(self, "PERSON", s, e, CUED_PERSON_SCORE) for s, e in named]
-        return kept
+        return [
+            r
+            for r in kept
+            if r.entity_type != "PERSON" or not word_not_name(text, r.start, r.end, english)
+        ]
+
+
+_ENGLISH: dict[int, frozenset[str]] = {}
+
+
+def english_words(nlp_engine: object) -> frozenset[str]:
+    """English words (lower case) of the spaCy model's lemmatizer tables (the WordNet index
+    and its exceptions), read once per model; empty for a model without them."""
+    key = id(nlp_engine)
+    if key not in _ENGLISH:
+        words: set[str] = set()
+        try:
+            lookups = nlp_engine.nlp["en"].get_pipe("lemmatizer").lookups  # type: ignore[attr-defined]
+            for table in ("lemma_index", "lemma_exc"):
+                if lookups.has_table(table):
+                    for entries in lookups.get_table(table).values():
+                        words.update(w.lower() for w in entries)
+        except (AttributeError, KeyError, TypeError):
+            pass  # no spaCy pipeline or no rule lemmatizer: no word list
+        _ENGLISH[key] = frozenset(words)
+    return _ENGLISH[key]
 
 
 # --- custom recognizers from YAML ----------------------------------------------------------

