@@ -330,13 +330,14 @@ def _unaccented(word: str) -> str:
 
 
 def _beside_place(text: str, start: int, end: int) -> bool:
-    """Whether the word before ``start`` or after ``end`` names a street or a place ("Via
-    Carlo Cattaneo", "Bloomfield Terrace"): the words are a place's name."""
+    """Whether the word before ``start`` or after ``end`` names a street, a place or a
+    company ("Via Carlo Cattaneo", "Baker Street", "Maxwell Holdings"): the words are its
+    name."""
     before = WORD.findall(text, max(0, start - 20), start)[-1:]
     after = WORD.match(text, end + 1) if text[end : end + 1] == " " else None
     words = [w for w in before if text[start - 1 : start] == " " and w[-1].isalpha()]
     words += [after.group().rstrip(".,;:!?")] if after else []
-    return any(w.lower() in PLACE_WORDS for w in words)
+    return any(w.lower() in PLACE_WORDS or w.lower() in ORG_WORDS for w in words)
 
 
 def lexicon_names(
