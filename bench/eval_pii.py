@@ -19,7 +19,8 @@ Three labelled synthetic sets:
   acceptance set's misses had been looked at; ``trust-final``: a fourth, written after the
   holdout set's misses had been looked at (whose own misses were then looked at too);
   ``trust-blind``: a fifth, that no rule was changed for; ``trust-sealed``: a sixth, written
-  after the given-name lexicon and the phone rules "at <number>" were finished, measured once,
+  after the name rules of the lexicon and the phone rules "at <number>" were finished (the
+  blind set's misses had been looked at for them), measured once,
   with names of Faker locales no other set uses and phone formats of its own):
   names of nine locales, phones in many formats (valid or not, extensions, ``001-``,
   ``+44 (0)``), e-mails, SSNs, cards, IBANs, IP addresses, and hard negatives. It is scored
