@@ -516,7 +516,8 @@ FINAL_NEGATIVES = (
     ("code", "Your PIN reset code is {otp}."),
 )
 # The "blind" set (seed BLIND_SEED) was written after the final set's misses had been looked
-# at as well and the rules frozen a last time: no rule was changed for it.
+# at as well and the rules frozen again. Its misses were then looked at for the given-name
+# lexicon and the phone rules "at <number>" (issue 15, last session): see the "sealed" set.
 BLIND_SEED = 246813
 BLIND_TEMPLATES = (
     "Quick question from {name}: is the office open on Friday?",
