@@ -405,12 +405,15 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
             supported_entities=list(entities),
             name="CheckedSpacyRecognizer",
         )
+        self._english: frozenset[str] | None = None  # the model's English words, once read
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results = super().analyze(text, entities, nlp_artifacts)
-        english = english_words(nlp_artifacts.nlp_engine if nlp_artifacts else None)
+        if self._english is None and nlp_artifacts is not None:
+            self._english = english_words(nlp_artifacts.nlp_engine)
+        english = self._english or frozenset()
         kept = [r for r in results if plausible_ner(r.entity_type, text[r.start : r.end])]
         if "PERSON" not in entities or "PERSON" not in self.supported_entities:
             return kept
@@ -438,25 +441,19 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
         ]
 
 
-_ENGLISH: dict[int, frozenset[str]] = {}
-
-
 def english_words(nlp_engine: object) -> frozenset[str]:
     """English words (lower case) of the spaCy model's lemmatizer tables (the WordNet index
-    and its exceptions), read once per model; empty for a model without them."""
-    key = id(nlp_engine)
-    if key not in _ENGLISH:
-        words: set[str] = set()
-        try:
-            lookups = nlp_engine.nlp["en"].get_pipe("lemmatizer").lookups  # type: ignore[attr-defined]
-            for table in ("lemma_index", "lemma_exc"):
-                if lookups.has_table(table):
-                    for entries in lookups.get_table(table).values():
-                        words.update(w.lower() for w in entries)
-        except (AttributeError, KeyError, TypeError):
-            pass  # no spaCy pipeline or no rule lemmatizer: no word list
-        _ENGLISH[key] = frozenset(words)
-    return _ENGLISH[key]
+    and its exceptions); empty for a model without them."""
+    words: set[str] = set()
+    try:
+        lookups = nlp_engine.nlp["en"].get_pipe("lemmatizer").lookups  # type: ignore[attr-defined]
+        for table in ("lemma_index", "lemma_exc"):
+            if lookups.has_table(table):
+                for entries in lookups.get_table(table).values():
+                    words.update(w.lower() for w in entries)
+    except (AttributeError, KeyError, TypeError):
+        pass  # no spaCy pipeline or no rule lemmatizer: no word list, no rule that needs one
+    return frozenset(words)
 
 
 # --- custom recognizers from YAML ----------------------------------------------------------

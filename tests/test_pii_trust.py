@@ -19,7 +19,13 @@ import pytest
 
 from audit.pii import PiiEngine, PiiParams
 from audit.pii_ids import mask_record_ids
-from audit.pii_names import cued_names, lexicon_names, person_shaped
+from audit.pii_names import (
+    cued_names,
+    lexicon_names,
+    person_shaped,
+    unknown_pairs,
+    word_not_name,
+)
 from audit.pii_shape import mask_id, shape_words, word_shape
 from curate.api import audit as curate_audit
 from curate.cleaning import clean
@@ -428,6 +434,18 @@ def test_lexicon_names_need_no_cue_but_words_and_places_stay_out(
 ) -> None:
     entities = [(10, 19, "LOCATION")] if "San Diego" in text else []  # the model's GPE span
     assert [text[s:e] for s, e in lexicon_names(text, entities)] == names
+
+
+def test_words_that_are_no_english_word_make_a_name_and_english_words_open_sentences() -> None:
+    english = frozenset(["claim", "policy", "holder", "attendance", "was", "rust", "new"])
+    text = "Re: your claim - Utz Gumprich, policy holder. Attendance was low at New Rust Hall."
+    assert [text[s:e] for s, e in unknown_pairs(text, english)] == ["Utz Gumprich"]
+    assert list(unknown_pairs(text, frozenset())) == []  # no word list: no evidence
+    start = text.index("Attendance")
+    assert word_not_name(text, start, start + len("Attendance"), english)
+    # a given name, or a word inside a sentence, is left to the model
+    assert not word_not_name("Kelly forgot it.", 0, 5, english | {"kelly"})
+    assert not word_not_name("I met Attendance.", 6, 16, english)
 
 
 @pytest.mark.parametrize("fast", [True, False])
