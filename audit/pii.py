@@ -73,7 +73,7 @@ DENY_WORDS = {
         "item", "part", "model", "po", "account", "acct", "id", "barcode", "ean", "upc",
         "gtin", "firmware", "patch", "license", "licence", "passport", "policy", "claim",
         "member", "membership", "permit", "vat", "tax", "parcel", "shipment", "consignment",
-        "waybill",
+        "waybill", "batch", "lot",
     ],
     "CREDIT_CARD": ["isbn", "barcode", "ean", "upc", "gtin", "tracking", "order"],
     "IP_ADDRESS": ["version", "ver", "v", "release", "build", "firmware"],

@@ -21,6 +21,12 @@ The small English model labels many people's names as organisations ("Wendy Hopk
   in a mail header ("Jade Tielemans <jade@example.net>") or signing a message off ("- Karina").
   A single word is a name there; the words are cut at the first one that is not a name
   (days, months, pronouns, role nouns such as "Customer", words naming companies, acronyms).
+- ``lexicon_names``: a capitalised word that is a given name of ``data/given_names.txt``
+  (US Social Security baby names, public domain, minus English words: "Maurilio", "Eliza",
+  "Krzysztof"), with the capitalised words after it ("Eliza Ogonek"), with no cue at all. Not
+  when the model put it inside a longer entity that is not a person ("San Diego Zoo"), nor
+  when it alone is the model's organisation (a brand), nor after an article ("the Wendy
+  account").
 - ``non_name``: the model's own PERSON spans that are one such word ("Tel", "Dispatcher")
   are dropped.
 
@@ -30,7 +36,9 @@ Pattern mode does not use them: it promises no names.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import regex
 
@@ -177,6 +185,8 @@ _PLACE_WORDS = """
     kingdom republic states state province region district coast gulf sea ocean mountains
     heights springs falls harbour harbor bridge castle land grove lane close court square
     place gardens terrace way drive row crescent plaza circle boulevard walk
+    rue rua via calle avenida avenue alameda strasse straße str viale piazza largo platz weg
+    gasse allee vej gatan gade ave blvd viaduct parkway highway route
 """
 PLACE_WORDS = frozenset(_PLACE_WORDS.split())
 ACRONYM = regex.compile(r"\p{Lu}{2,}")
@@ -275,3 +285,170 @@ def cued_names(text: str) -> Iterable[tuple[int, int]]:
         if len(kept) == 1 and kept[0][0].lower() in _stop_words():
             continue
         yield start, kept[-1][1]
+
+
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@functools.cache
+def given_names(words: bool = False) -> frozenset[str]:
+    """The given-name lexicon (bench/build_name_lexicon.py), read when first needed: names
+    that are no English word, or (``words``) those that are an uncommon one too ("Amber")."""
+    return _read_names("given_names_words.txt" if words else "given_names.txt")
+
+
+@functools.cache
+def any_given_name() -> frozenset[str]:
+    """Every given name of the lexicon, common English words included ("Grace", "Mark")."""
+    return given_names() | given_names(True) | _read_names("given_names_common.txt")
+
+
+def _read_names(file: str) -> frozenset[str]:
+    lines = (DATA / file).read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+# A capitalised word standing alone: not a piece of an address, a path, a handle or a number.
+LEXICON_WORD = regex.compile(rf"(?<![\w@#/.\\-]){CAPITALISED}(?![\w@/\\]|\.\w)")
+# Words after which a given name is a thing's name ("the Wendy account", "a Sienna minivan").
+ARTICLES = frozenset(["the", "a", "an", "this", "that", "these", "those"])
+FOLLOWING = regex.compile(rf"(?:[ ]+(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED}){{1,3}}")
+
+
+def _in_lexicon(word: str, words: bool = False) -> bool:
+    """A given name of the lexicon, alone or as the first part of a double name."""
+    names = given_names(words)
+    first = word.partition("-")[0]
+    return word in names or first in names or _unaccented(first) in names
+
+
+def _unaccented(word: str) -> str:
+    """The word without its accents ("Léon" -> "Leon"): the lexicon is written without."""
+    if word.isascii():
+        return word
+    return "".join(ch for ch in unicodedata.normalize("NFKD", word) if ch.isascii())
+
+
+def _beside_place(text: str, start: int, end: int) -> bool:
+    """Whether the word before ``start`` or after ``end`` names a street, a place or a
+    company ("Via Carlo Cattaneo", "Baker Street", "Maxwell Holdings"): the words are its
+    name."""
+    before = WORD.findall(text, max(0, start - 20), start)[-1:]
+    after = WORD.match(text, end + 1) if text[end : end + 1] == " " else None
+    words = [w for w in before if text[start - 1 : start] == " " and w[-1].isalpha()]
+    words += [after.group().rstrip(".,;:!?")] if after else []
+    return any(w.lower() in PLACE_WORDS or w.lower() in ORG_WORDS for w in words)
+
+
+def lexicon_names(
+    text: str, entities: Sequence[tuple[int, int, str]] = ()
+) -> Iterable[tuple[int, int]]:
+    """(start, end) of given names of the lexicon with the capitalised words after them; a
+    name that is also an English word ("Amber") only with such a word after it or inside a
+    sentence.
+
+    ``entities``: the model's (start, end, entity) spans. A name inside a longer one that is
+    not a PERSON is a piece of a place's or a company's name ("San Diego", "Lake Tahoe").
+    """
+    for m in LEXICON_WORD.finditer(text):
+        word = m.group()
+        plain = _in_lexicon(word)
+        if not plain and not _in_lexicon(word, words=True):
+            continue
+        start, end = m.span()
+        before = text[max(0, start - 12) : start].split()
+        if before and before[-1].lower() in ARTICLES:
+            continue
+        if any(
+            label != "PERSON" and s <= start and end <= e and e - s > end - start
+            for s, e, label in entities
+        ):
+            continue
+        # The surname(s) after it, up to a word that is not a name.
+        if tail := FOLLOWING.match(text, end):
+            for following in WORD.finditer(text, end, tail.end()):
+                name = following.group()
+                if len(name) < 2 or _not_a_name(name) or name.lower() in PLACE_WORDS:
+                    break
+                if not regex.fullmatch(PARTICLES, name):
+                    end = following.end()
+        # A name that is an English word too, alone: only inside a sentence (its capital is
+        # its own) and not taken by the model for anything else ("met in Berlin", "Ruby").
+        alone_ok = plain or (
+            SENTENCE_START.search(text, 0, start) is None
+            and not any(s <= start < e and label != "PERSON" for s, e, label in entities)
+        )
+        if (alone_ok or end > m.end()) and not _beside_place(text, start, end):
+            yield start, end
+
+
+def _unknown(word: str, english: frozenset[str]) -> bool:
+    """A capitalised word that is no English word and no word known not to be a name."""
+    low = word.lower()
+    return (
+        len(word) >= 2
+        and not ACRONYM.fullmatch(word)
+        and not _not_a_name(word)
+        and low not in english
+        and low not in PLACE_WORDS
+        and low not in _stop_words()
+        and all(part.lower() not in english for part in word.split("-"))
+    )
+
+
+CAPITALISED_RUN = regex.compile(
+    rf"(?<![\w@#/.\\-]){CAPITALISED}(?:[ ]+(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED})++"
+    r"(?![\w@/\\]|\.\w)"
+)
+
+
+def unknown_pairs(
+    text: str, english: frozenset[str], entities: Sequence[tuple[int, int, str]] = ()
+) -> Iterable[tuple[int, int]]:
+    """(start, end) of two to four capitalised words in a row, none of them an English word
+    (``english``: lower case), particles allowed between them: "Utz Gumprich", "Olgierd
+    Kubasiak", "Madelief Leguit". Not inside a longer entity of the model that is not a PERSON.
+    """
+    if not english:  # no word list (a model without lemmatizer tables): no evidence
+        return
+    for m in CAPITALISED_RUN.finditer(text):
+        run: list[tuple[int, int]] = []
+        for word in WORD.finditer(text, m.start(), m.end()):
+            if regex.fullmatch(PARTICLES, word.group()) and run:
+                continue
+            if _unknown(word.group(), english):
+                run.append(word.span())
+                continue
+            yield from _pair(text, run, entities)
+            run = []
+        yield from _pair(text, run, entities)
+
+
+def _pair(
+    text: str, run: list[tuple[int, int]], entities: Sequence[tuple[int, int, str]]
+) -> Iterable[tuple[int, int]]:
+    if not 2 <= len(run) <= 4:
+        return
+    start, end = run[0][0], run[-1][1]
+    if _beside_place(text, start, end):
+        return
+    if any(label != "PERSON" and s <= start and end <= e and e - s > end - start
+           for s, e, label in entities):  # fmt: skip
+        return
+    yield start, end
+
+
+SENTENCE_START = regex.compile(r"(?:^|[.!?:;]\s+|\n\s*)$")
+
+
+def word_not_name(text: str, start: int, end: int, english: frozenset[str]) -> bool:
+    """A one-word PERSON of the model that opens a sentence and is an English word no
+    given name is ("Attendance was 1,234", "Felt the need"): a capital the sentence gave it."""
+    word = text[start:end]
+    return (
+        " " not in word
+        and word[:1].isupper()
+        and (word.lower() in english or word.lower() in _stop_words())
+        and word not in any_given_name()
+        and SENTENCE_START.search(text, 0, start) is not None
+    )

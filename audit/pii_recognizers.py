@@ -39,7 +39,15 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, SpacyRecognizer
 
 from audit.pii_custom import RecognizerSpec
-from audit.pii_names import cued_names, non_name, person_shaped, person_shaped_place
+from audit.pii_names import (
+    cued_names,
+    lexicon_names,
+    non_name,
+    person_shaped,
+    person_shaped_place,
+    unknown_pairs,
+    word_not_name,
+)
 
 CONTEXT_FACTOR = 0.35
 MIN_SCORE_WITH_CONTEXT = 0.4
@@ -94,7 +102,7 @@ class OfflineEmailRecognizer(EmailRecognizer):
 PHONE_CONTEXT = [
     "phone", "telephone", "tel", "cell", "cellphone", "mobile", "call", "fax", "contact",
     "dial", "whatsapp", "sms", "landline", "hotline", "reach", "ring", "desk", "office",
-    "number", "text", "extension", "ext", "mob", "voicemail", "pager",
+    "number", "text", "extension", "ext", "mob", "voicemail", "pager", "line",
 ]  # fmt: skip
 PHONE_SEPARATORS = frozenset(" -.()/+")
 
@@ -191,6 +199,33 @@ PHONE_DIGITS = (7, 15)  # E.164 holds at most 15; fewer than 7 is a count, a yea
 NOT_PHONE = regex.compile(
     r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|\d{1,3}(?:\.\d{1,3}){3}"
 )
+
+
+# Written the way phone numbers are and hardly anything else: an optional country code
+# (``+1``, ``001``), an area code (maybe in brackets), then groups ending in three or four
+# digits, maybe an extension ("(292) 986-5474 x093", "961.261.0878", "(01701) 893128").
+PHONE_STYLE = regex.compile(
+    r"(?:\+?\d{1,3}[ .-])?(?:\(\d{2,5}\)[ ]?|\d{2,5}[ .-])\d{2,4}[ .-]?\d{3,4}"
+    r"(?:[ ]?(?:x|ext\.?|extension|\#)[ ]?\d{1,6})?",
+    regex.IGNORECASE,
+)
+# A phone-style number right after one of these is where someone is reached ("nobody
+# answered at ...", "on ... after six"), though no phone word says so.
+REACHED_AT = frozenset(["at", "on", "via", "under"])
+
+
+def reached_at(text: str, start: int, end: int) -> bool:
+    """A phone-style number right after one of ``REACHED_AT`` (a context, read by
+    ``WordWindowContext`` over the whole text)."""
+    before = text[max(0, start - 8) : start]
+    words = before.split()
+    return (
+        bool(words)
+        and before[-1:] == " "
+        and words[-1].lower() in REACHED_AT
+        and PHONE_STYLE.fullmatch(text, start, end) is not None
+        and NOT_PHONE.fullmatch(text, start, end) is None
+    )
 
 
 def phone_shapes(text: str) -> Iterable[tuple[int, int]]:
@@ -370,11 +405,15 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
             supported_entities=list(entities),
             name="CheckedSpacyRecognizer",
         )
+        self._english: frozenset[str] | None = None  # the model's English words, once read
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
         results = super().analyze(text, entities, nlp_artifacts)
+        if self._english is None and nlp_artifacts is not None:
+            self._english = english_words(nlp_artifacts.nlp_engine)
+        english = self._english or frozenset()
         kept = [r for r in results if plausible_ner(r.entity_type, text[r.start : r.end])]
         if "PERSON" not in entities or "PERSON" not in self.supported_entities:
             return kept
@@ -392,7 +431,29 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
         ]
         cued = cued_names(text)
         kept += [recognizer_result(self, "PERSON", s, e, CUED_PERSON_SCORE) for s, e in cued]
-        return kept
+        spans = [(e.start_char, e.end_char, e.label_) for e in orgs]
+        named = [*lexicon_names(text, spans), *unknown_pairs(text, english, spans)]
+        kept += [recognizer_result(self, "PERSON", s, e, CUED_PERSON_SCORE) for s, e in named]
+        return [
+            r
+            for r in kept
+            if r.entity_type != "PERSON" or not word_not_name(text, r.start, r.end, english)
+        ]
+
+
+def english_words(nlp_engine: object) -> frozenset[str]:
+    """English words (lower case) of the spaCy model's lemmatizer tables (the WordNet index
+    and its exceptions); empty for a model without them."""
+    words: set[str] = set()
+    try:
+        lookups = nlp_engine.nlp["en"].get_pipe("lemmatizer").lookups  # type: ignore[attr-defined]
+        for table in ("lemma_index", "lemma_exc"):
+            if lookups.has_table(table):
+                for entries in lookups.get_table(table).values():
+                    words.update(w.lower() for w in entries)
+    except (AttributeError, KeyError, TypeError):
+        pass  # no spaCy pipeline or no rule lemmatizer: no word list, no rule that needs one
+    return frozenset(words)
 
 
 # --- custom recognizers from YAML ----------------------------------------------------------
@@ -528,7 +589,8 @@ class WordWindowContext(ContextAwareEnhancer):
             if self._denied(result.entity_type, words):
                 continue
             in_context = any(_matches(w, keys) for w in words) or (
-                result.entity_type == "PHONE_NUMBER" and after_email(text, result.start)
+                result.entity_type == "PHONE_NUMBER"
+                and (after_email(text, result.start) or reached_at(text, result.start, result.end))
             )
             if keys and result.score < 1.0 and in_context:
                 result.score = min(1.0, max(result.score + CONTEXT_FACTOR, MIN_SCORE_WITH_CONTEXT))

@@ -516,7 +516,8 @@ FINAL_NEGATIVES = (
     ("code", "Your PIN reset code is {otp}."),
 )
 # The "blind" set (seed BLIND_SEED) was written after the final set's misses had been looked
-# at as well and the rules frozen a last time: no rule was changed for it.
+# at as well and the rules frozen again. Its misses were then looked at for the given-name
+# lexicon and the phone rules "at <number>" (issue 15, last session): see the "sealed" set.
 BLIND_SEED = 246813
 BLIND_TEMPLATES = (
     "Quick question from {name}: is the office open on Friday?",
@@ -559,12 +560,60 @@ BLIND_NEGATIVES = (
     ("case", "Incident {order} is closed."),
     ("code", "One-time password: {otp}."),
 )
+# The "sealed" set (seed SEALED_SEED) was written after the detector work of issue 15 was
+# finished (given-name lexicon, capitalised words that are no English word, phone numbers
+# after "at"), measured once, and not tuned on: its own templates, names of Faker locales no
+# earlier set used (SEALED_NAME_LOCALES) and phone formats of its own (``_sealed_phone``).
+SEALED_SEED = 8842017
+SEALED_NAME_LOCALES = ("pt_BR", "sv_SE", "da_DK", "cs_CZ", "en_IE", "fi_FI", "ro_RO", "es_MX")
+SEALED_TEMPLATES = (
+    "Shift swap approved: {name} takes Sunday, {name2} takes Monday.",
+    "I've cc'd {first} so she can confirm the delivery address.",
+    "{name} runs the Thursday book club; new members can ring {phone}.",
+    "The refund of $42 went back to card {card}, per {first}'s request.",
+    "Witness statement given by {name} on the night of the fire.",
+    "Our landlord {name} wants the rent paid into {iban} from now on.",
+    "{first} and {name2} both flagged the same login from {ip}.",
+    "Best wishes to {name}, who retires this Friday after 31 years.",
+    "Contact sheet - {name} - {phone} - {email}",
+    "If {first} calls again, tell her the ticket is closed.",
+    "Her SSN ({ssn}) was printed on the letter to {name} by mistake.",
+    "Dinner reservation under {name}, party of four, mobile {phone}.",
+    "{name} is our new data protection officer; write to {email}.",
+    "The scanner at {ip} belongs to {first}'s team.",
+    "{first} wired the deposit from {iban} yesterday.",
+    "Tell {name} the parcel is at the front desk.",
+    "Coach {name} cancelled practice; parents can call {phone}.",
+    "Account closed at the request of {name} (card {card}).",
+    "{name} volunteered to organise the summer picnic.",
+    "Please send {first} the contract at {email} before noon.",
+    "Background: {name} joined us in 2019 and leads the platform team.",
+    "Lost badge reported by {name}; she can be reached on {phone}.",
+    "Applicant {name}, SSN {ssn}, passed the background check.",
+    "The car is registered to {first} {name2}.",
+    "We thank {name} for the donation made with card {card}.",
+)
+SEALED_NEGATIVES = (
+    ("order", "Return label for order {order} is attached."),
+    ("invoice", "Remittance advice for invoice {order} enclosed."),
+    ("version", "Node {version} is the minimum supported release."),
+    ("price", "Total due: {price} by end of month."),
+    ("date", "Warranty expires {date}."),
+    ("isbn", "Library copy, ISBN {isbn}, is due back soon."),
+    ("ean", "Item barcode {ean} did not scan."),
+    ("time", "Last train departs {time}."),
+    ("pages", "Footnotes are on pages {pages}."),
+    ("quantity", "The museum welcomed {quantity} visitors."),
+    ("case", "Support case {order} was escalated."),
+    ("code", "Your verification code: {otp}"),
+)
 TEMPLATE_SETS = {
     "development": (DEV_TEMPLATES, DEV_NEGATIVES, DEV_SEED),
     "acceptance": (ACCEPT_TEMPLATES, ACCEPT_NEGATIVES, ACCEPT_SEED),
     "holdout": (HOLDOUT_TEMPLATES, HOLDOUT_NEGATIVES, HOLDOUT_SEED),
     "final": (FINAL_TEMPLATES, FINAL_NEGATIVES, FINAL_SEED),
     "blind": (BLIND_TEMPLATES, BLIND_NEGATIVES, BLIND_SEED),
+    "sealed": (SEALED_TEMPLATES, SEALED_NEGATIVES, SEALED_SEED),
 }
 DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%B %d, %Y")
 
@@ -592,6 +641,25 @@ def _trust_phone(f: Any, rng: np.random.Generator) -> str:
     ][style - 5]
 
 
+def _sealed_phone(f: Any, rng: np.random.Generator) -> str:
+    """The sealed set's phone numbers: a locale's own format, or one of these writings."""
+    style = int(rng.integers(0, 12))
+    if style < 4:
+        return str(f.phone_number())
+    d = lambda n: _digits(rng, n)  # noqa: E731
+    area = str(int(rng.integers(201, 990)))
+    return [
+        f"+1-{area}-{d(3)}-{d(4)}",
+        f"1 ({area}) {d(3)}-{d(4)}",
+        f"{area} {d(3)} {d(4)}",
+        f"+49 (0)30 {d(8)}",
+        f"+33 6 {d(2)} {d(2)} {d(2)} {d(2)}",
+        f"+91-98{d(3)}-{d(5)}",
+        f"0044 20 7{d(3)} {d(4)}",
+        f"({area}) {d(3)} {d(4)} ext {d(3)}",
+    ][style - 4]
+
+
 def _trust_card(fake: Any, rng: np.random.Generator) -> str:
     kinds = ("visa16", "visa13", "mastercard", "amex", "discover", "diners", "jcb16", "maestro")
     digits = str(fake.credit_card_number(card_type=kinds[int(rng.integers(0, len(kinds)))]))
@@ -602,7 +670,9 @@ def _trust_card(fake: Any, rng: np.random.Generator) -> str:
     return (" " if style == 1 else "-").join(groups)
 
 
-def _trust_values(fakers: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+def _trust_values(
+    fakers: dict[str, Any], rng: np.random.Generator, sealed: bool = False
+) -> dict[str, Any]:
     def pick(locales: tuple[str, ...]) -> Any:
         return fakers[locales[int(rng.integers(0, len(locales)))]]
 
@@ -610,11 +680,13 @@ def _trust_values(fakers: dict[str, Any], rng: np.random.Generator) -> dict[str,
     iban = str(pick(IBAN_LOCALES).iban())
     if rng.random() < 0.5:
         iban = " ".join(iban[i : i + 4] for i in range(0, len(iban), 4))
+    names = SEALED_NAME_LOCALES if sealed else NAME_LOCALES
+    phone = _sealed_phone if sealed else _trust_phone
     return {
-        "name": lambda: str(pick(NAME_LOCALES).name()),
-        "name2": lambda: str(pick(NAME_LOCALES).name()),
-        "first": lambda: str(pick(NAME_LOCALES).first_name()),
-        "phone": lambda: _trust_phone(pick(PHONE_FAKER_LOCALES), rng),
+        "name": lambda: str(pick(names).name()),
+        "name2": lambda: str(pick(names).name()),
+        "first": lambda: str(pick(names).first_name()),
+        "phone": lambda: phone(pick(PHONE_FAKER_LOCALES), rng),
         "email": lambda: str(en.email() if rng.random() < 0.7 else en.company_email()),
         "ssn": lambda: str(en.ssn()),
         "card": lambda: _trust_card(en, rng),
@@ -655,7 +727,7 @@ def labelled_sentences(
     """``n`` sentences holding PII (names, phones in many formats, e-mails, SSNs, cards,
     IBANs, IP addresses) and ``n // 2`` hard negatives (order and invoice numbers, versions,
     prices, dates, ISBNs, barcodes, times, page ranges, quantities) with no PII, from the
-    ``templates`` set ("acceptance", "development", "holdout", "final" or "blind"; seed:
+    ``templates`` set ("acceptance", "development", "holdout", "final", "blind" or "sealed"; seed:
     the set's own by default)."""
     from faker import Faker
 
@@ -663,17 +735,21 @@ def labelled_sentences(
     seed = default_seed if seed is None else seed
 
     fakers = {}
-    for i, locale in enumerate(sorted({*NAME_LOCALES, *PHONE_FAKER_LOCALES, *IBAN_LOCALES})):
+    sealed = templates == "sealed"
+    locales = {*NAME_LOCALES, *PHONE_FAKER_LOCALES, *IBAN_LOCALES}
+    if sealed:  # the earlier sets' fakers and seeds stay as they were
+        locales |= set(SEALED_NAME_LOCALES)
+    for i, locale in enumerate(sorted(locales)):
         fakers[locale] = Faker(locale)
         fakers[locale].seed_instance(seed + i)
     rng = np.random.default_rng(seed)
     out: list[Labelled] = []
     for _ in range(n):
         template = positives[int(rng.integers(0, len(positives)))]
-        text, gold = _fill(template, _trust_values(fakers, rng))
+        text, gold = _fill(template, _trust_values(fakers, rng, sealed))
         out.append(Labelled(text, gold))
     for _ in range(n // 2):
         kind, template = negatives[int(rng.integers(0, len(negatives)))]
-        text, _ = _fill(template, _trust_values(fakers, rng))
+        text, _ = _fill(template, _trust_values(fakers, rng, sealed))
         out.append(Labelled(text, [], kind))
     return out

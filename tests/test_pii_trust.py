@@ -19,7 +19,13 @@ import pytest
 
 from audit.pii import PiiEngine, PiiParams
 from audit.pii_ids import mask_record_ids
-from audit.pii_names import cued_names, person_shaped
+from audit.pii_names import (
+    cued_names,
+    lexicon_names,
+    person_shaped,
+    unknown_pairs,
+    word_not_name,
+)
 from audit.pii_shape import mask_id, shape_words, word_shape
 from curate.api import audit as curate_audit
 from curate.cleaning import clean
@@ -404,6 +410,80 @@ def test_ner_mode_finds_names_the_model_calls_organisations_or_misses() -> None:
         ["Kunigunde Ruppert"],
         [],
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "names"),
+    [
+        # Given names of the lexicon with no cue, alone or with the surname after them.
+        ("Maurilio forgot her badge again.", ["Maurilio"]),
+        ("Let Eliza know that the server is back up.", ["Eliza"]),
+        ("Signed: Krzysztof Ogonek, Aimé", ["Krzysztof Ogonek", "Aimé"]),
+        # A name that is an uncommon English word too counts only beside a surname.
+        ("Amber Okafor will cover the shift.", ["Amber Okafor"]),
+        ("Amber is a fossil resin.", []),
+        # Common words, places and things named after people are not names.
+        ("Summer sale: Grace period ends, Will you call? Paris office, Mark it done.", []),
+        ("We flew to San Diego; the Wendy account is closed; Attendance was 1,234.", []),
+        ("Meet me at Baker Street.", []),
+        ("mail eliza@example.org or see /home/Eliza/notes and ELIZA", []),
+    ],
+)
+def test_lexicon_names_need_no_cue_but_words_and_places_stay_out(
+    text: str, names: list[str]
+) -> None:
+    entities = [(10, 19, "LOCATION")] if "San Diego" in text else []  # the model's GPE span
+    assert [text[s:e] for s, e in lexicon_names(text, entities)] == names
+
+
+def test_words_that_are_no_english_word_make_a_name_and_english_words_open_sentences() -> None:
+    english = frozenset(["claim", "policy", "holder", "attendance", "was", "rust", "new"])
+    text = "Re: your claim - Utz Gumprich, policy holder. Attendance was low at New Rust Hall."
+    assert [text[s:e] for s, e in unknown_pairs(text, english)] == ["Utz Gumprich"]
+    assert list(unknown_pairs(text, frozenset())) == []  # no word list: no evidence
+    start = text.index("Attendance")
+    assert word_not_name(text, start, start + len("Attendance"), english)
+    # a given name, or a word inside a sentence, is left to the model
+    assert not word_not_name("Kelly forgot it.", 0, 5, english | {"kelly"})
+    assert not word_not_name("I met Attendance.", 6, 16, english)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_phone_style_numbers_after_at_count_as_phone_context(fast: bool) -> None:
+    """ "Nobody answered at <number>", "her direct line is <number>": no phone word, but a
+    number written as phone numbers are, right after "at", or after "line"; not an IP
+    address, a date, a price or a batch number there."""
+    engine = PiiEngine(PiiParams(workers=1, fast=fast))
+    texts = [
+        "Nobody answered at (292) 986-5474 x093, so I emailed instead.",
+        "Nobody answered at 001-335-852-5782 again.",
+        "her direct line is 139.205.8003 x19317.",
+        "The server at 133.74.92.152 is back up.",
+        "We met at 2024-03-05 and paid at $1,234.56.",
+        "Batch 0249653026 passed quality control.",
+        "The build at 4.18.2003 failed.",
+    ]
+    found = [
+        [t[s.start : s.end] for s in spans if s.entity == "PHONE_NUMBER"]
+        for t, spans in zip(texts, engine.detect_many(texts), strict=True)
+    ]
+    assert found == [
+        ["(292) 986-5474 x093"], ["001-335-852-5782"], ["139.205.8003 x19317"], [], [], [], [],
+    ]  # fmt: skip
+
+
+@needs_model
+def test_ner_mode_finds_lexicon_names_the_model_misses_or_calls_places() -> None:
+    engine = PiiEngine(PiiParams(mode="ner", workers=1))
+    texts = [
+        "Giovanni forgot her badge again, so I let her in.",  # spaCy: ORG
+        "Let Lidia know that the server is back up.",
+    ]
+    found = [
+        [t[s.start : s.end] for s in spans if s.entity == "PERSON"]
+        for t, spans in zip(texts, engine.detect_many(texts), strict=True)
+    ]
+    assert found == [["Giovanni"], ["Lidia"]]
 
 
 def test_plain_ids_never_build_a_detector() -> None:
