@@ -21,8 +21,8 @@ from audit import gate
 from audit.baseline import compare
 from audit.signing import check_keys, check_signature, signature_for
 from audit.sink import AuditSink
-from curate.atomic import AtomicWriter, LineWriter, write_json
-from curate.checkpoint import DEFAULT_EVERY, Position, discard, for_run
+from curate.atomic import LineWriter, write_json
+from curate.checkpoint import DEFAULT_EVERY, Position, for_run
 from curate.cleaning import provenance
 from curate.errors import EXIT_GATE_FAILED, CurateError, InputError
 from curate.ledger import Ledger, StepCount
@@ -135,43 +135,36 @@ def run_audit(
     check_engine(engine, resume=resume, workers=workers)
     check_keys()
     old = load_audit(baseline, verify=True) if baseline is not None else None
-    if engine == "ray":
-        return _run_audit_ray(data_path, report_dir, rules, baseline, old, address, num_cpus)
-    data = open_source(data_path)
+    data = open_source(data_path) if engine == "local" else data_path
     report_dir.mkdir(parents=True, exist_ok=True)
     with claim(report_dir, REPORT_FILES):  # one run per folder; sweeps what killed runs left
-        ckpt = for_run(report_dir, "audit", rules, data, checkpoint_every) if resume else None
-        findings: LineWriter = (
-            ckpt.writer(report_dir / "findings.jsonl")
-            if ckpt
-            else AtomicWriter(report_dir / "findings.jsonl")
-        )
+        ckpt = for_run(report_dir, "audit", rules, data, checkpoint_every, resume)
+        findings = ckpt.writer(report_dir / "findings.jsonl")
         try:
-            sink = _LocalAudit(rules, findings)
-            ledger, _ = run_local(
-                data,
-                rules,
-                sink,
-                report_dir,
-                action="flag",
-                scans=sink.checks,
-                progress=progress,
-                ckpt=ckpt,
-                workers=workers,
-                copies_are_added=False,
-            )
-            info = provenance(data, rules)
+            if engine == "ray":
+                ledger, sink, info = _measure_on_ray(data, rules, findings, address, num_cpus)
+            else:
+                sink = _LocalAudit(rules, findings)
+                ledger, _ = run_local(
+                    data,
+                    rules,
+                    sink,
+                    ckpt,
+                    action="flag",
+                    scans=sink.checks,
+                    progress=progress,
+                    workers=workers,
+                    copies_are_added=False,
+                )
+                info = provenance(data, rules)
             result = audit_result(rules, info, ledger, sink, findings, old, baseline)
             start_phase(progress, "reports")
             publish(result, report_dir, findings)
         except BaseException:
-            findings.abort()
+            ckpt.close()
             raise
-        if ckpt:
-            ckpt.finish()
-        else:
-            discard(report_dir, "audit")  # an older interrupted run's checkpoint is obsolete now
-        return AuditResult(report_dir, result, ckpt.resumed_from if ckpt else None)
+        ckpt.finish()
+    return AuditResult(report_dir, result, ckpt.resumed_from)
 
 
 class _LocalAudit(AuditSink):
@@ -189,48 +182,33 @@ class _LocalAudit(AuditSink):
             self.findings.write_line(line)
 
 
-def _run_audit_ray(
-    data_path: str | Path,
-    report_dir: Path,
-    rules: Rules,
-    baseline: str | Path | None,
-    old: dict[str, Any] | None,
-    address: str | None,
-    num_cpus: int | None,
-) -> AuditResult:
-    """The same audit on Ray: each block is measured by an ``AuditSink`` in a worker; the
+def _measure_on_ray(
+    data_path: Any, rules: Rules, findings: LineWriter, address: str | None, num_cpus: int | None
+) -> tuple[Ledger, AuditSink, dict[str, Any]]:
+    """The same measures on Ray: each block is measured by an ``AuditSink`` in a worker; the
     driver adds the blocks' totals up and writes their findings in input order."""
     from curate import engine_ray as R
 
     inputs = R.list_inputs(data_path, rules)
     steps = build_steps(rules)
     R.check_supported(rules, steps)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    with claim(report_dir), R.ray_session(address, num_cpus), R.surfacing_curate_errors():
-        findings = AtomicWriter(report_dir / "findings.jsonl")
-        try:
-            run = R.run_pipeline(
-                inputs,
-                rules,
-                steps,
-                action="flag",
-                work=None,
-                extras=R.SinkBlocks(rules, AuditSink),
-                copies_are_added=False,
-            )
-            sink = AuditSink(rules)
-            for partial in run.partials:
-                lines, share = partial["extras"]
-                sink.add(share)
-                for line in lines:
-                    findings.write_line(line)
-            info = R.provenance(inputs, rules, run.reads)
-            result = audit_result(rules, info, run.ledger, sink, findings, old, baseline)
-            publish(result, report_dir, findings)
-        except BaseException:
-            findings.abort()
-            raise
-    return AuditResult(report_dir, result)
+    with R.ray_session(address, num_cpus), R.surfacing_curate_errors():
+        run = R.run_pipeline(
+            inputs,
+            rules,
+            steps,
+            action="flag",
+            work=None,
+            extras=R.SinkBlocks(rules, AuditSink),
+            copies_are_added=False,
+        )
+        sink = AuditSink(rules)
+        for partial in run.partials:
+            lines, share = partial["extras"]
+            sink.add(share)
+            for line in lines:
+                findings.write_line(line)
+        return run.ledger, sink, R.provenance(inputs, rules, run.reads)
 
 
 def publish(result: dict[str, Any], report_dir: Path, findings: Any) -> None:

@@ -21,8 +21,8 @@ import orjson
 import polars as pl
 
 from curate import registry
-from curate.atomic import AtomicWriter, LineWriter, write_json
-from curate.checkpoint import DEFAULT_EVERY, Checkpointer, Position, discard, for_run
+from curate.atomic import LineWriter, write_json
+from curate.checkpoint import DEFAULT_EVERY, Checkpointer, Position, for_run
 from curate.errors import CurateError
 from curate.ledger import Ledger, StepCount
 from curate.outdir import claim
@@ -128,8 +128,14 @@ def clean(
     out_dir.mkdir(parents=True, exist_ok=True)
     parquet_like = parquet_source(input_path) if output_format == "parquet" else None
     with claim(out_dir, [*OUTPUT_FILES, PARQUET_OUTPUT, "manifest.json"]):  # one run per folder
-        ckpt = for_run(out_dir, "clean", rules, data, checkpoint_every) if resume else None
-        return _clean(data, out_dir, rules, progress, ckpt, workers, parquet_like)
+        ckpt = for_run(out_dir, "clean", rules, data, checkpoint_every, resume)
+        try:
+            result = _clean(data, out_dir, rules, ckpt, progress, workers, parquet_like)
+        except BaseException:
+            ckpt.close()
+            raise
+        ckpt.finish()
+        return result
 
 
 class CleanSink:
@@ -164,43 +170,29 @@ def _clean(
     data: Source,
     out_dir: Path,
     rules: Rules,
+    ckpt: Checkpointer,
     progress: Progress | None,
-    ckpt: Checkpointer | None,
-    workers: int | None = None,
-    parquet: ParquetLike | None = None,
+    workers: int | None,
+    parquet: ParquetLike | None,
 ) -> CleanResult:
-    writers: dict[str, LineWriter] = {
-        name: ckpt.writer(out_dir / name) if ckpt else AtomicWriter(out_dir / name)
-        for name in OUTPUT_FILES
-    }
-    try:
-        sink = CleanSink(writers, withholds_records(rules))
-        ledger, steps = run_local(
-            data, rules, sink, out_dir, progress=progress, ckpt=ckpt, workers=workers
-        )
-        for _, step in steps:
-            for cluster in step.duplicate_clusters():
-                writers["duplicates.jsonl"].write_line(cluster_line(cluster))
-        outputs = {name: {"lines": w.lines, "sha256": w.sha256} for name, w in writers.items()}
-        manifest = ledger.manifest("clean", provenance(data, rules), outputs)
-        # manifest.json is the mark of a complete run: it goes first and comes back last, so a
-        # kill in between never leaves an old manifest next to new outputs.
-        (out_dir / "manifest.json").unlink(missing_ok=True)
-        for writer in writers.values():
-            writer.commit()
-        if parquet is not None:
-            target = out_dir / PARQUET_OUTPUT
-            rows = jsonl_to_parquet(out_dir / "clean.jsonl", target, parquet.source)
-            manifest["outputs"][PARQUET_OUTPUT] = {"rows": rows, "sha256": file_sha256(target)}
-        else:
-            (out_dir / PARQUET_OUTPUT).unlink(missing_ok=True)  # an older run's, now stale
-        write_json(out_dir / "manifest.json", manifest)
-    except BaseException:
-        for writer in writers.values():
-            writer.abort()
-        raise
-    if ckpt:
-        ckpt.finish()
+    writers = {name: ckpt.writer(out_dir / name) for name in OUTPUT_FILES}
+    sink = CleanSink(writers, withholds_records(rules))
+    ledger, steps = run_local(data, rules, sink, ckpt, progress=progress, workers=workers)
+    for _, step in steps:
+        for cluster in step.duplicate_clusters():
+            writers["duplicates.jsonl"].write_line(cluster_line(cluster))
+    outputs = {name: {"lines": w.lines, "sha256": w.sha256} for name, w in writers.items()}
+    manifest = ledger.manifest("clean", provenance(data, rules), outputs)
+    # manifest.json is the mark of a complete run: it goes first and comes back last, so a
+    # kill in between never leaves an old manifest next to new outputs.
+    (out_dir / "manifest.json").unlink(missing_ok=True)
+    for writer in writers.values():
+        writer.commit()
+    if parquet is not None:
+        target = out_dir / PARQUET_OUTPUT
+        rows = jsonl_to_parquet(out_dir / "clean.jsonl", target, parquet.source)
+        manifest["outputs"][PARQUET_OUTPUT] = {"rows": rows, "sha256": file_sha256(target)}
     else:
-        discard(out_dir, "clean")  # an older interrupted run's checkpoint is obsolete now
-    return CleanResult(out_dir, manifest, ledger, ckpt.resumed_from if ckpt else None)
+        (out_dir / PARQUET_OUTPUT).unlink(missing_ok=True)  # an older run's, now stale
+    write_json(out_dir / "manifest.json", manifest)
+    return CleanResult(out_dir, manifest, ledger, ckpt.resumed_from)

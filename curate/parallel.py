@@ -74,16 +74,6 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def parallel_prefix(runners: list[StepRunner]) -> int:
-    """How many of the leading runners may run in workers."""
-    count = 0
-    for runner in runners:
-        if not runner.step.parallel_safe:
-            break
-        count += 1
-    return count
-
-
 @dataclass
 class BatchResult:
     """What a worker sends back for one batch."""
@@ -277,18 +267,16 @@ def split_for_workers(
     runners: list[StepRunner],
     checks: list[Check],
     workers: int | None,
-    checkpoint: object | None = None,
+    resumable: bool = False,
     source: object | None = None,
 ) -> ParallelRunner:
     """The head of a run that worker processes share: the leading parallel-safe runners, and
-    the checks' scans when no later step changes the text. With one worker, or a checkpoint
+    the checks' scans when no later step changes the text. With one worker, or ``resumable``
     (``--resume`` saves state between batches, so none may be in flight), it runs here."""
     if workers is not None and workers < 0:
         raise CurateError(f"workers must be 0 (one per core) or more, not {workers}")
-    count = parallel_prefix(runners)
+    count = len(list(itertools.takewhile(lambda r: r.step.parallel_safe, runners)))
     later_changes_text = any(r.step.changes_text for r in runners[count:])
     scans = [] if later_changes_text else [c for c in checks if c.scan_column]
-    processes = workers or default_workers()
-    if checkpoint is not None or not (count or scans):
-        processes = 1
+    processes = 1 if resumable or not (count or scans) else workers or default_workers()
     return ParallelRunner(rules, runners[:count], scans, processes, input_bytes(source))
