@@ -53,7 +53,7 @@ import polars as pl
 
 from curate import batch as B
 from curate.atomic import AtomicWriter, atomic_open
-from curate.outdir import sweep_stale
+from curate.outdir import claim, sweep_stale
 from curate.registry import Decision, Totals
 
 FORMAT = 2
@@ -383,17 +383,36 @@ def resume_folder(out_dir: str | Path, command: str) -> Path:
     return Path(out_dir) / f".resume-{command}"
 
 
-def for_run(
-    out_dir: Path, command: str, rules: Any, source: Any, every: float, resume: bool
-) -> Checkpointer:
-    """The checkpointer of a run of ``command`` writing into ``out_dir``: with ``resume``, one
-    that saves (a file input only, identified by sha256); else one with a work folder."""
+@contextlib.contextmanager
+def held_run(
+    out_dir: Path,
+    outputs: list[str],
+    command: str,
+    rules: Any,
+    data: Any,
+    every: float,
+    resume: bool,
+) -> Iterator[Checkpointer]:
+    """Hold ``out_dir`` for one run of ``command`` (``claim``) with its checkpointer: with
+    ``resume`` one that saves (a file input only, identified by sha256), else one with a work
+    folder. A failure releases the files (keeping a checkpoint); success removes it."""
     from curate.errors import InputError
     from curate.sources import FileSource
 
-    folder = resume_folder(out_dir, command)
-    if not resume:
-        return Checkpointer(tempfile.mkdtemp(prefix=".work-", dir=out_dir), obsolete=folder)
-    if not isinstance(source, FileSource):
-        raise InputError(f"{source.label}: --resume needs an input file (to identify it by sha256)")
-    return Checkpointer(folder, run_key(command, rules, source.describe(rules)), every=every)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with claim(out_dir, outputs):  # one run per folder; sweeps what killed runs left
+        folder = resume_folder(out_dir, command)
+        if not resume:
+            ckpt = Checkpointer(tempfile.mkdtemp(prefix=".work-", dir=out_dir), obsolete=folder)
+        elif not isinstance(data, FileSource):
+            raise InputError(
+                f"{data.label}: --resume needs an input file (to identify it by sha256)"
+            )
+        else:
+            ckpt = Checkpointer(folder, run_key(command, rules, data.describe(rules)), every=every)
+        try:
+            yield ckpt
+        except BaseException:
+            ckpt.close()
+            raise
+        ckpt.finish()

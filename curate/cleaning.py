@@ -22,10 +22,9 @@ import polars as pl
 
 from curate import registry
 from curate.atomic import LineWriter, write_json
-from curate.checkpoint import DEFAULT_EVERY, Checkpointer, Position, for_run
+from curate.checkpoint import DEFAULT_EVERY, Checkpointer, Position, held_run
 from curate.errors import CurateError
 from curate.ledger import Ledger, StepCount
-from curate.outdir import claim
 from curate.reader import detect_format, file_sha256
 from curate.rules import Rules, load_rules, provenance_of
 from curate.runner import Progress, check_engine, run_local
@@ -125,17 +124,10 @@ def clean(
 
         return clean_ray(input_path, out_dir, rules, address=address, num_cpus=num_cpus)
     data = open_source(input_path)
-    out_dir.mkdir(parents=True, exist_ok=True)
     parquet_like = parquet_source(input_path) if output_format == "parquet" else None
-    with claim(out_dir, [*OUTPUT_FILES, PARQUET_OUTPUT, "manifest.json"]):  # one run per folder
-        ckpt = for_run(out_dir, "clean", rules, data, checkpoint_every, resume)
-        try:
-            result = _clean(data, out_dir, rules, ckpt, progress, workers, parquet_like)
-        except BaseException:
-            ckpt.close()
-            raise
-        ckpt.finish()
-        return result
+    outputs = [*OUTPUT_FILES, PARQUET_OUTPUT, "manifest.json"]
+    with held_run(out_dir, outputs, "clean", rules, data, checkpoint_every, resume) as ckpt:
+        return _clean(data, out_dir, rules, ckpt, progress, workers, parquet_like)
 
 
 class CleanSink:
