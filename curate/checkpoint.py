@@ -1,34 +1,28 @@
 """Checkpoints for ``--resume``: a killed run continues from its last finished chunk.
 
-A run without ``--resume`` goes through the same machinery with saving off (a ``Checkpointer``
-without a key): its spools are temporary and its outputs plain atomic files, so there is one
-spool and one fit-then-apply for both.
+A run without ``--resume`` takes the same path with saving off (a ``Checkpointer`` without a
+key): its spools are temporary and its outputs plain atomic files.
 
-What a checkpoint holds, in ``<out>/.resume-<command>/`` next to the outputs:
+A checkpoint, in ``<out>/.resume-<command>/``, holds each output written so far
+(``<output>.part``, truncated on resumption to the length the checkpoint recorded), the spool
+of the n-th ``needs_fit`` step (``spool-<n>/``, numbered Parquet files) and ``checkpoint.pkl``:
+where the run stood, the parts' lengths, the spools' sizes and what every tracked object
+declares (``saved_state``: the ledger, each step's and check's totals and decision, the sink's
+totals), as plain data; machinery (models, compiled matchers) is rebuilt from the rules.
 
-- ``<output>.part``: each output as written so far. The checkpoint records every part's length
-  and lines; a resumed run truncates the part to them and appends. Success renames it in place.
-- ``spool-<n>/``: what reached the n-th ``needs_fit`` step, as numbered Parquet files, kept so
-  that a resumed run need not produce it again.
-- ``checkpoint.pkl``: where the run stood (segment, chunk), the parts' marks, the spools' sizes
-  and what every tracked object declares (``saved_state``): the ledger, each step's and check's
-  totals and decision (``curate.registry``), the sink's totals. Plain data: machinery
-  (parameters, models, compiled matchers) is rebuilt from the rules.
+Where a run stands: the steps are split at each ``needs_fit`` step into segments. Segment 0
+streams the input's chunks through the steps up to the first fit step; segment n streams the
+n-th fit step's spool through that step and the ones after it. (segment, chunk) is saved only
+at a chunk boundary, when every output of the chunks before it is written and no step has seen
+the next one, and right after a fit (a fit may be long). A resumed run skips what is done (the
+input's chunks are read again, not processed) and restores the state, so counts, summaries and
+outputs are byte-identical to a run that was never interrupted.
 
-Where a run stands. The steps are split at each ``needs_fit`` step into segments: segment 0
-streams the input's chunks through the steps up to the first fit step (or to the end);
-segment n streams the n-th fit step's spool through that step and the steps after it. The
-position is saved only at a chunk boundary, when every output of the chunks before it has been
-written and no step has seen the next chunk, and right after a fit (a fit may be long). A
-resumed run skips the chunks done (input chunks are read again, not processed), restores the
-state, and gives the counts, summaries and outputs of a run that was never interrupted.
-
-A checkpoint is used only if it was made by the same command, curate, numpy and polars
-versions, rules and input (sha256), and every part and spool file it names is there; otherwise
-the run starts from the beginning. Saving is throttled (``every`` seconds, and never more than
-about a tenth of the run's time) because state such as ``dedupe_exact``'s hash table grows
-with the input. The file is a pickle read with an allow-list of data classes, so a tampered
-checkpoint cannot run code.
+A checkpoint is used only if the same command, curate, numpy and polars versions, rules and
+input (sha256) made it and every file it names is there; otherwise the run starts over. Saving
+is throttled (``every`` seconds, at most about a tenth of the run's time): state such as
+``dedupe_exact``'s hash table grows with the input. The file is a pickle read with an
+allow-list of data classes, so a tampered checkpoint cannot run code.
 """
 
 from __future__ import annotations
@@ -149,7 +143,11 @@ class Spool:
                 path.unlink()
 
     def path(self, index: int) -> Path:
-        return self.folder / f"{index:08d}.parquet"
+        return self.path_in(self.folder, index)
+
+    @staticmethod
+    def path_in(folder: Path, index: int) -> Path:
+        return folder / f"{index:08d}.parquet"
 
     def write(self, frame: pl.DataFrame) -> None:
         path = self.path(self.count)
@@ -184,14 +182,13 @@ def run_key(command: str, rules: Any, describe: dict[str, Any]) -> dict[str, Any
     """What must not change between a killed run and its resumption."""
     from curate.version import __version__
 
-    canonical = rules.canonical() if hasattr(rules, "canonical") else None
     return {
         "command": command,
         "curate": __version__,
         "numpy": np.__version__,
         "polars": pl.__version__,
         "rules_sha256": rules.sha256,
-        "rules": hashlib.sha256(repr(canonical).encode()).hexdigest(),
+        "rules": hashlib.sha256(repr(rules.canonical()).encode()).hexdigest(),
         "input": {k: describe.get(k) for k in ("path", "format", "bytes", "sha256")},
     }
 
@@ -228,35 +225,33 @@ class Checkpointer:
         self._saved = saved or {"writers": {}, "spools": {}, "state": {}}
 
     def _load(self) -> dict[str, Any] | None:
-        path = self.folder / CHECKPOINT_FILE
-        saved: dict[str, Any] | None = None
-        if path.is_file():
-            try:
-                saved = _load(path)
-            except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
-                saved = None
-        if saved is not None and not self._usable(saved):
+        """The checkpoint in the folder if it is usable; else None, and the folder emptied."""
+        try:
+            saved = _load(self.folder / CHECKPOINT_FILE)
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
             saved = None
-        if saved is None:  # start from the beginning with an empty folder
+        if not self._usable(saved):
+            saved = None
             shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder.mkdir(parents=True, exist_ok=True)  # for the sweep
+        self.folder.mkdir(parents=True, exist_ok=True)
         sweep_stale(self.folder, [CHECKPOINT_FILE])  # a temp file a kill left
         return saved
 
     def _usable(self, saved: Any) -> bool:
+        """Made for this run's key, in this format, with every part and spool file it names."""
         if not isinstance(saved, dict) or saved.get("format") != FORMAT:
             return False
-        if saved.get("key") != self.key:
-            return False
-        for name, mark in saved["writers"].items():
-            part = self.folder / f"{name}.part"
-            if not part.is_file() or part.stat().st_size < mark["bytes"]:
-                return False
-        for segment, (count, _rows) in saved["spools"].items():
-            folder = self.folder / f"spool-{segment}"
-            if not all((folder / f"{i:08d}.parquet").is_file() for i in range(count)):
-                return False
-        return True
+        parts = {self.folder / f"{n}.part": m["bytes"] for n, m in saved["writers"].items()}
+        spools = [
+            Spool.path_in(self.folder / f"spool-{segment}", i)
+            for segment, (count, _rows) in saved["spools"].items()
+            for i in range(count)
+        ]
+        return (
+            saved.get("key") == self.key
+            and all(p.is_file() and p.stat().st_size >= size for p, size in parts.items())
+            and all(p.is_file() for p in spools)
+        )
 
     # -- what is saved
 

@@ -104,26 +104,15 @@ class StepRunner:
             kept = marked.filter(~is_marked)
         else:
             # a step that gives no score (its own, a plugin's) flags with a null score
-            flag = pl.when(pl.col(B.REASON).is_not_null()).then(
-                pl.concat_list(
-                    pl.struct(
-                        pl.lit(self.spec.id).alias("step"),
-                        pl.col(B.REASON).alias("reason"),
-                        _mark(marked, B.SCORE, pl.Float64).alias("score"),
-                        _mark(marked, B.DUPLICATE_OF, pl.String).alias("duplicate_of"),
-                        _mark(marked, B.DETAIL, pl.String).alias("detail"),
-                    )
-                )
+            flag = pl.struct(
+                pl.lit(self.spec.id).alias("step"),
+                pl.col(B.REASON).alias("reason"),
+                _mark(marked, B.SCORE, pl.Float64).alias("score"),
+                _mark(marked, B.DUPLICATE_OF, pl.String).alias("duplicate_of"),
+                _mark(marked, B.DETAIL, pl.String).alias("detail"),
             )
-            existing = pl.col(B.FLAGS) if B.FLAGS in marked.columns else pl.lit(None, B.FLAG_DTYPE)
-            kept = marked.with_columns(
-                pl.concat_list(
-                    existing.fill_null(pl.lit([], B.FLAG_DTYPE)),
-                    flag.fill_null(pl.lit([], B.FLAG_DTYPE)),
-                )
-                .cast(B.FLAG_DTYPE)
-                .alias(B.FLAGS)
-            )
+            flagged = pl.col(B.REASON).is_not_null()
+            kept = marked.with_columns(_appended(marked, B.FLAGS, B.FLAG_DTYPE, flagged, flag))
         return kept.drop([c for c in B.MARK_COLUMNS if c in kept.columns])
 
     def _annotate(self, marked: pl.DataFrame) -> pl.DataFrame:
@@ -133,20 +122,20 @@ class StepRunner:
         noted = pl.col(B.REASON).is_null() & pl.col(B.DETAIL).is_not_null()
         if not marked.select(noted.any()).item():
             return marked
-        note = pl.when(noted).then(
-            pl.concat_list(
-                pl.struct(pl.lit(self.spec.id).alias("step"), pl.col(B.DETAIL).alias("detail"))
-            )
-        )
-        existing = pl.col(B.NOTES) if B.NOTES in marked.columns else pl.lit(None, B.NOTE_DTYPE)
-        return marked.with_columns(
-            pl.concat_list(
-                existing.fill_null(pl.lit([], B.NOTE_DTYPE)),
-                note.fill_null(pl.lit([], B.NOTE_DTYPE)),
-            )
-            .cast(B.NOTE_DTYPE)
-            .alias(B.NOTES)
-        )
+        note = pl.struct(pl.lit(self.spec.id).alias("step"), pl.col(B.DETAIL).alias("detail"))
+        return marked.with_columns(_appended(marked, B.NOTES, B.NOTE_DTYPE, noted, note))
+
+
+def _appended(
+    frame: pl.DataFrame, column: str, dtype: pl.DataType, where: pl.Expr, entry: pl.Expr
+) -> pl.Expr:
+    """``column`` (a list per row, flags or notes) with ``entry`` appended on ``where`` rows."""
+    existing = pl.col(column) if column in frame.columns else pl.lit(None, dtype)
+    added = pl.when(where).then(pl.concat_list(entry))
+    empty = pl.lit([], dtype)
+    return (
+        pl.concat_list(existing.fill_null(empty), added.fill_null(empty)).cast(dtype).alias(column)
+    )
 
 
 def _mark(frame: pl.DataFrame, column: str, dtype: pl.DataType) -> pl.Expr:
