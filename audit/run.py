@@ -118,11 +118,7 @@ def run_audit(
     ``datasets`` folder, a ``datasets.Dataset``, a polars or pandas DataFrame, a list of dicts).
 
     With ``baseline`` (an earlier audit.json or its folder), regressions against it are added
-    to the gate checks. With ``resume`` (a file input only), the run checkpoints every
-    ``checkpoint_every`` seconds and continues from the last checkpoint a killed run left.
-    ``workers`` processes (default: one per core; 1 with ``resume``) share the per-record
-    work; the results do not depend on how many. ``engine="ray"`` runs on a Ray cluster
-    (``address``; default: one started here with ``num_cpus``) with the same results.
+    to the gate checks. The engine options are ``curate.runner.check_engine``'s.
     """
     report_dir = Path(report_dir)
     if not isinstance(rules, Rules):

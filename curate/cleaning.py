@@ -28,7 +28,7 @@ from curate.ledger import Ledger, StepCount
 from curate.reader import detect_format, file_sha256
 from curate.rules import Rules, load_rules, provenance_of
 from curate.runner import Progress, check_engine, run_local
-from curate.sources import Source, open_source
+from curate.sources import FileSource, Source, open_source
 from curate.writer import cluster_line, dropped_lines, jsonl_to_parquet, kept_lines
 
 if TYPE_CHECKING:
@@ -38,19 +38,10 @@ OUTPUT_FILES = ("clean.jsonl", "dropped.jsonl", "quarantine.jsonl", "duplicates.
 PARQUET_OUTPUT = "clean.parquet"
 
 
-@dataclass(frozen=True)
-class ParquetLike:
-    """Write clean.parquet too; ``source``: the Parquet input whose column types it keeps."""
-
-    source: Path | None
-
-
-def parquet_source(input_path: Any) -> ParquetLike:
-    if isinstance(input_path, (str, Path)):
-        path = Path(input_path)
-        if path.is_file() and detect_format(path) == "parquet":
-            return ParquetLike(path)
-    return ParquetLike(None)
+def parquet_input(data: Source) -> Path | None:
+    """The Parquet file ``data`` reads, whose column types clean.parquet keeps."""
+    path = data.path if isinstance(data, FileSource) else None
+    return path if path and path.is_file() and detect_format(path) == "parquet" else None
 
 
 @dataclass
@@ -103,13 +94,9 @@ def clean(
 
     The input is a path or anything ``curate.sources.open_source`` accepts (a saved
     ``datasets`` folder, a ``datasets.Dataset``, a polars or pandas DataFrame, a list of dicts).
-    With ``resume`` (a file input only), the run checkpoints every ``checkpoint_every``
-    seconds and continues from the last checkpoint a killed run left (see curate.checkpoint).
-    ``workers`` processes (default: one per core; 1 with ``resume``) share the per-record
-    work of the leading steps; the outputs do not depend on how many. ``engine="ray"`` runs
-    on a Ray cluster (``address``; default: one started here with ``num_cpus``) and writes
-    the outputs as shards (see ``curate.engine_ray``). ``output_format="parquet"`` also writes
-    clean.parquet (a Parquet input's column types kept), listed in the manifest's outputs.
+    The engine options are ``curate.runner.check_engine``'s; on Ray the outputs are written as
+    shards (``curate.engine_ray``). ``output_format="parquet"`` also writes clean.parquet (a
+    Parquet input's column types kept), listed in the manifest's outputs.
     """
     out_dir = Path(out_dir)
     if output_format not in ("jsonl", "parquet"):
@@ -124,10 +111,9 @@ def clean(
 
         return clean_ray(input_path, out_dir, rules, address=address, num_cpus=num_cpus)
     data = open_source(input_path)
-    parquet_like = parquet_source(input_path) if output_format == "parquet" else None
     outputs = [*OUTPUT_FILES, PARQUET_OUTPUT, "manifest.json"]
     with held_run(out_dir, outputs, "clean", rules, data, checkpoint_every, resume) as ckpt:
-        return _clean(data, out_dir, rules, ckpt, progress, workers, parquet_like)
+        return _clean(data, out_dir, rules, ckpt, progress, workers, output_format == "parquet")
 
 
 class CleanSink:
@@ -165,7 +151,7 @@ def _clean(
     ckpt: Checkpointer,
     progress: Progress | None,
     workers: int | None,
-    parquet: ParquetLike | None,
+    parquet: bool,
 ) -> CleanResult:
     writers = {name: ckpt.writer(out_dir / name) for name in OUTPUT_FILES}
     sink = CleanSink(writers, withholds_records(rules))
@@ -180,9 +166,9 @@ def _clean(
     (out_dir / "manifest.json").unlink(missing_ok=True)
     for writer in writers.values():
         writer.commit()
-    if parquet is not None:
+    if parquet:
         target = out_dir / PARQUET_OUTPUT
-        rows = jsonl_to_parquet(out_dir / "clean.jsonl", target, parquet.source)
+        rows = jsonl_to_parquet(out_dir / "clean.jsonl", target, parquet_input(data))
         manifest["outputs"][PARQUET_OUTPUT] = {"rows": rows, "sha256": file_sha256(target)}
     else:
         (out_dir / PARQUET_OUTPUT).unlink(missing_ok=True)  # an older run's, now stale

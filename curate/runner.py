@@ -43,7 +43,12 @@ class Sink(Saved, Protocol):
 
 
 def check_engine(engine: str, *, resume: bool, workers: int | None) -> None:
-    """Refuse engine options that mean nothing together."""
+    """Refuse engine options that mean nothing together. Those of ``clean`` and ``run_audit``:
+    with ``resume`` (a file input only) a run checkpoints every ``checkpoint_every`` seconds
+    and continues from the last checkpoint a killed run left (``curate.checkpoint``);
+    ``workers`` processes (default: one per core; 1 with ``resume``) share the per-record work;
+    ``engine="ray"`` runs on a Ray cluster (``address``; default: one started here with
+    ``num_cpus``). The results do not depend on the engine or the number of workers."""
     if engine not in ("local", "ray"):
         raise CurateError(f"engine must be 'local' or 'ray', not {engine!r}")
     if engine == "ray" and resume:
