@@ -104,15 +104,21 @@ class AuditSink:
                     pass  # the findings were written by the raw pass
         return lines
 
+    def saved_state(self) -> AuditShare:
+        """What this sink has folded in, as data (a ``--resume`` checkpoint keeps it)."""
+        return AuditShare(
+            self.stats.totals,
+            [c.totals for c in self.checks],
+            self.collapsed_records,
+            [c.totals for c in self.collapsed_checks],
+            list(self.examples),
+        )
+
     def take(self) -> AuditShare:
         """What was folded in since the last call; this sink starts again from nothing."""
-        share = AuditShare(
-            self.stats.take_totals(),
-            [c.take_totals() for c in self.checks],
-            self.collapsed_records,
-            [c.take_totals() for c in self.collapsed_checks],
-            self.examples,
-        )
+        share = self.saved_state()
+        for part in (self.stats, *self.checks, *self.collapsed_checks):
+            part.take_totals()
         self.collapsed_records, self.examples = 0, []
         return share
 
@@ -127,15 +133,6 @@ class AuditSink:
         self.collapsed_records += share.collapsed_records
         room = QUARANTINE_EXAMPLES - len(self.examples)
         self.examples += share.examples[: max(0, room)]
-
-    def saved_state(self) -> AuditShare:
-        return AuditShare(
-            self.stats.totals,
-            [c.totals for c in self.checks],
-            self.collapsed_records,
-            [c.totals for c in self.collapsed_checks],
-            list(self.examples),
-        )
 
     def restore_state(self, state: AuditShare) -> None:
         self.take()

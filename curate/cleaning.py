@@ -57,25 +57,6 @@ def provenance(source: Source | str | Path, rules: Rules) -> dict[str, Any]:
     return provenance_of(open_source(source).describe(rules), rules)
 
 
-def withholds_records(rules: Rules) -> bool:
-    """Whether the rules redact personal data, so that only clean.jsonl may hold record text."""
-    registry.load_plugins()
-    return any(registry.STEPS[spec.step].redacts for spec in rules.steps)
-
-
-def withheld_drop_line(line: bytes) -> bytes:
-    """A dropped.jsonl line of a redacting run: where and why, not the record."""
-    return orjson.dumps({"_curate": {**orjson.loads(line)["_curate"], "record": "withheld"}})
-
-
-def quarantine_line(entry: dict[str, Any], withhold: bool) -> bytes:
-    """A quarantine.jsonl line; without the raw line in a redacting run."""
-    if withhold:
-        entry = {k: v for k, v in entry.items() if k not in ("raw", "raw_truncated")}
-        entry["raw_withheld"] = True
-    return orjson.dumps(entry)
-
-
 def clean(
     input_path: str | Path | Any,
     out_dir: str | Path,
@@ -119,19 +100,25 @@ def clean(
 class CleanSink:
     """Writes kept, dropped and quarantined records (see the module doc)."""
 
-    def __init__(self, writers: dict[str, LineWriter], withhold: bool) -> None:
+    def __init__(self, writers: dict[str, LineWriter], rules: Rules) -> None:
         self.writers = writers
-        self.withhold = withhold
+        registry.load_plugins()
+        # a run that redacts personal data writes record text into clean.jsonl alone
+        self.withhold = any(registry.STEPS[spec.step].redacts for spec in rules.steps)
 
     def quarantined(self, entries: list[dict[str, Any]]) -> None:
         for entry in entries:
-            self.writers["quarantine.jsonl"].write_line(quarantine_line(entry, self.withhold))
+            if self.withhold:  # where and why, not the raw line
+                entry = {k: v for k, v in entry.items() if k not in ("raw", "raw_truncated")}
+                entry["raw_withheld"] = True
+            self.writers["quarantine.jsonl"].write_line(orjson.dumps(entry))
 
     def dropped(self, frame: pl.DataFrame, count: StepCount) -> None:
         for line in dropped_lines(frame, count.id):
-            self.writers["dropped.jsonl"].write_line(
-                withheld_drop_line(line) if self.withhold else line
-            )
+            if self.withhold:  # where and why, not the record
+                meta = orjson.loads(line)["_curate"]
+                line = orjson.dumps({"_curate": {**meta, "record": "withheld"}})
+            self.writers["dropped.jsonl"].write_line(line)
 
     def kept(self, frame: pl.DataFrame) -> None:
         for line in kept_lines(frame):
@@ -154,7 +141,7 @@ def _clean(
     parquet: bool,
 ) -> CleanResult:
     writers = {name: ckpt.writer(out_dir / name) for name in OUTPUT_FILES}
-    sink = CleanSink(writers, withholds_records(rules))
+    sink = CleanSink(writers, rules)
     ledger, steps = run_local(data, rules, sink, ckpt, progress=progress, workers=workers)
     for _, step in steps:
         for cluster in step.duplicate_clusters():
