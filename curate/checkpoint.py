@@ -37,7 +37,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -204,18 +204,16 @@ class Checkpointer:
         key: dict[str, Any] | None = None,
         *,
         every: float = DEFAULT_EVERY,
-        clock: Callable[[], float] = time.monotonic,
         obsolete: Path | None = None,
     ) -> None:
         self.folder = Path(folder)
         self.key = key
         self.every = every
         self.obsolete = obsolete
-        self._clock = clock
         self._tracked: dict[str, Saved] = {}
         self._writers: dict[str, AtomicWriter] = {}
         self._spools: dict[int, Spool] = {}
-        self._last_save = clock()
+        self._last_save = time.monotonic()
         self._last_cost = 0.0
         saved = self._load() if key is not None else None
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -280,11 +278,11 @@ class Checkpointer:
         if self.key is None:
             return
         self.position = Position(segment, chunk, done)
-        now = self._clock()
+        now = time.monotonic()
         gap = max(self.every, self._last_cost / MAX_OVERHEAD) if self.every > 0 else 0.0
         if force or now - self._last_save >= gap:
             self.save()
-            self._last_save = self._clock()
+            self._last_save = time.monotonic()
             self._last_cost = self._last_save - now
 
     def save(self) -> None:
