@@ -7,7 +7,6 @@ render one data structure: the audit result written as ``audit.json``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -15,18 +14,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from audit import gate
 from audit.baseline import compare
-from audit.signing import check_keys, check_signature, signature_for
+from audit.signing import (  # TamperedError, content_digest, load_audit: also imported from here
+    TamperedError,  # noqa: F401
+    check_keys,
+    content_digest,
+    load_audit,
+    signature_for,
+)
 from audit.sink import AuditSink
-from curate.atomic import AtomicWriter, LineWriter, write_json
-from curate.checkpoint import DEFAULT_EVERY, Position, discard, for_run
+from curate.atomic import LineWriter, write_json
+from curate.checkpoint import DEFAULT_EVERY, Position, held_run
 from curate.cleaning import provenance
-from curate.errors import EXIT_GATE_FAILED, CurateError, InputError
-from curate.ledger import Ledger, StepCount
-from curate.outdir import claim
+from curate.errors import EXIT_GATE_FAILED
+from curate.ledger import Ledger
 from curate.pipeline import build_steps
 from curate.progress import start_phase
 from curate.rules import Rules, load_rules
@@ -96,13 +98,6 @@ def _created() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
-def content_digest(data: dict[str, Any]) -> str:
-    """sha256 over the canonical JSON of the audit result, without the digest and signature."""
-    body = {k: v for k, v in data.items() if k not in ("digest", "signature")}
-    blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()
-
-
 def run_audit(
     data_path: str | Path | Any,
     report_dir: str | Path,
@@ -123,11 +118,7 @@ def run_audit(
     ``datasets`` folder, a ``datasets.Dataset``, a polars or pandas DataFrame, a list of dicts).
 
     With ``baseline`` (an earlier audit.json or its folder), regressions against it are added
-    to the gate checks. With ``resume`` (a file input only), the run checkpoints every
-    ``checkpoint_every`` seconds and continues from the last checkpoint a killed run left.
-    ``workers`` processes (default: one per core; 1 with ``resume``) share the per-record
-    work; the results do not depend on how many. ``engine="ray"`` runs on a Ray cluster
-    (``address``; default: one started here with ``num_cpus``) with the same results.
+    to the gate checks. The engine options are ``curate.runner.check_engine``'s.
     """
     report_dir = Path(report_dir)
     if not isinstance(rules, Rules):
@@ -135,102 +126,59 @@ def run_audit(
     check_engine(engine, resume=resume, workers=workers)
     check_keys()
     old = load_audit(baseline, verify=True) if baseline is not None else None
-    if engine == "ray":
-        return _run_audit_ray(data_path, report_dir, rules, baseline, old, address, num_cpus)
-    data = open_source(data_path)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    with claim(report_dir, REPORT_FILES):  # one run per folder; sweeps what killed runs left
-        ckpt = for_run(report_dir, "audit", rules, data, checkpoint_every) if resume else None
-        findings: LineWriter = (
-            ckpt.writer(report_dir / "findings.jsonl")
-            if ckpt
-            else AtomicWriter(report_dir / "findings.jsonl")
-        )
-        try:
-            sink = _LocalAudit(rules, findings)
+    data = open_source(data_path) if engine == "local" else data_path
+    files = list(REPORT_FILES)
+    with held_run(report_dir, files, "audit", rules, data, checkpoint_every, resume) as ckpt:
+        findings = ckpt.writer(report_dir / "findings.jsonl")
+        if engine == "ray":
+            ledger, sink, info = _measure_on_ray(data, rules, findings, address, num_cpus)
+        else:
+            sink = AuditSink(rules, findings)
             ledger, _ = run_local(
                 data,
                 rules,
                 sink,
-                report_dir,
+                ckpt,
                 action="flag",
                 scans=sink.checks,
                 progress=progress,
-                ckpt=ckpt,
                 workers=workers,
                 copies_are_added=False,
             )
             info = provenance(data, rules)
-            result = audit_result(rules, info, ledger, sink, findings, old, baseline)
-            start_phase(progress, "reports")
-            publish(result, report_dir, findings)
-        except BaseException:
-            findings.abort()
-            raise
-        if ckpt:
-            ckpt.finish()
-        else:
-            discard(report_dir, "audit")  # an older interrupted run's checkpoint is obsolete now
-        return AuditResult(report_dir, result, ckpt.resumed_from if ckpt else None)
+        result = audit_result(rules, info, ledger, sink, findings, old, baseline)
+        start_phase(progress, "reports")
+        publish(result, report_dir, findings)
+    return AuditResult(report_dir, result, ckpt.resumed_from)
 
 
-class _LocalAudit(AuditSink):
-    """The audit sink of a run on this machine: findings go straight to their file."""
-
-    def __init__(self, rules: Rules, findings: LineWriter) -> None:
-        super().__init__(rules)
-        self.findings = findings
-
-    def dropped(self, frame: pl.DataFrame, count: StepCount) -> None:
-        pass  # an audit only flags
-
-    def kept(self, frame: pl.DataFrame) -> None:
-        for line in self.update(frame):
-            self.findings.write_line(line)
-
-
-def _run_audit_ray(
-    data_path: str | Path,
-    report_dir: Path,
-    rules: Rules,
-    baseline: str | Path | None,
-    old: dict[str, Any] | None,
-    address: str | None,
-    num_cpus: int | None,
-) -> AuditResult:
-    """The same audit on Ray: each block is measured by an ``AuditSink`` in a worker; the
+def _measure_on_ray(
+    data_path: Any, rules: Rules, findings: LineWriter, address: str | None, num_cpus: int | None
+) -> tuple[Ledger, AuditSink, dict[str, Any]]:
+    """The same measures on Ray: each block is measured by an ``AuditSink`` in a worker; the
     driver adds the blocks' totals up and writes their findings in input order."""
     from curate import engine_ray as R
 
     inputs = R.list_inputs(data_path, rules)
     steps = build_steps(rules)
     R.check_supported(rules, steps)
-    report_dir.mkdir(parents=True, exist_ok=True)
-    with claim(report_dir), R.ray_session(address, num_cpus), R.surfacing_curate_errors():
-        findings = AtomicWriter(report_dir / "findings.jsonl")
-        try:
-            run = R.run_pipeline(
-                inputs,
-                rules,
-                steps,
-                action="flag",
-                work=None,
-                extras=R.SinkBlocks(rules, AuditSink),
-                copies_are_added=False,
-            )
-            sink = AuditSink(rules)
-            for partial in run.partials:
-                lines, share = partial["extras"]
-                sink.add(share)
-                for line in lines:
-                    findings.write_line(line)
-            info = R.provenance(inputs, rules, run.reads)
-            result = audit_result(rules, info, run.ledger, sink, findings, old, baseline)
-            publish(result, report_dir, findings)
-        except BaseException:
-            findings.abort()
-            raise
-    return AuditResult(report_dir, result)
+    with R.ray_session(address, num_cpus), R.surfacing_curate_errors():
+        run = R.run_pipeline(
+            inputs,
+            rules,
+            steps,
+            action="flag",
+            work=None,
+            extras=R.SinkBlocks(rules, AuditSink),
+            copies_are_added=False,
+        )
+        sink = AuditSink(rules)
+        for partial in run.partials:
+            lines, share = partial["extras"]
+            sink.add(share)
+            for line in lines:
+                findings.write_line(line)
+        return run.ledger, sink, R.provenance(inputs, rules, run.reads)
 
 
 def publish(result: dict[str, Any], report_dir: Path, findings: Any) -> None:
@@ -279,18 +227,9 @@ def audit_result(
     details["dataset"]["quarantine_examples"] = sink.examples
     details["dataset"]["quarantined_by_reason"] = dict(sorted(ledger.quarantine_reasons.items()))
     details["steps"] = [c.to_json() for c in ledger.steps.values()]
-    measured, by_check = sink.measured(rules)
+    measured, by_check, without_evidence = sink.measured(rules)
     metrics.update(measured)
     details.update(by_check)
-    findings_output = {"lines": findings.lines, "sha256": findings.sha256}
-
-    without_evidence = {
-        f"{spec.check}.{name}"
-        for spec, check in zip(rules.checks, sink.checks, strict=True)
-        for name in check.without_evidence()
-    }
-    for spec, check in zip(rules.checks, sink.collapsed_checks, strict=False):
-        without_evidence |= {f"collapsed.{spec.check}.{name}" for name in check.without_evidence()}
     gate_checks = gate.evaluate(rules.gate, metrics, without_evidence)
     gate_checks += gate.integrity_checks(details)
     result: dict[str, Any] = {
@@ -304,7 +243,7 @@ def audit_result(
         "details": details,
         "counts": ledger.to_json(),
         "rules_config": rules.canonical(),
-        "outputs": {"findings.jsonl": findings_output},
+        "outputs": {"findings.jsonl": {"lines": findings.lines, "sha256": findings.sha256}},
     }
     result = json.loads(json.dumps(result, default=_jsonable))
     if old is not None:
@@ -329,42 +268,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (set, frozenset)):
         return sorted(value)
     return str(value)
-
-
-def load_audit(
-    path: str | Path, *, verify: bool = True, require_signed: bool = False
-) -> dict[str, Any]:
-    """Read an audit.json (or its folder); with ``verify``, refuse one whose digest differs.
-
-    With ``verify``, the signature is checked too when ``CURATE_SIGNING_KEY`` is set (see
-    ``audit.signing``); ``require_signed`` refuses an audit whose signature was not verified.
-    """
-    path = Path(path)
-    if path.is_dir():
-        path = path / "audit.json"
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"{path}: audit file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InputError(f"{path}: not a valid audit.json: {exc}") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if not isinstance(data, dict) or data.get("kind") != "curate-audit":
-        raise InputError(f"{path}: not a curate audit result")
-    if verify:
-        recorded = (data.get("digest") or {}).get("value")
-        if recorded != content_digest(data):
-            raise TamperedError(
-                f"{path}: digest mismatch: the audit result was edited after it was written"
-            )
-        check_signature(data, str(path), required=require_signed)
-    elif require_signed:
-        raise TamperedError(f"{path}: a signed audit was required but not verified")
-    return data
-
-
-class TamperedError(CurateError):
-    """An audit result whose content no longer matches its digest."""
-
-    exit_code = EXIT_GATE_FAILED

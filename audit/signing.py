@@ -16,19 +16,21 @@ Rules: an audit is written signed with the private key when one is named, else w
 secret when it is set. Reading one (``curate report --verify``, ``curate diff``, the fine-tune
 gate) requires, when any verifying key is set, a signature that verifies under a key of its
 algorithm; when none is set, a signature cannot be checked and is ignored, unless the reader
-asks for one (``curate finetune --require-signed``), which then refuses.
+asks for one (``curate finetune --require-signed``), which then refuses. ``load_audit`` is
+that reading: the digest (``content_digest``), then the signature.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from curate.errors import EXIT_GATE_FAILED, CurateError
+from curate.errors import EXIT_GATE_FAILED, CurateError, InputError
 
 KEY_ENV = "CURATE_SIGNING_KEY"
 PRIVATE_KEY_ENV = "CURATE_SIGNING_PRIVATE_KEY"
@@ -234,3 +236,49 @@ def check_signature(data: dict[str, Any], where: str, *, required: bool = False)
             "(edited, or signed by another key)"
         )
     return True
+
+
+def content_digest(data: dict[str, Any]) -> str:
+    """sha256 over the canonical JSON of the audit result, without the digest and signature."""
+    body = {k: v for k, v in data.items() if k not in ("digest", "signature")}
+    blob = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def load_audit(
+    path: str | Path, *, verify: bool = True, require_signed: bool = False
+) -> dict[str, Any]:
+    """Read an audit.json (or its folder); with ``verify``, refuse one whose digest differs.
+
+    With ``verify``, the signature is checked too when a verifying key is set (see the module
+    doc); ``require_signed`` refuses an audit whose signature was not verified.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "audit.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: audit file not found") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: not a valid audit.json: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not isinstance(data, dict) or data.get("kind") != "curate-audit":
+        raise InputError(f"{path}: not a curate audit result")
+    if verify:
+        recorded = (data.get("digest") or {}).get("value")
+        if recorded != content_digest(data):
+            raise TamperedError(
+                f"{path}: digest mismatch: the audit result was edited after it was written"
+            )
+        check_signature(data, str(path), required=require_signed)
+    elif require_signed:
+        raise TamperedError(f"{path}: a signed audit was required but not verified")
+    return data
+
+
+class TamperedError(CurateError):
+    """An audit result whose content no longer matches its digest."""
+
+    exit_code = EXIT_GATE_FAILED

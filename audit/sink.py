@@ -18,6 +18,7 @@ import polars as pl
 from audit.stats import DatasetStats
 from curate import batch as B
 from curate import registry
+from curate.atomic import LineWriter
 from curate.pipeline import build_checks
 from curate.registry import Totals
 from curate.rules import Rules
@@ -53,9 +54,11 @@ class AuditShare:
 
 
 class AuditSink:
-    """Statistics and checks over the kept records; see the module doc."""
+    """Statistics and checks over the kept records; see the module doc. As a run's sink
+    (``curate.runner.Sink``), it writes findings to ``findings`` and drops nothing."""
 
-    def __init__(self, rules: Rules) -> None:
+    def __init__(self, rules: Rules, findings: LineWriter | None = None) -> None:
+        self.findings = findings
         self.stats = DatasetStats(label=rules.fields.label)
         self.checks = build_checks(rules)
         # The same checks on the data as it would be after duplicate removal: a value repeated
@@ -71,6 +74,14 @@ class AuditSink:
         hold personal data)."""
         for entry in entries[: QUARANTINE_EXAMPLES - len(self.examples)]:
             self.examples.append({k: entry[k] for k in ("line", "reason", "error")})
+
+    def dropped(self, frame: pl.DataFrame, count: Any) -> None:
+        pass  # an audit only flags
+
+    def kept(self, frame: pl.DataFrame) -> None:
+        assert self.findings is not None
+        for line in self.update(frame):
+            self.findings.write_line(line)
 
     def update(self, frame: pl.DataFrame) -> list[bytes]:
         """Fold a batch of kept records in; the findings.jsonl lines it gives, in order."""
@@ -93,15 +104,21 @@ class AuditSink:
                     pass  # the findings were written by the raw pass
         return lines
 
+    def saved_state(self) -> AuditShare:
+        """What this sink has folded in, as data (a ``--resume`` checkpoint keeps it)."""
+        return AuditShare(
+            self.stats.totals,
+            [c.totals for c in self.checks],
+            self.collapsed_records,
+            [c.totals for c in self.collapsed_checks],
+            list(self.examples),
+        )
+
     def take(self) -> AuditShare:
         """What was folded in since the last call; this sink starts again from nothing."""
-        share = AuditShare(
-            self.stats.take_totals(),
-            [c.take_totals() for c in self.checks],
-            self.collapsed_records,
-            [c.take_totals() for c in self.collapsed_checks],
-            self.examples,
-        )
+        share = self.saved_state()
+        for part in (self.stats, *self.checks, *self.collapsed_checks):
+            part.take_totals()
         self.collapsed_records, self.examples = 0, []
         return share
 
@@ -117,32 +134,27 @@ class AuditSink:
         room = QUARANTINE_EXAMPLES - len(self.examples)
         self.examples += share.examples[: max(0, room)]
 
-    def saved_state(self) -> AuditShare:
-        return AuditShare(
-            self.stats.totals,
-            [c.totals for c in self.checks],
-            self.collapsed_records,
-            [c.totals for c in self.collapsed_checks],
-            list(self.examples),
-        )
-
     def restore_state(self, state: AuditShare) -> None:
         self.take()
         self.add(state)
 
     # -- audit.json ----------------------------------------------------------------------
 
-    def measured(self, rules: Rules) -> tuple[dict[str, Any], dict[str, Any]]:
-        """The checks' metrics (``<check>.<metric>``) and details, for audit.json."""
+    def measured(self, rules: Rules) -> tuple[dict[str, Any], dict[str, Any], set[str]]:
+        """The checks' metrics (``<check>.<metric>``), details, and the metrics they left
+        without evidence (the gate then says so instead of failing them), for audit.json."""
         metrics: dict[str, Any] = {}
         details: dict[str, Any] = {}
+        unmeasured: set[str] = set()
         for spec, check in zip(rules.checks, self.checks, strict=True):
             metrics.update({f"{spec.check}.{k}": v for k, v in check.result().items()})
             details[spec.check] = check.details()
+            unmeasured |= {f"{spec.check}.{name}" for name in check.without_evidence()}
         if self.collapsed_checks:
             details["collapsed"] = {"records": self.collapsed_records, "checks": {}}
             for spec, check in zip(rules.checks, self.collapsed_checks, strict=True):
                 result = check.result()
                 metrics.update({f"collapsed.{spec.check}.{k}": v for k, v in result.items()})
                 details["collapsed"]["checks"][spec.check] = result
-        return metrics, details
+                unmeasured |= {f"collapsed.{spec.check}.{n}" for n in check.without_evidence()}
+        return metrics, details, unmeasured

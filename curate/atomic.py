@@ -53,7 +53,7 @@ def write_json(path: str | Path, data: Any) -> None:
 
 class LineWriter(Protocol):
     """An output file written line by line and put in place at the end (``commit``), or not
-    at all (``abort``): ``AtomicWriter``, ``curate.checkpoint.ResumableWriter``."""
+    at all (``abort``): ``AtomicWriter``."""
 
     lines: int
 
@@ -70,18 +70,33 @@ class LineWriter(Protocol):
 class AtomicWriter:
     """A line writer whose file is renamed into place only by ``commit()``.
 
-    Used for outputs that many batches append to; ``abort()`` (or garbage) removes the temp file.
+    It writes a temporary file next to ``path``, or, for ``--resume``, ``part`` (in the
+    checkpoint's folder): ``mark()`` makes what was written durable and says how much, and a
+    writer opened again with that ``mark`` truncates the part to it and appends. ``abort()``
+    removes a temporary file but keeps a part, for a later ``--resume`` to continue.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(
+        self, path: str | Path, part: Path | None = None, mark: dict[str, int] | None = None
+    ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, self._tmp = tempfile.mkstemp(
-            prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
-        )
-        self._handle: IO[bytes] | None = os.fdopen(fd, "wb", buffering=1 << 20)
-        self.lines = 0
+        self._keep = part is not None
+        if part is None:
+            fd, tmp = tempfile.mkstemp(
+                prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent
+            )
+            os.close(fd)
+            part = Path(tmp)
+        self._tmp = part
+        mode = "r+b" if mark else "wb"
+        self._handle: IO[bytes] | None = open(part, mode, buffering=1 << 20)  # noqa: SIM115
+        self.lines = mark["lines"] if mark else 0
         self._digest = hashlib.sha256()
+        if mark:  # a hash's state cannot be saved in a checkpoint: hash the part's kept bytes
+            self._handle.truncate(mark["bytes"])
+            while chunk := self._handle.read(1 << 20):
+                self._digest.update(chunk)
 
     def write_line(self, line: bytes) -> None:
         assert self._handle is not None
@@ -95,18 +110,26 @@ class AtomicWriter:
     def sha256(self) -> str:
         return self._digest.hexdigest()
 
-    def commit(self) -> None:
+    def mark(self) -> dict[str, int]:
+        """Make what was written durable; its length and lines, for a checkpoint."""
         assert self._handle is not None
         self._handle.flush()
         os.fsync(self._handle.fileno())
-        self._handle.close()
-        self._handle = None
+        return {"bytes": self._handle.tell(), "lines": self.lines}
+
+    def commit(self) -> None:
+        self.mark()
+        self._close()
         os.chmod(self._tmp, umask_mode())
         os.replace(self._tmp, self.path)
 
     def abort(self) -> None:
+        self._close()
+        if not self._keep:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._tmp)
+
+    def _close(self) -> None:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._tmp)

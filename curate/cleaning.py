@@ -21,15 +21,14 @@ import orjson
 import polars as pl
 
 from curate import registry
-from curate.atomic import AtomicWriter, LineWriter, write_json
-from curate.checkpoint import DEFAULT_EVERY, Checkpointer, Position, discard, for_run
+from curate.atomic import LineWriter, write_json
+from curate.checkpoint import DEFAULT_EVERY, Checkpointer, Position, held_run
 from curate.errors import CurateError
 from curate.ledger import Ledger, StepCount
-from curate.outdir import claim
 from curate.reader import detect_format, file_sha256
 from curate.rules import Rules, load_rules, provenance_of
 from curate.runner import Progress, check_engine, run_local
-from curate.sources import Source, open_source
+from curate.sources import FileSource, Source, open_source
 from curate.writer import cluster_line, dropped_lines, jsonl_to_parquet, kept_lines
 
 if TYPE_CHECKING:
@@ -39,19 +38,10 @@ OUTPUT_FILES = ("clean.jsonl", "dropped.jsonl", "quarantine.jsonl", "duplicates.
 PARQUET_OUTPUT = "clean.parquet"
 
 
-@dataclass(frozen=True)
-class ParquetLike:
-    """Write clean.parquet too; ``source``: the Parquet input whose column types it keeps."""
-
-    source: Path | None
-
-
-def parquet_source(input_path: Any) -> ParquetLike:
-    if isinstance(input_path, (str, Path)):
-        path = Path(input_path)
-        if path.is_file() and detect_format(path) == "parquet":
-            return ParquetLike(path)
-    return ParquetLike(None)
+def parquet_input(data: Source) -> Path | None:
+    """The Parquet file ``data`` reads, whose column types clean.parquet keeps."""
+    path = data.path if isinstance(data, FileSource) else None
+    return path if path and path.is_file() and detect_format(path) == "parquet" else None
 
 
 @dataclass
@@ -65,25 +55,6 @@ class CleanResult:
 
 def provenance(source: Source | str | Path, rules: Rules) -> dict[str, Any]:
     return provenance_of(open_source(source).describe(rules), rules)
-
-
-def withholds_records(rules: Rules) -> bool:
-    """Whether the rules redact personal data, so that only clean.jsonl may hold record text."""
-    registry.load_plugins()
-    return any(registry.STEPS[spec.step].redacts for spec in rules.steps)
-
-
-def withheld_drop_line(line: bytes) -> bytes:
-    """A dropped.jsonl line of a redacting run: where and why, not the record."""
-    return orjson.dumps({"_curate": {**orjson.loads(line)["_curate"], "record": "withheld"}})
-
-
-def quarantine_line(entry: dict[str, Any], withhold: bool) -> bytes:
-    """A quarantine.jsonl line; without the raw line in a redacting run."""
-    if withhold:
-        entry = {k: v for k, v in entry.items() if k not in ("raw", "raw_truncated")}
-        entry["raw_withheld"] = True
-    return orjson.dumps(entry)
 
 
 def clean(
@@ -104,13 +75,9 @@ def clean(
 
     The input is a path or anything ``curate.sources.open_source`` accepts (a saved
     ``datasets`` folder, a ``datasets.Dataset``, a polars or pandas DataFrame, a list of dicts).
-    With ``resume`` (a file input only), the run checkpoints every ``checkpoint_every``
-    seconds and continues from the last checkpoint a killed run left (see curate.checkpoint).
-    ``workers`` processes (default: one per core; 1 with ``resume``) share the per-record
-    work of the leading steps; the outputs do not depend on how many. ``engine="ray"`` runs
-    on a Ray cluster (``address``; default: one started here with ``num_cpus``) and writes
-    the outputs as shards (see ``curate.engine_ray``). ``output_format="parquet"`` also writes
-    clean.parquet (a Parquet input's column types kept), listed in the manifest's outputs.
+    The engine options are ``curate.runner.check_engine``'s; on Ray the outputs are written as
+    shards (``curate.engine_ray``). ``output_format="parquet"`` also writes clean.parquet (a
+    Parquet input's column types kept), listed in the manifest's outputs.
     """
     out_dir = Path(out_dir)
     if output_format not in ("jsonl", "parquet"):
@@ -125,29 +92,33 @@ def clean(
 
         return clean_ray(input_path, out_dir, rules, address=address, num_cpus=num_cpus)
     data = open_source(input_path)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    parquet_like = parquet_source(input_path) if output_format == "parquet" else None
-    with claim(out_dir, [*OUTPUT_FILES, PARQUET_OUTPUT, "manifest.json"]):  # one run per folder
-        ckpt = for_run(out_dir, "clean", rules, data, checkpoint_every) if resume else None
-        return _clean(data, out_dir, rules, progress, ckpt, workers, parquet_like)
+    outputs = [*OUTPUT_FILES, PARQUET_OUTPUT, "manifest.json"]
+    with held_run(out_dir, outputs, "clean", rules, data, checkpoint_every, resume) as ckpt:
+        return _clean(data, out_dir, rules, ckpt, progress, workers, output_format == "parquet")
 
 
 class CleanSink:
     """Writes kept, dropped and quarantined records (see the module doc)."""
 
-    def __init__(self, writers: dict[str, LineWriter], withhold: bool) -> None:
+    def __init__(self, writers: dict[str, LineWriter], rules: Rules) -> None:
         self.writers = writers
-        self.withhold = withhold
+        registry.load_plugins()
+        # a run that redacts personal data writes record text into clean.jsonl alone
+        self.withhold = any(registry.STEPS[spec.step].redacts for spec in rules.steps)
 
     def quarantined(self, entries: list[dict[str, Any]]) -> None:
         for entry in entries:
-            self.writers["quarantine.jsonl"].write_line(quarantine_line(entry, self.withhold))
+            if self.withhold:  # where and why, not the raw line
+                entry = {k: v for k, v in entry.items() if k not in ("raw", "raw_truncated")}
+                entry["raw_withheld"] = True
+            self.writers["quarantine.jsonl"].write_line(orjson.dumps(entry))
 
     def dropped(self, frame: pl.DataFrame, count: StepCount) -> None:
         for line in dropped_lines(frame, count.id):
-            self.writers["dropped.jsonl"].write_line(
-                withheld_drop_line(line) if self.withhold else line
-            )
+            if self.withhold:  # where and why, not the record
+                meta = orjson.loads(line)["_curate"]
+                line = orjson.dumps({"_curate": {**meta, "record": "withheld"}})
+            self.writers["dropped.jsonl"].write_line(line)
 
     def kept(self, frame: pl.DataFrame) -> None:
         for line in kept_lines(frame):
@@ -164,43 +135,29 @@ def _clean(
     data: Source,
     out_dir: Path,
     rules: Rules,
+    ckpt: Checkpointer,
     progress: Progress | None,
-    ckpt: Checkpointer | None,
-    workers: int | None = None,
-    parquet: ParquetLike | None = None,
+    workers: int | None,
+    parquet: bool,
 ) -> CleanResult:
-    writers: dict[str, LineWriter] = {
-        name: ckpt.writer(out_dir / name) if ckpt else AtomicWriter(out_dir / name)
-        for name in OUTPUT_FILES
-    }
-    try:
-        sink = CleanSink(writers, withholds_records(rules))
-        ledger, steps = run_local(
-            data, rules, sink, out_dir, progress=progress, ckpt=ckpt, workers=workers
-        )
-        for _, step in steps:
-            for cluster in step.duplicate_clusters():
-                writers["duplicates.jsonl"].write_line(cluster_line(cluster))
-        outputs = {name: {"lines": w.lines, "sha256": w.sha256} for name, w in writers.items()}
-        manifest = ledger.manifest("clean", provenance(data, rules), outputs)
-        # manifest.json is the mark of a complete run: it goes first and comes back last, so a
-        # kill in between never leaves an old manifest next to new outputs.
-        (out_dir / "manifest.json").unlink(missing_ok=True)
-        for writer in writers.values():
-            writer.commit()
-        if parquet is not None:
-            target = out_dir / PARQUET_OUTPUT
-            rows = jsonl_to_parquet(out_dir / "clean.jsonl", target, parquet.source)
-            manifest["outputs"][PARQUET_OUTPUT] = {"rows": rows, "sha256": file_sha256(target)}
-        else:
-            (out_dir / PARQUET_OUTPUT).unlink(missing_ok=True)  # an older run's, now stale
-        write_json(out_dir / "manifest.json", manifest)
-    except BaseException:
-        for writer in writers.values():
-            writer.abort()
-        raise
-    if ckpt:
-        ckpt.finish()
+    writers = {name: ckpt.writer(out_dir / name) for name in OUTPUT_FILES}
+    sink = CleanSink(writers, rules)
+    ledger, steps = run_local(data, rules, sink, ckpt, progress=progress, workers=workers)
+    for _, step in steps:
+        for cluster in step.duplicate_clusters():
+            writers["duplicates.jsonl"].write_line(cluster_line(cluster))
+    outputs = {name: {"lines": w.lines, "sha256": w.sha256} for name, w in writers.items()}
+    manifest = ledger.manifest("clean", provenance(data, rules), outputs)
+    # manifest.json is the mark of a complete run: it goes first and comes back last, so a
+    # kill in between never leaves an old manifest next to new outputs.
+    (out_dir / "manifest.json").unlink(missing_ok=True)
+    for writer in writers.values():
+        writer.commit()
+    if parquet:
+        target = out_dir / PARQUET_OUTPUT
+        rows = jsonl_to_parquet(out_dir / "clean.jsonl", target, parquet_input(data))
+        manifest["outputs"][PARQUET_OUTPUT] = {"rows": rows, "sha256": file_sha256(target)}
     else:
-        discard(out_dir, "clean")  # an older interrupted run's checkpoint is obsolete now
-    return CleanResult(out_dir, manifest, ledger, ckpt.resumed_from if ckpt else None)
+        (out_dir / PARQUET_OUTPUT).unlink(missing_ok=True)  # an older run's, now stale
+    write_json(out_dir / "manifest.json", manifest)
+    return CleanResult(out_dir, manifest, ledger, ckpt.resumed_from)

@@ -306,8 +306,7 @@ def _report_dir(path: str) -> Path:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from audit.report import refuse_hand_edits, render_all
-    from audit.run import load_audit
-    from audit.signing import can_verify
+    from audit.signing import can_verify, load_audit
 
     data = load_audit(args.dir, verify=True)
     folder = _report_dir(args.dir)
@@ -333,7 +332,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_signoff(args: argparse.Namespace) -> int:
     from audit.attestation import sign
     from audit.report import refuse_hand_edits, render_all
-    from audit.run import load_audit
+    from audit.signing import load_audit
 
     data = load_audit(args.dir, verify=True)  # never sign an edited audit
     folder = _report_dir(args.dir)
@@ -361,7 +360,7 @@ def cmd_signoff(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from audit.baseline import compare, metric_deltas
-    from audit.run import load_audit
+    from audit.signing import load_audit
     from curate.rules import load_rules
 
     old = load_audit(args.old, verify=True)

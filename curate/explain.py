@@ -23,6 +23,7 @@ import polars as pl
 
 from curate import batch as B
 from curate import registry
+from curate.checkpoint import Checkpointer
 from curate.errors import InputError
 from curate.ledger import StepCount
 from curate.pipeline import REDACTABLE, build_checks
@@ -114,7 +115,7 @@ def explain(data: Any, rules: Rules | str | Path | None, record_id: str) -> list
     source = open_source(data)
     sink = _Capture(record_id)
     with tempfile.TemporaryDirectory(prefix="curate-explain-") as work:
-        run_local(source, rules, sink, Path(work), action="flag")
+        run_local(source, rules, sink, Checkpointer(work), action="flag")
     mask = registry.id_masker()
     if not sink.rows and rules.fields.id is None and record_id in sink.quarantine:
         line, reason = sink.quarantine[record_id]

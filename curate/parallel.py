@@ -20,9 +20,8 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -74,16 +73,6 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def parallel_prefix(runners: list[StepRunner]) -> int:
-    """How many of the leading runners may run in workers."""
-    count = 0
-    for runner in runners:
-        if not runner.step.parallel_safe:
-            break
-        count += 1
-    return count
-
-
 @dataclass
 class BatchResult:
     """What a worker sends back for one batch."""
@@ -92,7 +81,7 @@ class BatchResult:
     counts: list[StepCount]
     totals: list[Totals]
     scan_totals: list[Totals]
-    dropped: list[tuple[int, pl.DataFrame]] = field(default_factory=list)
+    dropped: list[tuple[int, pl.DataFrame]]
 
 
 class ParallelRunner:
@@ -119,26 +108,18 @@ class ParallelRunner:
 
     def __call__(self, frames: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
         stream = iter(frames)
-        if self.workers < 2:
-            # No read-ahead: a checkpoint (--resume) is taken between two reads and must see
-            # the batch before fully counted.
+        # Starting a worker costs a second or two: a small input is done here (one batch at a
+        # time: --resume saves between two reads), a large one goes to workers from its first
+        # batch (so this process never loads what they use).
+        if self.workers < 2 or (self.input_bytes is not None and self.input_bytes < POOL_MIN_BYTES):
+            yield from map(self._here, stream)
+            return
+        if self.input_bytes is None:  # records in memory: the first INLINE_SECONDS done here
+            started = time.perf_counter()
             for frame in stream:
                 yield self._here(frame)
-            return
-        # Starting a worker costs a second or two: a small input is done here, a large one
-        # goes to workers from its first batch (so this process never loads what they use).
-        if self.input_bytes is not None:
-            if self.input_bytes >= POOL_MIN_BYTES:
-                yield from self._pooled(stream)
-            else:
-                yield from (self._here(frame) for frame in stream)
-            return
-        # Size unknown (records in memory): the first INLINE_SECONDS of work are done here.
-        started = time.perf_counter()
-        for frame in stream:
-            yield self._here(frame)
-            if time.perf_counter() - started >= INLINE_SECONDS:
-                break
+                if time.perf_counter() - started >= INLINE_SECONDS:
+                    break
         following = next(stream, None)
         if following is not None:
             yield from self._pooled(itertools.chain([following], stream))
@@ -151,7 +132,6 @@ class ParallelRunner:
     def _pooled(self, frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
         setup = WorkerSetup(
             rules=self.rules,
-            steps=len(self.runners),
             actions=[r.action for r in self.runners],
             scans=bool(self.scans),
             parent=os.getpid(),
@@ -207,44 +187,34 @@ class WorkerSetup:
     """What a worker builds its steps and checks from (sent once, when it starts)."""
 
     rules: Rules
-    steps: int
-    actions: list[str]
+    actions: list[str]  # of the leading steps the worker runs
     scans: bool
     parent: int  # the main process's pid
     plugins: list[str]  # modules that registered the user's own steps and checks
 
 
-_STEPS: list[Any] = []
+_RUNNERS: list[StepRunner] = []
 _CHECKS: list[Check] = []
-_SETUP: WorkerSetup | None = None
+_DROPPED: list[tuple[int, pl.DataFrame]] = []  # (runner, rows) of the batch at hand
 
 
 def _start_worker(setup: WorkerSetup) -> None:
-    global _SETUP, _STEPS, _CHECKS
+    global _RUNNERS, _CHECKS
     exit_with_parent(setup.parent)
     os.environ[WORKER_ENV] = "1"
     load_plugins(setup.plugins)
-    _SETUP = setup
-    _STEPS = build_steps(setup.rules)[: setup.steps]
+    steps = zip(build_steps(setup.rules), setup.actions, strict=False)
+    _RUNNERS = [
+        StepRunner(spec, step, Ledger(), lambda rows, _, i=i: _DROPPED.append((i, rows)), action)
+        for i, ((spec, step), action) in enumerate(steps)
+    ]
     _CHECKS = [c for c in build_checks(setup.rules) if c.scan_column] if setup.scans else []
 
 
 def _run_batch(frame: pl.DataFrame) -> BatchResult:
-    assert _SETUP is not None
-    ledger = Ledger()
-    dropped: list[tuple[int, pl.DataFrame]] = []
-    runners = []
-    for index, ((spec, step), action) in enumerate(zip(_STEPS, _SETUP.actions, strict=True)):
-        runners.append(
-            StepRunner(
-                spec,
-                step,
-                ledger,
-                on_drop=lambda rows, _count, i=index: dropped.append((i, rows)),
-                action=action,
-            )
-        )
-    for runner in runners:
+    _DROPPED.clear()
+    for runner in _RUNNERS:
+        runner.count = StepCount(runner.spec.id, runner.spec.step, runner.action)  # this batch's
         frame = runner(frame)
     if frame.height:
         frame = frame.with_columns(
@@ -252,10 +222,10 @@ def _run_batch(frame: pl.DataFrame) -> BatchResult:
         )
     return BatchResult(
         frame=frame,
-        counts=[r.count for r in runners],
-        totals=[step.take_totals() for _, step in _STEPS],
+        counts=[r.count for r in _RUNNERS],
+        totals=[r.step.take_totals() for r in _RUNNERS],
         scan_totals=[check.take_totals() for check in _CHECKS],
-        dropped=dropped,
+        dropped=list(_DROPPED),
     )
 
 
@@ -277,18 +247,16 @@ def split_for_workers(
     runners: list[StepRunner],
     checks: list[Check],
     workers: int | None,
-    checkpoint: object | None = None,
+    resumable: bool = False,
     source: object | None = None,
 ) -> ParallelRunner:
     """The head of a run that worker processes share: the leading parallel-safe runners, and
-    the checks' scans when no later step changes the text. With one worker, or a checkpoint
+    the checks' scans when no later step changes the text. With one worker, or ``resumable``
     (``--resume`` saves state between batches, so none may be in flight), it runs here."""
     if workers is not None and workers < 0:
         raise CurateError(f"workers must be 0 (one per core) or more, not {workers}")
-    count = parallel_prefix(runners)
+    count = len(list(itertools.takewhile(lambda r: r.step.parallel_safe, runners)))
     later_changes_text = any(r.step.changes_text for r in runners[count:])
     scans = [] if later_changes_text else [c for c in checks if c.scan_column]
-    processes = workers or default_workers()
-    if checkpoint is not None or not (count or scans):
-        processes = 1
+    processes = 1 if resumable or not (count or scans) else workers or default_workers()
     return ParallelRunner(rules, runners[:count], scans, processes, input_bytes(source))

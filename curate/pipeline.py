@@ -1,23 +1,20 @@
 """Running steps over a stream of batches, with the ledger counting every row.
 
 Steps are chained as lazy generators. A step that needs the whole dataset (``needs_fit``)
-spools what reaches it to Parquet files on disk, sees them once in ``fit``, then streams them
-again through ``apply``: memory stays bounded by the batch size plus the step's own state.
+sees what reaches it twice, from a spool (``curate.checkpoint``): once in ``fit``, then again
+through ``apply``, so memory stays bounded by the batch size plus the step's own state.
 """
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from curate import batch as B
 from curate import registry
-from curate.checkpoint import Checkpointer, Spool
+from curate.checkpoint import Checkpointer
 from curate.errors import RulesError
 from curate.ledger import Ledger, StepCount
 from curate.rules import Rules, StepSpec
@@ -33,40 +30,31 @@ def build_steps(rules: Rules) -> list[tuple[StepSpec, registry.Step[Any]]]:
 def build_step(rules: Rules, spec: StepSpec) -> registry.Step[Any]:
     """Construct one configured step (in this process or in a worker), bound to the rules'
     record shape: every engine builds its steps here."""
-    try:
-        step = registry.STEPS[spec.step](spec.params, seed=rules.seed, base_dir=rules.base_dir)
-    except (ValueError, OSError) as exc:
-        raise RulesError(f"{spec.where}: step {spec.id!r}: {exc}") from None
-    step.bind_record_shape(rules.fields)
-    missing = [c for c in step.required_columns() if c not in rules.required_columns()]
-    if missing:
-        raise RulesError(
-            f"{spec.where}: step {spec.id!r} reads column {missing[0]!r}: name it in "
-            "fields.label, fields.sensitive or fields.columns"
-        )
-    return step
+    return _built(rules, spec, registry.STEPS[spec.step], f"step {spec.id!r}")
 
 
 def build_checks(rules: Rules) -> list[registry.Check]:
     """Construct every configured check; a check that rejects its setup is a rules error."""
-    built = []
-    for spec in rules.checks:
-        try:
-            check = registry.CHECKS[spec.check](
-                spec.params, seed=rules.seed, base_dir=rules.base_dir
-            )
-        except (ValueError, OSError) as exc:
-            raise RulesError(f"{spec.where}: check {spec.check!r}: {exc}") from None
-        check.bind_fields(label=rules.fields.label, sensitive=list(rules.fields.sensitive))
-        check.bind_record_shape(rules.fields)
-        missing = [c for c in check.required_columns() if c not in rules.required_columns()]
-        if missing:
-            raise RulesError(
-                f"{spec.where}: check {spec.check!r} reads column {missing[0]!r}: name it in "
-                "fields.label, fields.sensitive or fields.columns"
-            )
-        built.append(check)
-    return built
+    return [_built(rules, s, registry.CHECKS[s.check], f"check {s.check!r}") for s in rules.checks]
+
+
+def _built(rules: Rules, spec: Any, cls: Any, what: str) -> Any:
+    """A step or check of ``cls`` for ``spec``, bound to the rules' fields (a rules error if
+    it rejects its setup or reads a column the rules do not name)."""
+    try:
+        made = cls(spec.params, seed=rules.seed, base_dir=rules.base_dir)
+    except (ValueError, OSError) as exc:
+        raise RulesError(f"{spec.where}: {what}: {exc}") from None
+    if isinstance(made, registry.Check):
+        made.bind_fields(label=rules.fields.label, sensitive=list(rules.fields.sensitive))
+    made.bind_record_shape(rules.fields)
+    missing = [c for c in made.required_columns() if c not in rules.required_columns()]
+    if missing:
+        raise RulesError(
+            f"{spec.where}: {what} reads column {missing[0]!r}: name it in "
+            "fields.label, fields.sensitive or fields.columns"
+        )
+    return made
 
 
 class StepRunner:
@@ -116,26 +104,15 @@ class StepRunner:
             kept = marked.filter(~is_marked)
         else:
             # a step that gives no score (its own, a plugin's) flags with a null score
-            flag = pl.when(pl.col(B.REASON).is_not_null()).then(
-                pl.concat_list(
-                    pl.struct(
-                        pl.lit(self.spec.id).alias("step"),
-                        pl.col(B.REASON).alias("reason"),
-                        _mark(marked, B.SCORE, pl.Float64).alias("score"),
-                        _mark(marked, B.DUPLICATE_OF, pl.String).alias("duplicate_of"),
-                        _mark(marked, B.DETAIL, pl.String).alias("detail"),
-                    )
-                )
+            flag = pl.struct(
+                pl.lit(self.spec.id).alias("step"),
+                pl.col(B.REASON).alias("reason"),
+                _mark(marked, B.SCORE, pl.Float64).alias("score"),
+                _mark(marked, B.DUPLICATE_OF, pl.String).alias("duplicate_of"),
+                _mark(marked, B.DETAIL, pl.String).alias("detail"),
             )
-            existing = pl.col(B.FLAGS) if B.FLAGS in marked.columns else pl.lit(None, B.FLAG_DTYPE)
-            kept = marked.with_columns(
-                pl.concat_list(
-                    existing.fill_null(pl.lit([], B.FLAG_DTYPE)),
-                    flag.fill_null(pl.lit([], B.FLAG_DTYPE)),
-                )
-                .cast(B.FLAG_DTYPE)
-                .alias(B.FLAGS)
-            )
+            flagged = pl.col(B.REASON).is_not_null()
+            kept = marked.with_columns(_appended(marked, B.FLAGS, B.FLAG_DTYPE, flagged, flag))
         return kept.drop([c for c in B.MARK_COLUMNS if c in kept.columns])
 
     def _annotate(self, marked: pl.DataFrame) -> pl.DataFrame:
@@ -145,20 +122,20 @@ class StepRunner:
         noted = pl.col(B.REASON).is_null() & pl.col(B.DETAIL).is_not_null()
         if not marked.select(noted.any()).item():
             return marked
-        note = pl.when(noted).then(
-            pl.concat_list(
-                pl.struct(pl.lit(self.spec.id).alias("step"), pl.col(B.DETAIL).alias("detail"))
-            )
-        )
-        existing = pl.col(B.NOTES) if B.NOTES in marked.columns else pl.lit(None, B.NOTE_DTYPE)
-        return marked.with_columns(
-            pl.concat_list(
-                existing.fill_null(pl.lit([], B.NOTE_DTYPE)),
-                note.fill_null(pl.lit([], B.NOTE_DTYPE)),
-            )
-            .cast(B.NOTE_DTYPE)
-            .alias(B.NOTES)
-        )
+        note = pl.struct(pl.lit(self.spec.id).alias("step"), pl.col(B.DETAIL).alias("detail"))
+        return marked.with_columns(_appended(marked, B.NOTES, B.NOTE_DTYPE, noted, note))
+
+
+def _appended(
+    frame: pl.DataFrame, column: str, dtype: pl.DataType, where: pl.Expr, entry: pl.Expr
+) -> pl.Expr:
+    """``column`` (a list per row, flags or notes) with ``entry`` appended on ``where`` rows."""
+    existing = pl.col(column) if column in frame.columns else pl.lit(None, dtype)
+    added = pl.when(where).then(pl.concat_list(entry))
+    empty = pl.lit([], dtype)
+    return (
+        pl.concat_list(existing.fill_null(empty), added.fill_null(empty)).cast(dtype).alias(column)
+    )
 
 
 def _mark(frame: pl.DataFrame, column: str, dtype: pl.DataType) -> pl.Expr:
@@ -192,26 +169,19 @@ def _as_read(frame: pl.DataFrame, marked: pl.DataFrame, changed: pl.Series) -> p
 def chain(
     frames: Iterable[pl.DataFrame],
     runners: list[StepRunner],
-    work_dir: Path,
-    checkpoint: Checkpointer | None = None,
+    checkpoint: Checkpointer,
     scrub: Callable[[pl.DataFrame], pl.DataFrame] | None = None,
 ) -> Iterator[pl.DataFrame]:
-    """Pass frames through every runner lazily; fit-steps spool and see the data twice.
-
-    With a ``checkpoint`` (``--resume``), fit steps spool into the checkpoint folder and mark
-    chunk boundaries, so that a killed run resumes after its fit (see ``curate.checkpoint``).
-    ``scrub`` is applied to what is spooled (a redacting run keeps no raw text on disk).
-    """
+    """Pass frames through every runner lazily; a fit step spools what reaches it and sees it
+    twice (``Checkpointer.fit_then_apply``: a ``--resume`` run keeps the spool). ``scrub`` is
+    applied to what is spooled (a redacting run keeps no raw text on disk)."""
     stream: Iterable[pl.DataFrame] = frames
     fit_steps = 0
     for runner in runners:
-        if runner.step.needs_fit and scrub is not None:
-            stream = map(scrub, stream)
-        if runner.step.needs_fit and checkpoint is not None:
+        if runner.step.needs_fit:
             fit_steps += 1
-            stream = checkpoint.fit_then_apply(runner, stream, fit_steps)
-        elif runner.step.needs_fit:
-            stream = _fit_then_apply(runner, stream, work_dir)
+            spooled = map(scrub, stream) if scrub is not None else stream
+            stream = checkpoint.fit_then_apply(runner, spooled, fit_steps)
         else:
             stream = _apply(runner, stream)
     for frame in stream:
@@ -224,21 +194,6 @@ def _apply(runner: StepRunner, upstream: Iterable[pl.DataFrame]) -> Iterator[pl.
     # late and run the last step once per configured step.
     for frame in upstream:
         yield runner(frame)
-
-
-def _fit_then_apply(
-    runner: StepRunner, upstream: Iterable[pl.DataFrame], work_dir: Path
-) -> Iterator[pl.DataFrame]:
-    folder = Path(tempfile.mkdtemp(prefix=f".spool-{runner.spec.id}-", dir=work_dir))
-    try:
-        spool = Spool(folder, 0)
-        for frame in B.ranked(upstream):
-            spool.write(frame)
-        runner.step.fit(spool.read())
-        for frame in spool.read():
-            yield B.unranked(runner(frame))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def finish_summaries(runners: list[StepRunner]) -> None:

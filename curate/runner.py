@@ -9,7 +9,6 @@ same whichever runs.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
@@ -17,7 +16,7 @@ from typing import Any, Protocol
 import polars as pl
 
 from curate import batch as B
-from curate.checkpoint import Checkpointer
+from curate.checkpoint import Checkpointer, Saved
 from curate.errors import CurateError, InputError
 from curate.ledger import Ledger, StepCount
 from curate.parallel import split_for_workers
@@ -32,8 +31,8 @@ from curate.writer import with_text_in_raw
 Progress = Callable[[int, int], None]
 
 
-class Sink(Protocol):
-    """Where the records of a run go."""
+class Sink(Saved, Protocol):
+    """Where the records of a run go; what of it a ``--resume`` checkpoint keeps."""
 
     def quarantined(self, entries: list[dict[str, Any]]) -> None:
         """Quarantine entries (``Quarantined.to_json``: line, reason, error, raw)."""
@@ -42,13 +41,14 @@ class Sink(Protocol):
 
     def kept(self, frame: pl.DataFrame) -> None: ...
 
-    def saved_state(self) -> Any: ...
-
-    def restore_state(self, state: Any) -> None: ...
-
 
 def check_engine(engine: str, *, resume: bool, workers: int | None) -> None:
-    """Refuse engine options that mean nothing together."""
+    """Refuse engine options that mean nothing together. Those of ``clean`` and ``run_audit``:
+    with ``resume`` (a file input only) a run checkpoints every ``checkpoint_every`` seconds
+    and continues from the last checkpoint a killed run left (``curate.checkpoint``);
+    ``workers`` processes (default: one per core; 1 with ``resume``) share the per-record work;
+    ``engine="ray"`` runs on a Ray cluster (``address``; default: one started here with
+    ``num_cpus``). The results do not depend on the engine or the number of workers."""
     if engine not in ("local", "ray"):
         raise CurateError(f"engine must be 'local' or 'ray', not {engine!r}")
     if engine == "ray" and resume:
@@ -74,17 +74,17 @@ def run_local(
     data: Source,
     rules: Rules,
     sink: Sink,
-    work_dir: Path,
+    ckpt: Checkpointer,
     *,
     action: str | None = None,
     scans: list[Check] | None = None,
     progress: Progress | None = None,
-    ckpt: Checkpointer | None = None,
     workers: int | None = None,
     copies_are_added: bool = True,
 ) -> tuple[Ledger, list[tuple[StepSpec, Step[Any]]]]:
     """Run the rules' steps over ``data`` into ``sink``; the checked ledger and the steps.
 
+    ``ckpt`` holds the spools and, with ``--resume``, saves and restores the run's state;
     ``action`` overrides every step's (an audit flags); ``scans`` are checks whose per-record
     scans worker processes may make; with ``copies_are_added`` upsampled copies count as
     added records (a clean writes them), else as kept ones.
@@ -92,16 +92,15 @@ def run_local(
     ledger = Ledger()
     steps = build_steps(rules)
     runners = [StepRunner(spec, step, ledger, sink.dropped, action) for spec, step in steps]
-    if ckpt:
-        ckpt.track("ledger", ledger)
-        for runner in runners:
-            runner.count = ledger.steps[runner.spec.id]  # restored with the ledger
-            ckpt.track(f"step:{runner.spec.id}", runner.step)
-        ckpt.track("sink", sink)
+    ckpt.track("ledger", ledger)
+    for runner in runners:
+        runner.count = ledger.steps[runner.spec.id]  # restored with the ledger
+        ckpt.track(f"step:{runner.spec.id}", runner.step)
+    ckpt.track("sink", sink)
 
     def frames() -> Iterator[pl.DataFrame]:
         done = 0
-        for read in ckpt.reads(data.read(rules)) if ckpt else data.read(rules):
+        for read in ckpt.reads(data.read(rules)):
             count_read(ledger, read)
             sink.quarantined([q.to_json(data.label) for q in read.quarantined])
             done += read.bytes_read
@@ -110,17 +109,15 @@ def run_local(
             yield read.frame
         start_phase(progress, "whole-dataset steps (dedup) and checks")
 
-    with tempfile.TemporaryDirectory(prefix=".work-", dir=work_dir) as work:
-        head = split_for_workers(rules, runners, scans or [], workers, ckpt, data)
-        # A run that redacts keeps no raw text on disk while it works: its spools hold the
-        # records with their redacted texts (``_raw`` rewritten), not as read.
-        redacts = any(step.redacts for _, step in steps)
-        scrub = with_text_in_raw if redacts and action != "flag" else None
-        stages = chain(head(frames()), runners[len(head.runners) :], Path(work), ckpt, scrub)
-        for frame in stages:
-            copies = int(frame[B.UPSAMPLED].sum()) if B.UPSAMPLED in frame.columns else 0
-            ledger.count_out(frame.height, copies, copies_are_added=copies_are_added)
-            sink.kept(frame)
+    head = split_for_workers(rules, runners, scans or [], workers, ckpt.key is not None, data)
+    # A run that redacts keeps no raw text on disk while it works: its spools hold the
+    # records with their redacted texts (``_raw`` rewritten), not as read.
+    redacts = any(step.redacts for _, step in steps)
+    scrub = with_text_in_raw if redacts and action != "flag" else None
+    for frame in chain(head(frames()), runners[len(head.runners) :], ckpt, scrub):
+        copies = int(frame[B.UPSAMPLED].sum()) if B.UPSAMPLED in frame.columns else 0
+        ledger.count_out(frame.height, copies, copies_are_added=copies_are_added)
+        sink.kept(frame)
     require_records(ledger, data.label)
     finish_summaries(runners)
     ledger.check()

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit.run import TamperedError, load_audit, run_audit
-from audit.signing import SignatureError
+from audit.run import run_audit
+from audit.signing import SignatureError, TamperedError, load_audit
 from curate.errors import EXIT_GATE_FAILED, CurateError
 from curate.reader import file_sha256
 from curate.rules import Rules
