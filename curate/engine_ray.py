@@ -1,32 +1,23 @@
 """``--engine ray``: the cleaning steps on a Ray cluster, with the local engine's results.
 
-The data moves as blocks (``Block``): a batch as the local reader makes it (read tasks,
-``curate.ray_io``), with what its steps counted, dropped and added up so far. Blocks stay in
-Ray's object store in input order; the driver holds their references and small counts only.
-Each task runs the local ``StepRunner`` over a block, so counts, dropped lines and notes are
-the local ones; the last task of a block writes its shards and returns its ledger and the
-steps' totals, which the driver adds up in block order. Those are a task's return values, not
-its side effects, so a task that Ray re-runs after a failure counts once.
+Records move as blocks (``Block``): a batch as the local reader makes it, with what its steps
+counted, dropped and added up so far, held in Ray's object store in input order (the driver
+holds references and live counts). A task runs the local ``StepRunner`` over a block: counts,
+dropped lines and notes are the local ones. The last task of a block writes its shards and
+returns its ledger and totals, added up on the driver in block order: return values, not side
+effects, so a task that Ray re-runs after a failure counts once.
 
 The engine knows no step by name; it schedules what steps declare (``curate.registry``):
-
-- Per-record steps (``parallel_safe``) run in the task that holds the block (the read task,
-  or the task applying the whole-dataset step before them); the step objects are built in the
-  workers from the validated rules, once per worker process.
-- Whole-dataset steps (``GlobalStep``) run in phases: ``keys`` per block (ranked from the
-  blocks' live counts), ``spread`` rows grouped by the step's ``partition_by`` column (a Ray
-  Data shuffle) and ``reduce`` per group, ``verify`` (steps with ``pair_columns``) per pair of
-  keys blocks, in tasks that read those blocks, then ``decide`` on the driver, which fetches
-  only the keys rows it asks for; each block then applies the decision's marks by rank.
-
-A step that keeps state across batches without a distributed form, or a whole-dataset step
-after one that adds records, is refused with a rules error rather than run with different
-results.
+per-record steps (``parallel_safe``) run in the task holding the block, built in the worker
+from the rules; a whole-dataset step (``GlobalStep``) runs its phases: ``keys`` per block
+(ranked from the live counts), ``spread`` and ``reduce`` per value of ``partition_by`` (a Ray
+Data shuffle), ``verify`` per pair of keys blocks (in tasks that read those blocks), ``decide``
+on the driver (fetching only the keys rows it asks for), then ``mark`` per block. A step it
+cannot run with the local results is refused (``check_supported``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import os
 import shutil
@@ -95,26 +86,28 @@ class Block:
     totals: dict[int, Totals] = field(default_factory=dict)
 
     def drop(self, frame: pl.DataFrame, count: StepCount) -> None:
-        lines = dropped_lines(frame.drop(B.RANK, strict=False), count.id)
-        if self.label is not None:  # several input files: say which one the line is in
-            lines = [_with_file(line, self.label) for line in lines]
-        self.dropped += lines
+        for line in dropped_lines(frame.drop(B.RANK, strict=False), count.id):
+            if self.label is not None:  # several input files: say which one it is in
+                record = orjson.loads(line)
+                record["_curate"]["file"] = self.label
+                line = orjson.dumps(record)
+            self.dropped.append(line)
 
 
-def _with_file(line: bytes, label: str) -> bytes:
-    record = orjson.loads(line)
-    record["_curate"]["file"] = label
-    return orjson.dumps(record)
+def _in_worker(rules: Rules, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """``build()`` once per worker process and rules, with the plugins imported first (a
+    worker gets the rules unpickled, not loaded)."""
+
+    def built() -> Any:
+        registry.load_plugins()
+        return build()
+
+    return worker_cached((*key, *rules_key(rules)), built)
 
 
 def _worker_step(rules: Rules, index: int) -> registry.Step[Any]:
     spec = rules.steps[index]
-
-    def build() -> registry.Step[Any]:
-        registry.load_plugins()  # a worker gets the rules unpickled, not loaded
-        return build_step(rules, spec)
-
-    return worker_cached(("step", *rules_key(rules), index, spec.id), build)
+    return _in_worker(rules, ("step", index, spec.id), lambda: build_step(rules, spec))
 
 
 @dataclass(frozen=True)
@@ -130,34 +123,24 @@ class Finish:
         frame = block.frame
         copies = int(frame[B.UPSAMPLED].sum()) if B.UPSAMPLED in frame.columns else 0
         block.ledger.count_out(frame.height, copies, copies_are_added=self.copies_are_added)
-        partial = {"ledger": block.ledger, "totals": block.totals, "shards": {}, "extras": None}
-        if self.extras is not None:
-            partial["extras"] = self.extras(block)
+        extras = self.extras(block) if self.extras is not None else None
+        shards: dict[str, Any] = {}
         if self.work is not None:
             outputs = {
                 "clean": kept_lines(frame) if frame.height else [],
                 "dropped": block.dropped,
                 "quarantine": [orjson.dumps(entry) for entry in block.quarantined],
             }
-            for kind, lines in outputs.items():
-                folder = Path(self.work) / kind
-                partial["shards"][kind] = _write_shard(folder, f"part-{block.name}.jsonl", lines)
+            for kind, lines in ((k, v) for k, v in outputs.items() if v):
+                # a task that Ray re-runs writes the same bytes again
+                shard = AtomicWriter(Path(self.work, kind, f"part-{block.name}.jsonl"))
+                for line in lines:
+                    shard.write_line(line)
+                shard.commit()
+                shards[kind] = {"path": f"{kind}/{shard.path.name}", "lines": shard.lines}
+                shards[kind]["sha256"] = shard.sha256
         maybe_fail("finish", block.name)
-        return partial
-
-
-def _write_shard(folder: Path, name: str, lines: list[bytes]) -> dict[str, Any] | None:
-    if not lines:
-        return None
-    body = b"".join(line + b"\n" for line in lines)
-    temporary = folder / f".{name}.{os.getpid()}.part"
-    temporary.write_bytes(body)
-    os.replace(temporary, folder / name)  # a retried task writes the same bytes again
-    return {"path": f"{folder.name}/{name}", "lines": len(lines), "sha256": _sha256(body)}
-
-
-def _sha256(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
+        return {"ledger": block.ledger, "totals": block.totals, "shards": shards, "extras": extras}
 
 
 @dataclass(frozen=True)
@@ -190,9 +173,7 @@ class Advance:
             runs: Any = step
             if isinstance(step, GlobalStep):  # its decision, by rank from the block's offset
                 step.decision = decision
-                rank = pl.int_range(start, start + frame.height, dtype=pl.Int64)
-                frame = frame.with_columns(rank.alias(B.RANK))
-                runs = _Marking(step)
+                frame, runs = _ranked(frame, start), _Marking(step)
             spec = self.rules.steps[index]
             runner = StepRunner(spec, runs, block.ledger, block.drop, self.action)
             block.frame = runner(frame).drop(B.RANK, strict=False)
@@ -230,11 +211,8 @@ class SinkBlocks:
         self.sink_type = sink_type
 
     def __call__(self, block: Block) -> tuple[list[bytes], Any]:
-        def build() -> Any:
-            registry.load_plugins()
-            return self.sink_type(self.rules)
-
-        sink = worker_cached(("sink", self.sink_type.__qualname__, *rules_key(self.rules)), build)
+        key = ("sink", self.sink_type.__qualname__)
+        sink = _in_worker(self.rules, key, lambda: self.sink_type(self.rules))
         sink.take()  # a task that failed in this process left totals behind
         sink.quarantined(block.quarantined)
         lines = sink.update(block.frame)
@@ -250,10 +228,15 @@ PAIR_GROUP = "_pair_group"
 
 def _keys(block: Block, start: int, rules: Rules, index: int) -> pa.Table:
     """Ray task: the step's ``keys`` of a block's records, ranked from its offset."""
-    rank = pl.int_range(start, start + block.frame.height, dtype=pl.Int64).alias(B.RANK)
     step = _worker_step(rules, index)
     assert isinstance(step, GlobalStep)
-    return to_arrow(step.keys(block.frame.with_columns(rank)))
+    return to_arrow(step.keys(_ranked(block.frame, start)))
+
+
+def _ranked(frame: pl.DataFrame, start: int) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.int_range(start, start + frame.height, dtype=pl.Int64).alias(B.RANK)
+    )
 
 
 def _phase(table: pa.Table, *, rules: Rules, index: int, phase: str) -> pa.Table:
@@ -291,8 +274,13 @@ def _rows_of_ranks(table: pa.Table, ranks: np.ndarray) -> pa.Table:
     return to_arrow(fetch_ranks(from_arrow(table), ranks))
 
 
-def _no_rows(table: pa.Table) -> pa.Table:
-    return table.schema.empty_table()
+def _shuffle(
+    ds: ray.data.Dataset, first: Any, before: dict[str, Any], by: str, then: Any, after: Any
+) -> ray.data.Dataset:
+    """``first`` per block, then ``then`` per value of the column ``by`` (a shuffle)."""
+    mapped = ds.map_batches(first, fn_kwargs=before, batch_format="pyarrow", batch_size=None)
+    grouped = mapped.groupby(by, num_partitions=partitions())
+    return grouped.map_groups(then, fn_kwargs=after, batch_format="pyarrow")
 
 
 def _collect(ds: ray.data.Dataset, schema: pl.Schema) -> pl.DataFrame:
@@ -316,34 +304,17 @@ def decide(
         remote(_keys).remote(b, int(s), rules, index)
         for b, s in zip(blocks, starts[:-1], strict=True)
     ]
-    empty = from_arrow(ray.get(remote(_no_rows).remote(keys[0])))
     grouped = ray.data.from_arrow_refs(keys)
+    empty = from_arrow(grouped.schema().base_schema.empty_table())  # type: ignore[union-attr]
     schema = empty.schema
     if step.partition_by is not None:
-        grouped = (
-            grouped.map_batches(
-                _phase,
-                fn_kwargs={**task, "phase": "spread"},
-                batch_format="pyarrow",
-                batch_size=None,
-            )
-            .groupby(step.partition_by, num_partitions=partitions())
-            .map_groups(_phase, fn_kwargs={**task, "phase": "reduce"}, batch_format="pyarrow")
-        )
+        spread, reduce = {**task, "phase": "spread"}, {**task, "phase": "reduce"}
+        grouped = _shuffle(grouped, _phase, spread, step.partition_by, _phase, reduce)
         schema = step.reduce(step.spread(empty)).schema
     if step.partition_by is not None and step.pair_columns is not None:
-        kwargs = {"columns": step.pair_columns, "starts": starts[:-1]}
-        grouped = (
-            grouped.map_batches(
-                _pair_groups, fn_kwargs=kwargs, batch_format="pyarrow", batch_size=None
-            )
-            .groupby(PAIR_GROUP, num_partitions=partitions())
-            .map_groups(
-                _verify,
-                fn_kwargs={**task, "blocks": keys, "empty": to_arrow(empty)},
-                batch_format="pyarrow",
-            )
-        )
+        pairs = {"columns": step.pair_columns, "starts": starts[:-1]}
+        verify = {**task, "blocks": keys, "empty": to_arrow(empty)}
+        grouped = _shuffle(grouped, _pair_groups, pairs, PAIR_GROUP, _verify, verify)
         schema = step.verify(pl.DataFrame(schema=schema), empty).schema
     reduced = _collect(grouped, schema)
 
@@ -493,43 +464,37 @@ def clean_ray(
     check_supported(rules, steps)
     out_dir.mkdir(parents=True, exist_ok=True)
     with claim(out_dir), ray_session(address, num_cpus), surfacing_curate_errors():
-        return _clean(inputs, out_dir, rules, steps)
-
-
-def _clean(
-    inputs: Inputs, out_dir: Path, rules: Rules, steps: list[tuple[StepSpec, Any]]
-) -> RayCleanResult:
-    work = Path(tempfile.mkdtemp(prefix=".work-", dir=out_dir))
-    duplicates = AtomicWriter(out_dir / "duplicates.jsonl")
-    try:
-        for kind in OUTPUT_KINDS:
-            (work / kind).mkdir()
-        run = run_pipeline(
-            inputs, rules, steps, action=None, work=work, extras=None, copies_are_added=True
-        )
-        for _, step in steps:
-            for cluster in step.duplicate_clusters():
-                duplicates.write_line(cluster_line(cluster))
-        outputs: dict[str, Any] = {}
-        for kind in OUTPUT_KINDS:
-            shards = [p["shards"][kind] for p in run.partials if p["shards"].get(kind)]
-            outputs[kind] = {"lines": sum(s["lines"] for s in shards), "shards": shards}
-        outputs["duplicates.jsonl"] = {"lines": duplicates.lines, "sha256": duplicates.sha256}
-        manifest = run.ledger.manifest(
-            "clean", provenance(inputs, rules, run.reads), outputs, engine="ray"
-        )
-        # manifest.json marks a complete run: it goes first and comes back last
-        (out_dir / "manifest.json").unlink(missing_ok=True)
-        for kind in OUTPUT_KINDS:
-            _replace_dir(work / kind, out_dir / kind)
-        duplicates.commit()
-        write_json(out_dir / "manifest.json", manifest)
-    except BaseException:
-        duplicates.abort()
-        raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return RayCleanResult(out_dir, manifest, run.ledger)
+        work = Path(tempfile.mkdtemp(prefix=".work-", dir=out_dir))
+        duplicates = AtomicWriter(out_dir / "duplicates.jsonl")
+        try:
+            for kind in OUTPUT_KINDS:
+                (work / kind).mkdir()
+            run = run_pipeline(
+                inputs, rules, steps, action=None, work=work, extras=None, copies_are_added=True
+            )
+            for _, step in steps:
+                for cluster in step.duplicate_clusters():
+                    duplicates.write_line(cluster_line(cluster))
+            outputs: dict[str, Any] = {}
+            for kind in OUTPUT_KINDS:
+                shards = [p["shards"][kind] for p in run.partials if p["shards"].get(kind)]
+                outputs[kind] = {"lines": sum(s["lines"] for s in shards), "shards": shards}
+            outputs["duplicates.jsonl"] = {"lines": duplicates.lines, "sha256": duplicates.sha256}
+            manifest = run.ledger.manifest(
+                "clean", provenance(inputs, rules, run.reads), outputs, engine="ray"
+            )
+            # manifest.json marks a complete run: it goes first and comes back last
+            (out_dir / "manifest.json").unlink(missing_ok=True)
+            for kind in OUTPUT_KINDS:
+                _replace_dir(work / kind, out_dir / kind)
+            duplicates.commit()
+            write_json(out_dir / "manifest.json", manifest)
+        except BaseException:
+            duplicates.abort()
+            raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return RayCleanResult(out_dir, manifest, run.ledger)
 
 
 def read_shards(out_dir: str | Path, kind: str) -> Iterator[bytes]:

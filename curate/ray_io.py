@@ -85,7 +85,7 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     from ray.data.context import ShuffleStrategy
 
     context = ray.data.DataContext.get_current()
-    context.execution_options.preserve_order = True  # blocks keep the order of _pos
+    context.execution_options.preserve_order = True  # phases' outputs in input order
     # Task-based sort shuffle: the hash shuffle's actor pool costs seconds per shuffle to
     # start, which dominates for inputs below tens of GB (see the README's figures).
     context.shuffle_strategy = ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
@@ -101,13 +101,20 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
 @contextlib.contextmanager
 def surfacing_curate_errors() -> Iterator[None]:
     """A CurateError raised in a task comes out as itself (exit 2 with its one line), not
-    wrapped in Ray's exceptions."""
+    wrapped in Ray's exceptions (found among their causes)."""
     try:
         yield
-    except CurateError:
-        raise
     except Exception as exc:
-        reraise_curate(exc)
+        seen: set[int] = set()
+        todo: list[BaseException | None] = [exc]
+        while todo:
+            current = todo.pop()
+            if current is None or id(current) in seen:
+                continue
+            seen.add(id(current))
+            if isinstance(current, CurateError):
+                raise current from None
+            todo += [current.__cause__, current.__context__, getattr(current, "cause", None)]
         raise
 
 
@@ -131,20 +138,6 @@ def partitions() -> int:
     import ray
 
     return max(2, int(ray.cluster_resources().get("CPU", 2)))
-
-
-def reraise_curate(exc: BaseException) -> None:
-    """Ray wraps an exception raised in a task; surface a CurateError under it as itself."""
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        current = todo.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if isinstance(current, CurateError):
-            raise current from None
-        todo += [current.__cause__, current.__context__, getattr(current, "cause", None)]
 
 
 def maybe_fail(where: str, key: object) -> None:
@@ -188,9 +181,6 @@ class Inputs:
     @property
     def single(self) -> bool:
         return len(self.files) == 1 and self.files[0] == self.root
-
-    def label(self, index: int) -> str:
-        return str(self.files[index])
 
 
 def list_inputs(path: str | Path, rules: Rules) -> Inputs:
@@ -254,8 +244,8 @@ def _check_unchanged(path: Path, read: TaskRead) -> None:
 
 
 def describe_inputs(inputs: Inputs, rules: Rules, reads: Sequence[TaskRead]) -> dict[str, Any]:
-    """The ``input`` block of the manifest, from the fingerprints the read tasks took of the
-    bytes they consumed (``read_fingerprints``), never from a second pass over the files,
+    """The ``input`` block of the manifest, from the fingerprints the read tasks (or the scan
+    of a file read in parts) took of the bytes they consumed, never from a later pass,
     after checking each path still names the file that was read (else ``InputError``): as
     the local engine's for one file; for shards, each file, and a sha256 over the list of
     (relative path, sha256)."""
