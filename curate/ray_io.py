@@ -24,8 +24,15 @@ import polars as pl
 from curate import registry
 from curate.datasets_folder import saved_dataset_shards
 from curate.errors import CurateError, InputError
-from curate.inputfile import Fingerprint, ReadRecord, changed_error, check_unchanged
-from curate.reader import FilePart, detect_format, read_batches, read_part, split_file
+from curate.inputfile import Fingerprint, ReadRecord, check_unchanged
+from curate.reader import (
+    FilePart,
+    check_stamp,
+    detect_format,
+    read_batches,
+    read_part,
+    split_file,
+)
 from curate.rules import Rules, provenance_of
 
 if TYPE_CHECKING:
@@ -231,16 +238,8 @@ def _check_unchanged(path: Path, read: TaskRead) -> None:
     paths = _paths_of(path)
     if read.host == socket.gethostname():
         check_unchanged(paths, read.fingerprint)
-        return
-    for one, before in zip(paths, read.fingerprint.stamps, strict=True):
-        try:
-            st = os.stat(one)
-        except FileNotFoundError:
-            raise changed_error(one, "it was removed") from None
-        except OSError as exc:
-            raise InputError(f"{one}: cannot read: {exc.strerror}") from None
-        if (st.st_size, st.st_mtime_ns) != tuple(before[2:]):
-            raise changed_error(one, "it was modified")
+    for one, stamp in zip(paths, read.fingerprint.stamps, strict=True):
+        check_stamp(one, stamp)
 
 
 def describe_inputs(inputs: Inputs, rules: Rules, reads: Sequence[TaskRead]) -> dict[str, Any]:

@@ -478,17 +478,21 @@ class _PartReader(io.RawIOBase):
             self.pos += len(chunk)
         if self.digest.hexdigest() != self.part.sha256:
             raise changed_error(self.path, f"bytes {self.part.start}-{self.part.end} differ")
-        _check_stamp(self.path, self.part.stamp)
+        check_stamp(self.path, self.part.stamp)
 
     def release(self) -> None:
         os.close(self.fd)
         self.close()
 
 
-def _check_stamp(path: Path, stamp: Stamp) -> None:
-    """Size and mtime as the scan saw them (device and inode differ between the nodes that
-    share a file system)."""
-    if stamp_of(os.stat(path))[2:] != stamp[2:]:
+def check_stamp(path: Path, stamp: Stamp) -> None:
+    """Size and mtime as ``stamp`` (taken on another node, maybe: device and inode differ
+    between the nodes that share a file system)."""
+    try:
+        now = stamp_of(os.stat(path))
+    except FileNotFoundError:
+        raise changed_error(path, "it was removed") from None
+    if now[2:] != stamp[2:]:
         raise changed_error(path, "it was modified")
 
 
@@ -499,9 +503,9 @@ def read_part(path: Path, fmt: str, part: FilePart, rules: Rules) -> Iterator[Re
         rules.fields.join,
     )
     if fmt == "parquet":
-        _check_stamp(path, part.stamp)
+        check_stamp(path, part.stamp)
         yield from _read_parquet(path, builder, rules, (part.start, part.end))
-        _check_stamp(path, part.stamp)
+        check_stamp(path, part.stamp)
         return
     try:
         raw = _PartReader(path, part)
