@@ -21,6 +21,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,12 +36,15 @@ from curate import batch as B
 from curate import registry
 from curate.atomic import AtomicWriter, write_json
 from curate.errors import InputError, RulesError
+from curate.inputfile import ReadRecord
 from curate.ledger import Ledger, StepCount
 from curate.pipeline import StepRunner, build_step, build_steps
 from curate.ray_io import (
     FAULT_ENV,
     OUTPUT_KINDS,
     Inputs,
+    RayEngineError,
+    ReadUnit,
     TaskRead,
     from_arrow,
     list_inputs,
@@ -49,14 +53,13 @@ from curate.ray_io import (
     plan_reads,
     provenance,
     ray_session,
-    read_unit,
     remote,
     rules_key,
     surfacing_curate_errors,
     to_arrow,
     worker_cached,
 )
-from curate.reader import ReadBatch
+from curate.reader import read_batches, read_part
 from curate.registry import Decision, GlobalStep, Totals, fetch_ranks
 from curate.rules import Rules, StepSpec, load_rules
 from curate.runner import count_read, require_records
@@ -154,13 +157,28 @@ class Advance:
     finish: Finish | None
     labels: tuple[str, ...] | None
 
-    def read(self, name: str, read: ReadBatch, file: int, source: str) -> Any:
-        """A batch just read: a new block, advanced (see ``curate.ray_io.read_unit``)."""
-        ledger = Ledger()
-        count_read(ledger, read)
-        entries = [q.to_json(source) for q in read.quarantined]
-        label = self.labels[file] if self.labels else None
-        return self(Block(name, label, read.frame, entries, ledger))
+    def read(self, unit: ReadUnit) -> Iterator[Any]:
+        """Ray task (a generator): the blocks of a file or part, advanced, then their live
+        counts and the fingerprint of the bytes read (None for a part: the scan took it)."""
+        record, path, lives = ReadRecord(), Path(unit.path), []
+        if unit.part is None:
+            batches = read_batches(path, self.rules, record)
+        else:
+            batches = read_part(path, unit.fmt, unit.part, self.rules)
+        for k, read in enumerate(batches):
+            ledger = Ledger()
+            count_read(ledger, read)
+            entries = [q.to_json(unit.path) for q in read.quarantined]
+            label = self.labels[unit.file] if self.labels else None
+            made, live = self(
+                Block(f"{unit.number:06d}-{k:06d}", label, read.frame, entries, ledger)
+            )
+            lives.append(live)
+            yield made
+        if unit.part is None and record.fingerprint is None:
+            raise RayEngineError(f"the read of {path} recorded no digest (a bug)")
+        fingerprint = record.fingerprint
+        yield lives, fingerprint and TaskRead(fingerprint, socket.gethostname())
 
     def __call__(
         self, block: Block, decision: Decision | None = None, start: int = 0
@@ -191,6 +209,10 @@ class _Marking:
 
     def __init__(self, step: GlobalStep[Any]) -> None:
         self.apply = step.mark
+
+
+def _read(unit: ReadUnit, advance: Advance) -> Iterator[Any]:
+    yield from advance.read(unit)
 
 
 def _stage(block: Block, decision: Decision, start: int, advance: Advance) -> tuple[Any, int]:
@@ -386,8 +408,7 @@ def run_pipeline(
     blocks: list[Any] = []
     lives: list[int] = []
     for unit, gen in [
-        (u, remote(read_unit, num_returns="streaming").remote(u, rules, advances[0].read))
-        for u in units
+        (u, remote(_read, num_returns="streaming").remote(u, advances[0])) for u in units
     ]:
         refs = list(gen)
         got, read = ray.get(refs[-1])

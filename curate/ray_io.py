@@ -24,13 +24,11 @@ import polars as pl
 from curate import registry
 from curate.datasets_folder import saved_dataset_shards
 from curate.errors import CurateError, InputError
-from curate.inputfile import Fingerprint, ReadRecord, check_unchanged
+from curate.inputfile import Fingerprint, check_unchanged
 from curate.reader import (
     FilePart,
     check_stamp,
     detect_format,
-    read_batches,
-    read_part,
     split_file,
 )
 from curate.rules import Rules, provenance_of
@@ -348,24 +346,3 @@ def plan_reads(inputs: Inputs, rules: Rules) -> tuple[list[ReadUnit], dict[int, 
             reads[i], parts = ray.get(scans[i])  # type: ignore[assignment]
         units += [ReadUnit(len(units) + k, i, str(path), fmt, p) for k, p in enumerate(parts)]
     return units, reads
-
-
-def read_unit(unit: ReadUnit, rules: Rules, make: Callable[..., tuple[Any, int]]) -> Iterator[Any]:
-    """Ray task (a generator): ``make(name, read, file, path)`` of each batch read (an object
-    and its live records), then the live counts and the fingerprint of the bytes this task
-    consumed (None for a part: the scan took the file's)."""
-    record = ReadRecord()
-    path = Path(unit.path)
-    if unit.part is None:
-        batches = read_batches(path, rules, record)
-    else:
-        batches = read_part(path, unit.fmt, unit.part, rules)
-    lives = []
-    for k, read in enumerate(batches):
-        made, live = make(f"{unit.number:06d}-{k:06d}", read, unit.file, unit.path)
-        lives.append(live)
-        yield made
-    if unit.part is None and record.fingerprint is None:
-        raise RayEngineError(f"the read of {path} recorded no digest (a bug)")
-    fingerprint = record.fingerprint
-    yield lives, None if fingerprint is None else TaskRead(fingerprint, socket.gethostname())
