@@ -388,7 +388,8 @@ def _read_file(
 class FilePart:
     """Bytes [start, end) of a plain JSONL file (the lines that start there) or rows
     [start, end) of a Parquet file; ``lines`` records come before it (newlines before
-    ``start``, for JSONL); ``sha256``: of its bytes, from the scan (JSONL)."""
+    ``start``, for JSONL); ``sha256``: from the scan, of every byte the part's task consumes:
+    from ``start`` through the first newline at or after ``end - 1`` (the crossing line)."""
 
     start: int
     end: int
@@ -401,8 +402,8 @@ def split_file(path: Path, fmt: str, part_bytes: int) -> tuple[Fingerprint, list
     """One pass over a file: its fingerprint (as ``read_batches`` takes it) and its parts.
 
     A part's first line number needs the newlines before it, so the parts cannot start before
-    this scan ends; in the same pass it hashes each JSONL part, which the part's reader checks
-    against what it consumed: the file's digest is then of the very bytes the parts parsed."""
+    this scan ends; in the same pass it hashes what each JSONL part's task will consume, which
+    that task checks: the file's digest is then of the very bytes the parts parsed."""
     raw = HashingReader(path)
     try:
         size, parts = raw.opened[2], []
@@ -416,68 +417,69 @@ def split_file(path: Path, fmt: str, part_bytes: int) -> tuple[Fingerprint, list
                 if weight >= part_bytes or i == meta.num_row_groups - 1:
                     parts.append(FilePart(start, rows, start, raw.opened))
                     start, weight = rows, 0
-        else:
-            newlines = 0
-            for start in range(0, size, part_bytes):
-                end, digest, before = min(start + part_bytes, size), hashlib.sha256(), newlines
-                while chunk := raw.read(min(CHUNK, end - raw.consumed)):
-                    digest.update(chunk)
-                    newlines += chunk.count(b"\n")
-                parts.append(FilePart(start, end, before, raw.opened, digest.hexdigest()))
-        return raw.finish(), parts
+            return raw.finish(), parts
+        found: list[tuple[int, int, int, Any]] = []  # start, end, newlines before, digest
+        waiting: list[Any] = []  # digests of parts whose crossing line has not ended yet
+        newlines = 0
+        for start in range(0, size, part_bytes):
+            end, chunk = min(start + part_bytes, size), b""
+            found.append((start, end, newlines, hashlib.sha256()))
+            while piece := raw.read(min(CHUNK, end - raw.consumed)):
+                cut = piece.find(b"\n") + 1 or len(piece)
+                for digest in waiting:
+                    digest.update(piece[:cut])
+                waiting = waiting if piece[cut - 1 : cut] != b"\n" else []
+                found[-1][3].update(piece)
+                newlines += piece.count(b"\n")
+                chunk = piece
+            if not chunk.endswith(b"\n"):
+                waiting.append(found[-1][3])
+        fingerprint = raw.finish()
+        return fingerprint, [FilePart(a, b, n, raw.opened, d.hexdigest()) for a, b, n, d in found]
     finally:
         raw.release()
 
 
 class _PartReader(io.RawIOBase):
     """The bytes of a part's lines: from the first line start at or after ``start`` through
-    the line that crosses ``end``; hashes the part's own bytes [start, end) on the way."""
+    the line that crosses ``end``; hashes every byte it consumes (``FilePart.sha256``)."""
 
     def __init__(self, path: Path, part: FilePart) -> None:
         super().__init__()
         self.path, self.part, self.digest = path, part, hashlib.sha256()
         self.fd = os.open(path, os.O_RDONLY)
-        self.pos, self.done = part.start, False
+        self.pos, self.done = part.start, part.start >= part.end
         self.skipped = part.start > 0 and os.pread(self.fd, 1, part.start - 1) != b"\n"
-        while self.skipped and self.pos < part.end:  # the line begun in the part before
-            chunk = os.pread(self.fd, min(CHUNK, part.end - self.pos), self.pos)
-            cut = chunk.find(b"\n") + 1 or len(chunk)
-            self.digest.update(chunk[:cut])
-            self.pos += cut
-            if cut < len(chunk) or chunk.endswith(b"\n") or not chunk:
-                break
-        self.done = self.pos >= part.end
+        self.skipping = self.skipped
 
     def readable(self) -> bool:
         return True
 
+    def _next(self, size: int) -> bytes:
+        """The next bytes consumed: at most through the newline at or after ``end - 1``
+        (``done`` then), and while skipping the line begun before, through its end."""
+        chunk = os.pread(self.fd, min(size, CHUNK), self.pos)
+        ends = chunk.find(b"\n", max(0, self.part.end - 1 - self.pos))
+        self.done, last = ends >= 0 or not chunk, ends + 1 if ends >= 0 else len(chunk)
+        if self.skipping and (first := chunk.find(b"\n")) >= 0:  # consumed, not parsed
+            self.skipping, self.done, last = False, first == ends, first + 1
+        self.digest.update(chunk[:last])
+        self.pos += last
+        return chunk[:last]
+
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        if self.done:
-            return 0
-        limit = self.part.end - self.pos if self.pos < self.part.end else len(buffer)
-        chunk = os.pread(self.fd, min(len(buffer), limit), self.pos)
-        if self.pos >= self.part.end:  # past the end: only the rest of the crossing line
-            chunk = chunk[: chunk.find(b"\n") + 1 or len(chunk)]
-            self.done = not chunk or chunk.endswith(b"\n")
-        else:
-            self.digest.update(chunk)
-            self.done = not chunk or (
-                self.pos + len(chunk) == self.part.end and chunk.endswith(b"\n")
-            )
-        self.pos += len(chunk)
+        while self.skipping and not self.done:
+            self._next(CHUNK)
+        chunk = b"" if self.done else self._next(len(buffer))
         buffer[: len(chunk)] = chunk
         return len(chunk)
 
     def finish(self) -> None:
-        """The part's bytes are those the scan hashed, from the same file."""
-        while self.pos < self.part.end:  # a part with no line start: hash the rest anyway
-            chunk = os.pread(self.fd, self.part.end - self.pos, self.pos)
-            if not chunk:
-                break
-            self.digest.update(chunk)
-            self.pos += len(chunk)
+        """The bytes consumed are those the scan hashed for this part, from the same file."""
+        while not self.done:  # a part with no line start: its bytes, all the same
+            self._next(CHUNK)
         if self.digest.hexdigest() != self.part.sha256:
-            raise changed_error(self.path, f"bytes {self.part.start}-{self.part.end} differ")
+            raise changed_error(self.path, f"bytes from {self.part.start} differ")
         check_stamp(self.path, self.part.stamp)
 
     def release(self) -> None:
