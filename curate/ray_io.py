@@ -25,12 +25,7 @@ from curate import registry
 from curate.datasets_folder import saved_dataset_shards
 from curate.errors import CurateError, InputError
 from curate.inputfile import Fingerprint, check_unchanged
-from curate.reader import (
-    FilePart,
-    check_stamp,
-    detect_format,
-    split_file,
-)
+from curate.reader import FilePart, check_stamp, detect_format, split_file
 from curate.rules import Rules, provenance_of
 
 if TYPE_CHECKING:
@@ -75,17 +70,11 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
             env[registry.PLUGINS_ENV] = ",".join(plugins)
             if not address:  # a Ray started here: its workers find them where this process did
                 env["PYTHONPATH"] = os.pathsep.join(_module_roots(plugins))
-        job = {"env_vars": env}
-        if address:
-            ray.init(address=address, runtime_env=job, logging_level=logging.WARNING)
-        else:
-            ray.init(
-                address="local",  # a new Ray, even if `ray start` runs a cluster here
-                num_cpus=num_cpus,
-                runtime_env=job,
-                include_dashboard=False,
-                logging_level=logging.WARNING,
-            )
+        # address "local": a new Ray, even if `ray start` runs a cluster here
+        where = {"address": address} if address else {"address": "local", "num_cpus": num_cpus}
+        if not address:
+            where["include_dashboard"] = False
+        ray.init(**where, runtime_env={"env_vars": env}, logging_level=logging.WARNING)
         started = True
     from ray.data.context import ShuffleStrategy
 
@@ -130,11 +119,8 @@ def _module_roots(modules: Sequence[str]) -> list[str]:
     roots = []
     for name in modules:
         where = getattr(sys.modules.get(name), "__file__", None)
-        if where:
-            root = Path(where).resolve().parent
-            for _ in range(name.count(".")):
-                root = root.parent
-            roots.append(str(root))
+        if where:  # the folder holding its top package
+            roots.append(str(Path(where).resolve().parents[name.count(".")]))
     existing = os.environ.get("PYTHONPATH")
     return list(dict.fromkeys([*roots, *([existing] if existing else [])]))
 
