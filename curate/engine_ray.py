@@ -175,6 +175,7 @@ class Advance:
             )
             lives.append(live)
             yield made
+            maybe_fail("read", f"{unit.number}-{k}")  # after a block: Ray re-runs the reader
         if unit.part is None and record.fingerprint is None:
             raise RayEngineError(f"the read of {path} recorded no digest (a bug)")
         fingerprint = record.fingerprint
