@@ -1,40 +1,27 @@
-"""``--engine ray``: the cleaning steps on a Ray cluster, through Ray Data, with the local results.
+"""``--engine ray``: the cleaning steps on a Ray cluster, with the local engine's results.
 
-Every input record becomes one row of a Ray dataset and stays one row to the end: a step that
-drops a record only marks it (``_dropped_at``: the step's index, plus its reason and evidence),
-later steps skip marked rows, and the last pass (``curate.ray_finish``) writes kept, dropped
-and quarantined rows to their shards and counts them. The ledger is computed from that final
-dataset, never from side effects of tasks, so a task that Ray re-runs after a failure counts
-once.
-
-Rows carry their global position ``_pos = file index << 40 | line``: inputs are ordered by path,
-so the order of ``_pos`` is the order in which the local engine would read the same files one
-after the other. Every rule that depends on order uses it.
+Records move as blocks (``Block``): a batch as the local reader makes it, with what its steps
+counted, dropped and added up so far, held in Ray's object store in input order (the driver
+holds references and live counts). A task runs the local ``StepRunner`` over a block: counts,
+dropped lines and notes are the local ones. The last task of a block writes its shards and
+returns its ledger and totals, added up on the driver in block order: return values, not side
+effects, so a task that Ray re-runs after a failure counts once.
 
 The engine knows no step by name; it schedules what steps declare (``curate.registry``):
-
-- Per-record steps (``parallel_safe``) run as ``map_batches`` over Arrow blocks; the step
-  objects are built in the workers from the validated rules, once per worker process. Their
-  totals (the figures the manifest shows) and every step's counts of the block (the local
-  ``StepRunner``'s) come back per block as a *state row* and are added up on the driver, in
-  block order.
-- Whole-dataset steps (``GlobalStep``) run in phases: ``keys`` per block (records ranked from
-  the blocks' offsets), ``spread`` rows grouped by the step's ``partition_by`` column (the
-  shuffle) and ``reduce`` per group, ``verify`` (steps with ``pair_columns``) per pair of keys
-  blocks, in tasks that read those blocks, then ``decide`` on the driver, which fetches only the
-  keys rows it asks for; each block then applies the decision's marks by rank.
-
-A step that keeps state across batches without a distributed form, or a whole-dataset step
-after one that adds records, is refused with a rules error rather than run with different
-results.
+per-record steps (``parallel_safe``) run in the task holding the block, built in the worker
+from the rules; a whole-dataset step (``GlobalStep``) runs its phases: ``keys`` per block
+(ranked from the live counts), ``spread`` and ``reduce`` per value of ``partition_by`` (a Ray
+Data shuffle), ``verify`` per pair of keys blocks (in tasks that read those blocks), ``decide``
+on the driver (fetching only the keys rows it asks for), then ``mark`` per block. A step it
+cannot run with the local results is refused (``check_supported``).
 """
 
 from __future__ import annotations
 
 import itertools
 import os
-import pickle
 import shutil
+import socket
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -49,263 +36,239 @@ from curate import batch as B
 from curate import registry
 from curate.atomic import AtomicWriter, write_json
 from curate.errors import InputError, RulesError
+from curate.inputfile import ReadRecord
 from curate.ledger import Ledger, StepCount
 from curate.pipeline import StepRunner, build_step, build_steps
-from curate.ray_finish import SinkBlocks, build_ledger, finish
 from curate.ray_io import (
-    BORN,
-    DROPPED_AT,
     FAULT_ENV,
-    KIND,
-    MARKS_OF_DROPPED,
-    ORDER,
     OUTPUT_KINDS,
-    POS,
-    STATE,
-    STATE_BLOB,
     Inputs,
     RayEngineError,
+    ReadUnit,
     TaskRead,
-    complete_columns,
-    first_pos,
     from_arrow,
     list_inputs,
-    live_mask,
     maybe_fail,
     partitions,
+    plan_reads,
     provenance,
     ray_session,
-    read_dataset,
-    read_fingerprints,
+    remote,
     rules_key,
     surfacing_curate_errors,
     to_arrow,
     worker_cached,
 )
-from curate.registry import Decision, GlobalStep, Totals, apply_marks, fetch_ranks
+from curate.reader import read_batches, read_part
+from curate.registry import Decision, GlobalStep, Totals, fetch_ranks
 from curate.rules import Rules, StepSpec, load_rules
-from curate.runner import require_records
-from curate.writer import cluster_line
+from curate.runner import count_read, require_records
+from curate.writer import cluster_line, dropped_lines, kept_lines
 
-# re-exported: the engine's public names, as before the split into ray_io and ray_finish
-__all__ = ["FAULT_ENV", "SinkBlocks"]
+# the engine's public names, as before the split into ray_io
+__all__ = ["FAULT_ENV", "list_inputs", "provenance", "ray_session", "surfacing_curate_errors"]
 
 if TYPE_CHECKING:
     import pyarrow as pa
     import ray.data
 
-# -- steps in workers ----------------------------------------------------------------------
+# -- blocks and the tasks over them -----------------------------------------------------------
+
+
+@dataclass
+class Block:
+    """A batch and its history: what the steps counted (``ledger``), the dropped lines, the
+    quarantine entries of its read, and each per-record step's totals (by step index)."""
+
+    name: str  # names its shards
+    label: str | None  # the input file, when there are several
+    frame: pl.DataFrame
+    quarantined: list[dict[str, Any]]
+    ledger: Ledger
+    dropped: list[bytes] = field(default_factory=list)
+    totals: dict[int, Totals] = field(default_factory=dict)
+
+    def drop(self, frame: pl.DataFrame, count: StepCount) -> None:
+        for line in dropped_lines(frame.drop(B.RANK, strict=False), count.id):
+            if self.label is not None:  # several input files: say which one it is in
+                record = orjson.loads(line)
+                record["_curate"]["file"] = self.label
+                line = orjson.dumps(record)
+            self.dropped.append(line)
+
+
+def _in_worker(rules: Rules, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """``build()`` once per worker process and rules, with the plugins imported first (a
+    worker gets the rules unpickled, not loaded)."""
+
+    def built() -> Any:
+        registry.load_plugins()
+        return build()
+
+    return worker_cached((*key, *rules_key(rules)), built)
 
 
 def _worker_step(rules: Rules, index: int) -> registry.Step[Any]:
     spec = rules.steps[index]
-
-    def build() -> registry.Step[Any]:
-        registry.load_plugins()
-        return build_step(rules, spec)
-
-    return worker_cached(("step", *rules_key(rules), index, spec.id), build)
+    return _in_worker(rules, ("step", index, spec.id), lambda: build_step(rules, spec))
 
 
 @dataclass(frozen=True)
-class StageItem:
-    """A step of a stage: built in the worker from the rules, or decided on the driver."""
+class Finish:
+    """The end of a block: its shards under ``work`` (a clean), ``extras(block)`` (an
+    audit's measures), its ledger with the records that reached the end, and the totals."""
 
-    index: int
-    decided: Any = None
+    work: str | None
+    extras: Callable[[Block], Any] | None
+    copies_are_added: bool
+
+    def __call__(self, block: Block) -> dict[str, Any]:
+        frame = block.frame
+        copies = int(frame[B.UPSAMPLED].sum()) if B.UPSAMPLED in frame.columns else 0
+        block.ledger.count_out(frame.height, copies, copies_are_added=self.copies_are_added)
+        extras = self.extras(block) if self.extras is not None else None
+        shards: dict[str, Any] = {}
+        if self.work is not None:
+            outputs = {
+                "clean": kept_lines(frame) if frame.height else [],
+                "dropped": block.dropped,
+                "quarantine": [orjson.dumps(entry) for entry in block.quarantined],
+            }
+            for kind, lines in ((k, v) for k, v in outputs.items() if v):
+                # a task that Ray re-runs writes the same bytes again
+                shard = AtomicWriter(Path(self.work, kind, f"part-{block.name}.jsonl"))
+                for line in lines:
+                    shard.write_line(line)
+                shard.commit()
+                shards[kind] = {"path": f"{kind}/{shard.path.name}", "lines": shard.lines}
+                shards[kind]["sha256"] = shard.sha256
+        maybe_fail("finish", block.name)
+        return {"ledger": block.ledger, "totals": block.totals, "shards": shards, "extras": extras}
 
 
-def _mark_dropped(frame: pl.DataFrame, index: int) -> pl.DataFrame:
-    present = {k: v for k, v in MARKS_OF_DROPPED.items() if k in frame.columns}
-    return (
-        frame.drop([c for c in MARKS_OF_DROPPED.values() if c in frame.columns])
-        .rename(present)
-        .with_columns(pl.lit(index, pl.Int16).alias(DROPPED_AT))
-    )
+@dataclass(frozen=True)
+class Advance:
+    """What a task does to a block: the steps ``items`` (by index; a whole-dataset step among
+    them applies its decision), then ``finish`` if this is the block's last task."""
 
+    rules: Rules
+    items: tuple[int, ...]
+    action: str | None
+    finish: Finish | None
+    labels: tuple[str, ...] | None
 
-def _apply_step(
-    live: pl.DataFrame, index: int, spec: StepSpec, step: Any, action: str
-) -> tuple[pl.DataFrame, StepCount]:
-    """The step over the live rows, through the local runner (which counts them as it does
-    locally); dropped rows stay, marked."""
-    captured: list[pl.DataFrame] = []
-    runner = StepRunner(spec, step, Ledger(), lambda f, _c: captured.append(f), action=action)
-    kept = runner(live)
-    parts = [kept, *(_mark_dropped(f, index) for f in captured)]
-    return pl.concat(parts, how="diagonal_relaxed").sort(ORDER, maintain_order=True), runner.count
-
-
-def run_stage(
-    table: pa.Table, *, rules: Rules, items: Sequence[StageItem], action: str | None
-) -> pa.Table:
-    """Ray task: a run of steps over one block; marked rows stay, with their fate. A state
-    row carries each step's counts of the block and its totals (None for a decided step):
-    data of the block, so that a task Ray re-runs counts once."""
-    frame = from_arrow(table).with_row_index(ORDER)
-    is_live = live_mask(frame)
-    live = frame.filter(is_live)
-    parts = [frame.filter(~is_live)]
-    states: dict[int, tuple[StepCount, Totals | None]] = {}
-    for item in items:
-        spec = rules.steps[item.index]
-        if item.decided is not None:
-            live, count = _apply_step(live, item.index, spec, item.decided, action or spec.action)
-            states[item.index] = (count, None)
+    def read(self, unit: ReadUnit) -> Iterator[Any]:
+        """Ray task (a generator): the blocks of a file or part, advanced, then their live
+        counts and the fingerprint of the bytes read (None for a part: the scan took it)."""
+        record, path, lives = ReadRecord(), Path(unit.path), []
+        if unit.part is None:
+            batches = read_batches(path, self.rules, record)
         else:
-            step = _worker_step(rules, item.index)
-            step.take_totals()  # a task that failed in this process left totals behind
-            live, count = _apply_step(live, item.index, spec, step, action or spec.action)
-            states[item.index] = (count, step.take_totals())
-        gone = live[DROPPED_AT].is_not_null()
-        parts.append(live.filter(gone))
-        live = live.filter(~gone)
-    parts.append(live)
-    out = pl.concat(parts, how="diagonal_relaxed").sort(ORDER, maintain_order=True).drop(ORDER)
-    if states:
-        state = pl.DataFrame(
-            {KIND: [STATE], STATE_BLOB: [pickle.dumps(states)]},
-            schema={KIND: pl.Int8, STATE_BLOB: pl.Binary},
-        )
-        out = pl.concat([out, state], how="diagonal_relaxed")
-    maybe_fail("stage", first_pos(frame))
-    return to_arrow(complete_columns(out))
-
-
-# -- decided steps: the apply half of a global step -------------------------------------------
-
-
-class MarkByRank:
-    """A whole-dataset step's decision applied to a block: ranks from the block's offsets,
-    then the generic marks (``curate.registry.apply_marks``); copies are born at ``index``."""
-
-    changes_text = False
-    needs_fit = False
-
-    def __init__(self, decision: Decision, ranks: dict[int, int], index: int) -> None:
-        self.marks = decision.marks
-        self.ranks = ranks  # first live _pos of a block -> rank of its first live record
-        self.index = index
-
-    def apply(self, batch: pl.DataFrame) -> pl.DataFrame:
-        if batch.height == 0:
-            return batch.with_columns(pl.lit(None, pl.String).alias(B.REASON))
-        first = int(batch[POS][0])
-        if first not in self.ranks:
-            raise RayEngineError("a block changed between the two passes (a bug)")
-        start = self.ranks[first]
-        ranked = batch.with_columns(
-            pl.int_range(start, start + batch.height, dtype=pl.Int64).alias(B.RANK)
-        )
-        out = apply_marks(ranked, self.marks)
-        if out.height > batch.height:  # copies follow their original, with its rank
-            is_copy = (pl.col(B.RANK) == pl.col(B.RANK).shift(1)).fill_null(False)
-            out = out.with_columns(
-                pl.when(is_copy)
-                .then(pl.lit(self.index, pl.Int16))
-                .otherwise(pl.col(BORN))
-                .alias(BORN)
+            batches = read_part(path, unit.fmt, unit.part, self.rules)
+        for k, read in enumerate(batches):
+            ledger = Ledger()
+            count_read(ledger, read)
+            entries = [q.to_json(unit.path) for q in read.quarantined]
+            label = self.labels[unit.file] if self.labels else None
+            made, live = self(
+                Block(f"{unit.number:06d}-{k:06d}", label, read.frame, entries, ledger)
             )
-        return out.drop(B.RANK)
+            lives.append(live)
+            yield made
+            maybe_fail("read", f"{unit.number}-{k}")  # after a block: Ray re-runs the reader
+        if unit.part is None and record.fingerprint is None:
+            raise RayEngineError(f"the read of {path} recorded no digest (a bug)")
+        fingerprint = record.fingerprint
+        yield lives, fingerprint and TaskRead(fingerprint, socket.gethostname())
+
+    def __call__(
+        self, block: Block, decision: Decision | None = None, start: int = 0
+    ) -> tuple[Any, int]:
+        """The block advanced (or its partial result, finished), and its live records."""
+        for index in self.items:
+            step = _worker_step(self.rules, index)
+            step.take_totals()  # a task that failed in this process left totals behind
+            frame = block.frame
+            runs: Any = step
+            if isinstance(step, GlobalStep):  # its decision, by rank from the block's offset
+                step.decision = decision
+                frame, runs = _ranked(frame, start), _Marking(step)
+            spec = self.rules.steps[index]
+            runner = StepRunner(spec, runs, block.ledger, block.drop, self.action)
+            block.frame = runner(frame).drop(B.RANK, strict=False)
+            block.totals[index] = step.take_totals()
+        if self.finish is not None:
+            return self.finish(block), 0
+        return block, block.frame.height
 
 
-# -- block summaries: ranks and class ordinals -------------------------------------------------
+class _Marking:
+    """A decided whole-dataset step as ``StepRunner`` runs it: its generic ``mark`` (one
+    process may ``apply`` otherwise, e.g. fold batch by batch)."""
+
+    changes_text = redacts = False
+
+    def __init__(self, step: GlobalStep[Any]) -> None:
+        self.apply = step.mark
 
 
-def block_summary(table: pa.Table) -> pa.Table:
-    """Ray task: first and last live ``_pos`` of a block, and its live count."""
-    import pyarrow as pa
-
-    frame = from_arrow(table)
-    live = frame.filter(live_mask(frame))
-    summary = {
-        "first": int(live[POS][0]) if live.height else None,
-        "last": int(live[POS][-1]) if live.height else None,
-        "live": live.height,
-    }
-    return pa.table({"summary": [pickle.dumps(summary)]})
+def _read(unit: ReadUnit, advance: Advance) -> Iterator[Any]:
+    yield from advance.read(unit)
 
 
-@dataclass
-class BlockOffsets:
-    total: int
-    live: dict[int, int]  # first live _pos of a block -> rank of its first live record
+def _stage(block: Block, decision: Decision, start: int, advance: Advance) -> tuple[Any, int]:
+    """Ray task: a whole-dataset step's marks on a block and the per-record steps after it."""
+    out = advance(block, decision, start)
+    maybe_fail("stage", block.name)
+    return out
 
 
-def block_offsets(ds: ray.data.Dataset) -> BlockOffsets:
-    """Prefix sums of live records over the blocks of a materialised dataset, in ``_pos``
-    order: each block's first rank."""
-    summaries = [
-        pickle.loads(row["summary"])
-        for row in ds.map_batches(block_summary, batch_format="pyarrow", batch_size=None).take_all()
-    ]
-    summaries = sorted((s for s in summaries if s["live"]), key=lambda s: s["first"])
-    live: dict[int, int] = {}
-    done = 0
-    last = -1
-    for s in summaries:
-        if s["first"] <= last:
-            raise RayEngineError("blocks overlap in position order (a bug)")
-        last = s["last"]
-        live[s["first"]] = done
-        done += s["live"]
-    return BlockOffsets(done, live)
+class SinkBlocks:
+    """``extras`` for the last task of a block: a sink (``curate.runner.Sink`` with
+    ``update``/``take``, e.g. ``audit.sink.AuditSink``), built once per worker, folds in a
+    block's quarantined and kept records and hands over what it measured: (the lines
+    ``update`` gave, ``take()``)."""
+
+    def __init__(self, rules: Rules, sink_type: Callable[[Rules], Any]) -> None:
+        self.rules = rules
+        self.sink_type = sink_type
+
+    def __call__(self, block: Block) -> tuple[list[bytes], Any]:
+        key = ("sink", self.sink_type.__qualname__)
+        sink = _in_worker(self.rules, key, lambda: self.sink_type(self.rules))
+        sink.take()  # a task that failed in this process left totals behind
+        sink.quarantined(block.quarantined)
+        lines = sink.update(block.frame)
+        return lines, sink.take()
 
 
 # -- whole-dataset steps, in phases ------------------------------------------------------------
-
-
-def _collect(ds: ray.data.Dataset, schema: pl.Schema) -> pl.DataFrame:
-    frames = [from_arrow(t) for t in ds.iter_batches(batch_format="pyarrow", batch_size=None)]
-    frames = [f for f in frames if f.height]
-    if not frames:
-        return pl.DataFrame(schema=schema)
-    return pl.concat(frames, how="vertical_relaxed")
-
-
-def global_keys(table: pa.Table, *, rules: Rules, index: int, ranks: dict[int, int]) -> pa.Table:
-    """Ray task: the step's ``keys`` of a block's live records, ranked from the offsets."""
-    frame = from_arrow(table)
-    live = frame.filter(live_mask(frame))
-    start = ranks.get(int(live[POS][0]), 0) if live.height else 0
-    if live.height and int(live[POS][0]) not in ranks:
-        raise RayEngineError("a block changed between the two passes (a bug)")
-    ranked = live.with_columns(
-        pl.int_range(start, start + live.height, dtype=pl.Int64).alias(B.RANK)
-    )
-    return to_arrow(_worker_step(rules, index).keys(ranked))
-
-
-def global_spread(table: pa.Table, *, rules: Rules, index: int) -> pa.Table:
-    """Ray task: the step's ``spread`` of a block of keys."""
-    step = _worker_step(rules, index)
-    assert isinstance(step, GlobalStep)
-    return to_arrow(step.spread(from_arrow(table)))
-
-
-def global_reduce(table: pa.Table, *, rules: Rules, index: int) -> pa.Table:
-    """Ray task (one value of ``partition_by``): the step's ``reduce``."""
-    step = _worker_step(rules, index)
-    assert isinstance(step, GlobalStep)
-    return to_arrow(step.reduce(from_arrow(table)))
-
 
 #: the verify phase's group of a pair row: (block of its first rank) * blocks + block of the
 #: second; -1 for a row that names no pair
 PAIR_GROUP = "_pair_group"
 
 
-def rank_span(table: pa.Table) -> tuple[int, int, int]:
-    """Ray task: the smallest and largest rank of a block of keys, and its rows."""
-    frame = from_arrow(table)
-    if not frame.height:
-        return (0, -1, 0)
-    ranks = frame[B.RANK]
-    return (int(ranks.min()), int(ranks.max()), frame.height)  # type: ignore[arg-type]
+def _keys(block: Block, start: int, rules: Rules, index: int) -> pa.Table:
+    """Ray task: the step's ``keys`` of a block's records, ranked from its offset."""
+    step = _worker_step(rules, index)
+    assert isinstance(step, GlobalStep)
+    return to_arrow(step.keys(_ranked(block.frame, start)))
 
 
-def pair_groups(table: pa.Table, *, columns: tuple[str, str], starts: np.ndarray) -> pa.Table:
-    """Ray task: each pair row's ``PAIR_GROUP``, from the first rank of every keys block."""
+def _ranked(frame: pl.DataFrame, start: int) -> pl.DataFrame:
+    return frame.with_columns(
+        pl.int_range(start, start + frame.height, dtype=pl.Int64).alias(B.RANK)
+    )
+
+
+def _phase(table: pa.Table, *, rules: Rules, index: int, phase: str) -> pa.Table:
+    """Ray task: the step's ``spread`` (a block of keys) or ``reduce`` (a partition)."""
+    return to_arrow(getattr(_worker_step(rules, index), phase)(from_arrow(table)))
+
+
+def _pair_groups(table: pa.Table, *, columns: tuple[str, str], starts: np.ndarray) -> pa.Table:
+    """Ray task: each pair row's ``PAIR_GROUP``, from the first rank of every block."""
     frame = from_arrow(table)
     lo, hi = frame[columns[0]].to_numpy(), frame[columns[1]].to_numpy()
     block_lo = np.searchsorted(starts, lo, side="right") - 1
@@ -314,7 +277,7 @@ def pair_groups(table: pa.Table, *, columns: tuple[str, str], starts: np.ndarray
     return to_arrow(frame.with_columns(pl.Series(PAIR_GROUP, group, dtype=pl.Int64)))
 
 
-def global_verify(
+def _verify(
     table: pa.Table, *, rules: Rules, index: int, blocks: list[Any], empty: pa.Table
 ) -> pa.Table:
     """Ray task (one ``PAIR_GROUP``): the step's ``verify`` with the keys blocks that hold
@@ -324,107 +287,68 @@ def global_verify(
     frame = from_arrow(table)
     group = int(frame[PAIR_GROUP][0]) if frame.height else -1
     wanted = sorted({group // len(blocks), group % len(blocks)}) if group >= 0 else []
-    rows = [from_arrow(ray.get(blocks[i])) for i in wanted]
-    keys = pl.concat(rows, how="vertical_relaxed") if rows else from_arrow(empty)
+    rows = [from_arrow(ray.get(blocks[i])) for i in wanted] or [from_arrow(empty)]
     step = _worker_step(rules, index)
-    assert isinstance(step, GlobalStep)
-    return to_arrow(step.verify(frame.drop(PAIR_GROUP), keys))
+    return to_arrow(step.verify(frame.drop(PAIR_GROUP), pl.concat(rows, how="vertical_relaxed")))
 
 
-def _verified(
-    pairs: ray.data.Dataset,
-    keys: ray.data.Dataset,
-    step: GlobalStep[Any],
-    task: dict[str, Any],
-    empty: pl.DataFrame,
-) -> ray.data.Dataset:
-    """The verify phase: pair rows grouped by the keys blocks holding their two ranks, each
-    group checked in a task that reads those blocks (candidate pairs and their keys rows
-    never come to the driver)."""
-    import ray
-
-    assert step.pair_columns is not None
-    refs = keys.to_arrow_refs()
-    spans = ray.get([ray.remote(rank_span).remote(ref) for ref in refs])
-    order = sorted((s for s in range(len(refs)) if spans[s][2]), key=lambda s: spans[s][0])
-    for before, after in itertools.pairwise(order):
-        if spans[before][1] >= spans[after][0]:
-            raise RayEngineError("keys blocks overlap in rank order (a bug)")
-    starts = np.array([spans[s][0] for s in order], dtype=np.int64)
-    grouped = pairs.map_batches(
-        pair_groups,
-        fn_kwargs={"columns": step.pair_columns, "starts": starts},
-        batch_format="pyarrow",
-        batch_size=None,
-    )
-    return grouped.groupby(PAIR_GROUP, num_partitions=partitions()).map_groups(
-        global_verify,
-        fn_kwargs={**task, "blocks": [refs[s] for s in order], "empty": to_arrow(empty)},
-        batch_format="pyarrow",
-    )
-
-
-def rows_of_ranks(table: pa.Table, *, ranks: np.ndarray) -> pa.Table:
+def _rows_of_ranks(table: pa.Table, ranks: np.ndarray) -> pa.Table:
     """Ray task: the keys rows of the given (sorted) ranks."""
-    frame = from_arrow(table)
-    return to_arrow(fetch_ranks(frame, ranks))
+    return to_arrow(fetch_ranks(from_arrow(table), ranks))
 
 
-@dataclass
-class Fitted:
-    """What a global step decided, and the stage item that applies it."""
-
-    decided: MarkByRank
-    summary: dict[str, Any]
-    clusters: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _empty_keys(ds: ray.data.Dataset, step: GlobalStep[Any]) -> pl.DataFrame:
-    """The step's keys of no records: the schema of what its phases return."""
-    schema = ds.schema(fetch_if_missing=True)
-    empty = from_arrow(schema.base_schema.empty_table())  # type: ignore[union-attr]
-    return step.keys(empty.with_columns(pl.lit(None, pl.Int64).alias(B.RANK)).clear())
+def _shuffle(
+    ds: ray.data.Dataset, first: Any, before: dict[str, Any], by: str, then: Any, after: Any
+) -> ray.data.Dataset:
+    """``first`` per block, then ``then`` per value of the column ``by`` (a shuffle)."""
+    mapped = ds.map_batches(first, fn_kwargs=before, batch_format="pyarrow", batch_size=None)
+    grouped = mapped.groupby(by, num_partitions=partitions())
+    return grouped.map_groups(then, fn_kwargs=after, batch_format="pyarrow")
 
 
-def fit_global(ds: ray.data.Dataset, rules: Rules, index: int, step: GlobalStep[Any]) -> Fitted:
-    """Schedule a whole-dataset step's phases: keys per block, spread and reduce per
-    partition, verify per pair of keys blocks, then its decision here; only what ``verify``
-    keeps and what ``decide`` fetches come to the driver."""
-    offsets = block_offsets(ds)
+def _collect(ds: ray.data.Dataset, schema: pl.Schema) -> pl.DataFrame:
+    frames = [from_arrow(t) for t in ds.iter_batches(batch_format="pyarrow", batch_size=None)]
+    frames = [f for f in frames if f.height]
+    return pl.concat(frames, how="vertical_relaxed") if frames else pl.DataFrame(schema=schema)
+
+
+def decide(
+    step: GlobalStep[Any], rules: Rules, index: int, blocks: list[Any], starts: np.ndarray
+) -> Decision:
+    """Schedule a whole-dataset step's phases over the blocks (``starts``: each block's first
+    rank, then the total): keys per block, spread and reduce per partition, verify per pair
+    of keys blocks, then its decision here; only what ``verify`` keeps and what ``decide``
+    fetches come to the driver."""
+    import ray
+    import ray.data
+
     task = {"rules": rules, "index": index}
-    keys = ds.map_batches(
-        global_keys,
-        fn_kwargs={**task, "ranks": offsets.live},
-        batch_format="pyarrow",
-        batch_size=None,
-    ).materialize()
-    empty = _empty_keys(ds, step)
-    if step.partition_by is None:
-        reduced = _collect(keys, empty.schema)
-    else:
-        spread = keys.map_batches(
-            global_spread, fn_kwargs=task, batch_format="pyarrow", batch_size=None
-        )
-        grouped = spread.groupby(step.partition_by, num_partitions=partitions()).map_groups(
-            global_reduce, fn_kwargs=task, batch_format="pyarrow"
-        )
+    keys = [
+        remote(_keys).remote(b, int(s), rules, index)
+        for b, s in zip(blocks, starts[:-1], strict=True)
+    ]
+    grouped = ray.data.from_arrow_refs(keys)
+    empty = from_arrow(grouped.schema().base_schema.empty_table())  # type: ignore[union-attr]
+    schema = empty.schema
+    if step.partition_by is not None:
+        spread, reduce = {**task, "phase": "spread"}, {**task, "phase": "reduce"}
+        grouped = _shuffle(grouped, _phase, spread, step.partition_by, _phase, reduce)
         schema = step.reduce(step.spread(empty)).schema
-        if step.pair_columns is not None:
-            grouped = _verified(grouped, keys, step, task, empty)
-            schema = step.verify(pl.DataFrame(schema=schema), empty).schema
-        reduced = _collect(grouped, schema)
+    if step.partition_by is not None and step.pair_columns is not None:
+        pairs = {"columns": step.pair_columns, "starts": starts[:-1]}
+        verify = {**task, "blocks": keys, "empty": to_arrow(empty)}
+        grouped = _shuffle(grouped, _pair_groups, pairs, PAIR_GROUP, _verify, verify)
+        schema = step.verify(pl.DataFrame(schema=schema), empty).schema
+    reduced = _collect(grouped, schema)
 
     def fetch(ranks: np.ndarray) -> pl.DataFrame:
-        if np.asarray(ranks).size == 0:
-            return empty
         wanted = np.unique(np.asarray(ranks, dtype=np.int64))
-        rows = keys.map_batches(
-            rows_of_ranks, fn_kwargs={"ranks": wanted}, batch_format="pyarrow", batch_size=None
-        )
-        return _collect(rows, empty.schema).sort(B.RANK)
+        held = np.unique(np.searchsorted(starts[:-1], wanted, side="right") - 1)
+        rows = ray.get([remote(_rows_of_ranks).remote(keys[i], wanted) for i in held])
+        frames = [from_arrow(t) for t in rows]
+        return pl.concat(frames, how="vertical_relaxed").sort(B.RANK) if frames else empty
 
-    decision = step.decide(reduced, fetch, offsets.total)
-    return Fitted(MarkByRank(decision, offsets.live, index), decision.summary, decision.clusters)
+    return step.decide(reduced, fetch, int(starts[-1]))
 
 
 # -- planning and running the steps ------------------------------------------------------------
@@ -450,63 +374,75 @@ def check_supported(rules: Rules, steps: Sequence[tuple[StepSpec, Any]]) -> None
 
 
 @dataclass
-class StepsRun:
-    """The dataset after every step (lazy), and what the global steps decided."""
+class PipelineRun:
+    partials: list[dict[str, Any]]  # per block, in input order
+    ledger: Ledger
+    reads: list[TaskRead]  # per input file: what its read task (or scan) consumed
 
-    dataset: ray.data.Dataset
-    fitted: dict[int, Fitted]
 
-
-def run_steps(
-    ds: ray.data.Dataset,
+def run_pipeline(
+    inputs: Inputs,
     rules: Rules,
-    steps: Sequence[tuple[StepSpec, Any]],
+    steps: list[tuple[StepSpec, Any]],
+    *,
     action: str | None,
-) -> StepsRun:
-    """Chain the stages lazily; each global step materialises what reaches it, fits, and
-    starts the next stage with its decision."""
-    fitted: dict[int, Fitted] = {}
-    pending: list[StageItem] = []
+    work: Path | None,
+    extras: Callable[[Block], Any] | None,
+    copies_are_added: bool,
+) -> PipelineRun:
+    """Read, run every step, finish every block; the ledger (checked) and step summaries.
 
-    def flush(dataset: ray.data.Dataset) -> ray.data.Dataset:
-        if not pending:
-            return dataset
-        items = list(pending)
-        pending.clear()
-        return dataset.map_batches(
-            run_stage,
-            fn_kwargs={"rules": rules, "items": items, "action": action},
-            batch_format="pyarrow",
-            batch_size=None,
-        )
+    The steps are cut before each whole-dataset step: the read tasks run the first run of
+    per-record steps, and a task per block and whole-dataset step runs its marks and the
+    per-record steps after it; the last task of a block finishes it."""
+    import ray
 
-    for index, (_, step) in enumerate(steps):
-        if not isinstance(step, GlobalStep):
-            pending.append(StageItem(index))
-            continue
-        ds = flush(ds).materialize()
-        fit = fit_global(ds, rules, index, step)
-        fitted[index] = fit
-        pending.append(StageItem(index, fit.decided))
-    return StepsRun(flush(ds), fitted)
-
-
-def step_summaries(
-    partials: Sequence[dict[str, Any]],
-    steps: Sequence[tuple[StepSpec, Any]],
-    fitted: dict[int, Fitted],
-    ledger: Ledger,
-) -> None:
-    """Add up the per-block totals of per-record steps, in block order, into the driver's step
-    objects; global steps have their decision's summary."""
-    for partial in partials:
-        for blob in partial["states"]:
-            for index, (_, totals) in pickle.loads(blob).items():
-                if totals is not None:
-                    steps[index][1].add_totals(totals)
-    for index, (spec, step) in enumerate(steps):
-        summary = fitted[index].summary if index in fitted else step.summary()
-        ledger.steps[spec.id].summary = summary
+    cuts = [i for i, (_, step) in enumerate(steps) if isinstance(step, GlobalStep)]
+    bounds = [0, *cuts, len(steps)]
+    labels = None if inputs.single else [str(p.relative_to(inputs.root)) for p in inputs.files]
+    done = Finish(str(work) if work else None, extras, copies_are_added)
+    advances = [
+        Advance(rules, tuple(range(a, b)), action, done if b == len(steps) else None, labels)
+        for a, b in itertools.pairwise(bounds)
+    ]
+    units, reads = plan_reads(inputs, rules)
+    blocks: list[Any] = []
+    lives: list[int] = []
+    for unit, gen in [
+        (u, remote(_read, num_returns="streaming").remote(u, advances[0])) for u in units
+    ]:
+        refs = list(gen)
+        got, read = ray.get(refs[-1])
+        blocks += refs[:-1]
+        lives += got
+        if read is not None:
+            reads[unit.file] = read
+    if not blocks:
+        require_records(Ledger(), inputs.root)
+    for index, advance in zip(cuts, advances[1:], strict=True):
+        starts = np.concatenate([[0], np.cumsum(lives, dtype=np.int64)])
+        step = steps[index][1]
+        step.decision = decide(step, rules, index, blocks, starts)
+        decided = ray.put(step.decision)
+        tasks = [
+            remote(_stage, num_returns=2).remote(b, decided, int(s), advance)
+            for b, s in zip(blocks, starts[:-1], strict=True)
+        ]
+        blocks = [t[0] for t in tasks]
+        lives = ray.get([t[1] for t in tasks])
+    partials = ray.get(blocks)
+    ledger = Ledger()
+    for spec, _ in steps:
+        ledger.steps[spec.id] = StepCount(spec.id, spec.step, action or spec.action)
+    for partial in partials:  # in block order, as the local engine adds batches up
+        ledger.add(partial["ledger"])
+        for index, totals in partial["totals"].items():
+            steps[index][1].add_totals(totals)
+    require_records(ledger, inputs.root)
+    for spec, step in steps:
+        ledger.steps[spec.id].summary = step.summary()
+    ledger.check()
+    return PipelineRun(partials, ledger, [reads[i] for i in range(len(inputs.files))])
 
 
 # -- curate clean --engine ray ---------------------------------------------------------------
@@ -550,80 +486,37 @@ def clean_ray(
     check_supported(rules, steps)
     out_dir.mkdir(parents=True, exist_ok=True)
     with claim(out_dir), ray_session(address, num_cpus), surfacing_curate_errors():
-        return _clean(inputs, out_dir, rules, steps)
-
-
-@dataclass
-class PipelineRun:
-    partials: list[dict[str, Any]]
-    ledger: Ledger
-    fitted: dict[int, Fitted]
-    reads: list[TaskRead]  # per input file: what its read task consumed
-
-
-def run_pipeline(
-    inputs: Inputs,
-    rules: Rules,
-    steps: list[tuple[StepSpec, Any]],
-    *,
-    action: str | None,
-    work: Path | None,
-    extras: Callable[[pl.DataFrame], Any] | None,
-    copies_are_added: bool,
-) -> PipelineRun:
-    """Read, run every step, finish every block; the ledger (checked) and step summaries."""
-    read = read_dataset(inputs, rules)
-    if len(inputs.files) < partitions():
-        # Ray fuses reading a file with the maps after it into one task: fewer files than
-        # CPUs would leave CPUs idle, so the blocks are stored first and then spread.
-        read = read.materialize()
-    run = run_steps(read, rules, steps, action)
-    labels = None if inputs.single else [str(p.relative_to(inputs.root)) for p in inputs.files]
-    step_ids = [spec.id for spec, _ in steps]
-    partials = finish(run.dataset, work=work, step_ids=step_ids, labels=labels, extras=extras)
-    specs = [spec for spec, _ in steps]
-    actions = [action or spec.action for spec in specs]
-    ledger = build_ledger(partials, specs, actions, copies_are_added=copies_are_added)
-    require_records(ledger, inputs.root)
-    step_summaries(partials, steps, run.fitted, ledger)
-    ledger.check()
-    return PipelineRun(partials, ledger, run.fitted, read_fingerprints(partials, inputs))
-
-
-def _clean(
-    inputs: Inputs, out_dir: Path, rules: Rules, steps: list[tuple[StepSpec, Any]]
-) -> RayCleanResult:
-    work = Path(tempfile.mkdtemp(prefix=".work-", dir=out_dir))
-    duplicates = AtomicWriter(out_dir / "duplicates.jsonl")
-    try:
-        for kind in OUTPUT_KINDS:
-            (work / kind).mkdir()
-        run = run_pipeline(
-            inputs, rules, steps, action=None, work=work, extras=None, copies_are_added=True
-        )
-        for index in sorted(run.fitted):
-            for cluster in run.fitted[index].clusters:
-                duplicates.write_line(cluster_line(cluster))
-        outputs: dict[str, Any] = {}
-        for kind in OUTPUT_KINDS:
-            shards = [p["shards"][kind] for p in run.partials if p["shards"].get(kind)]
-            outputs[kind] = {"lines": sum(s["lines"] for s in shards), "shards": shards}
-        outputs["duplicates.jsonl"] = {"lines": duplicates.lines, "sha256": duplicates.sha256}
-        manifest = run.ledger.manifest(
-            "clean", provenance(inputs, rules, run.reads), outputs, engine="ray"
-        )
-        # manifest.json marks a complete run: it goes first and comes back last
-        (out_dir / "manifest.json").unlink(missing_ok=True)
-        for kind in OUTPUT_KINDS:
-            _replace_dir(work / kind, out_dir / kind)
-        duplicates.commit()
-        write_json(out_dir / "manifest.json", manifest)
-    except BaseException:
-        duplicates.abort()
-        raise
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return RayCleanResult(out_dir, manifest, run.ledger)
+        work = Path(tempfile.mkdtemp(prefix=".work-", dir=out_dir))
+        duplicates = AtomicWriter(out_dir / "duplicates.jsonl")
+        try:
+            for kind in OUTPUT_KINDS:
+                (work / kind).mkdir()
+            run = run_pipeline(
+                inputs, rules, steps, action=None, work=work, extras=None, copies_are_added=True
+            )
+            for _, step in steps:
+                for cluster in step.duplicate_clusters():
+                    duplicates.write_line(cluster_line(cluster))
+            outputs: dict[str, Any] = {}
+            for kind in OUTPUT_KINDS:
+                shards = [p["shards"][kind] for p in run.partials if p["shards"].get(kind)]
+                outputs[kind] = {"lines": sum(s["lines"] for s in shards), "shards": shards}
+            outputs["duplicates.jsonl"] = {"lines": duplicates.lines, "sha256": duplicates.sha256}
+            manifest = run.ledger.manifest(
+                "clean", provenance(inputs, rules, run.reads), outputs, engine="ray"
+            )
+            # manifest.json marks a complete run: it goes first and comes back last
+            (out_dir / "manifest.json").unlink(missing_ok=True)
+            for kind in OUTPUT_KINDS:
+                _replace_dir(work / kind, out_dir / kind)
+            duplicates.commit()
+            write_json(out_dir / "manifest.json", manifest)
+        except BaseException:
+            duplicates.abort()
+            raise
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        return RayCleanResult(out_dir, manifest, run.ledger)
 
 
 def read_shards(out_dir: str | Path, kind: str) -> Iterator[bytes]:

@@ -91,6 +91,17 @@ class Ledger:
         self.kept += rows - copies
         self.added += copies
 
+    def add(self, other: Ledger) -> None:
+        """Adds what another process counted of other records (its steps are among ours)."""
+        self.records += other.records
+        self.quarantined += other.quarantined
+        self.quarantine_reasons.update(other.quarantine_reasons)
+        self.blank_lines += other.blank_lines
+        self.kept += other.kept
+        self.added += other.added
+        for name, count in other.steps.items():
+            self.steps[name].add(count)
+
     def saved_state(self) -> Ledger:
         return self
 

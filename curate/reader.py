@@ -15,9 +15,12 @@ from __future__ import annotations
 import csv
 import errno
 import gzip
+import hashlib
 import io
 import json
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,7 +29,16 @@ import polars as pl
 
 from curate.datasets_folder import read_saved_dataset, saved_dataset_fingerprint
 from curate.errors import InputError
-from curate.inputfile import Fingerprint, HashingReader, ReadRecord, check_unchanged
+from curate.inputfile import (
+    CHUNK,
+    Fingerprint,
+    HashingReader,
+    ReadRecord,
+    Stamp,
+    changed_error,
+    check_unchanged,
+    stamp_of,
+)
 from curate.records import Extractor
 from curate.rowbuilder import BatchBuilder, Quarantined, ReadBatch
 from curate.rules import Rules
@@ -161,11 +173,10 @@ def _loads(text: str) -> Any:
 
 
 def _read_jsonl(
-    handle: IO[bytes], path: Path, builder: BatchBuilder, rules: Rules
+    handle: IO[bytes], path: Path, builder: BatchBuilder, rules: Rules, line_no: int = 0
 ) -> Iterator[ReadBatch]:
     limit = rules.read.max_line_bytes
     size = rules.read.batch_size
-    line_no = 0
     while True:
         line = handle.readline(limit + 1)
         if not line:
@@ -322,12 +333,17 @@ def _read_csv(
         yield builder.build()
 
 
-def _read_parquet(path: Path, builder: BatchBuilder, rules: Rules) -> Iterator[ReadBatch]:
+def _read_parquet(
+    path: Path, builder: BatchBuilder, rules: Rules, rows: tuple[int, int] | None = None
+) -> Iterator[ReadBatch]:
     # glob=False: a user's path is a name, never a pattern (``d[12].parquet`` would read
     # d1.parquet and d2.parquet while the file hashed is the literal one).
-    batches = pl.scan_parquet(path, glob=False).collect_batches(chunk_size=rules.read.batch_size)
+    scan = pl.scan_parquet(path, glob=False)
+    row = 0 if rows is None else rows[0]
+    if rows is not None:
+        scan = scan.slice(rows[0], rows[1] - rows[0])
+    batches = scan.collect_batches(chunk_size=rules.read.batch_size)
     try:
-        row = 0
         for frame in batches:
             for record in frame.iter_rows(named=True):
                 row += 1
@@ -363,6 +379,146 @@ def _read_file(
     finally:
         raw.release()
     seen.append(fingerprint)
+
+
+# -- parts of one file, each read by its own task (``--engine ray``) ---------------------------
+
+
+@dataclass(frozen=True)
+class FilePart:
+    """Bytes [start, end) of a plain JSONL file (the lines that start there) or rows
+    [start, end) of a Parquet file; ``lines`` records come before it (newlines before
+    ``start``, for JSONL); ``sha256``: from the scan, of every byte the part's task consumes:
+    from ``start`` through the first newline at or after ``end - 1`` (the crossing line)."""
+
+    start: int
+    end: int
+    lines: int
+    stamp: Stamp
+    sha256: str = ""
+
+
+def split_file(path: Path, fmt: str, part_bytes: int) -> tuple[Fingerprint, list[FilePart]]:
+    """One pass over a file: its fingerprint (as ``read_batches`` takes it) and its parts.
+
+    A part's first line number needs the newlines before it, so the parts cannot start before
+    this scan ends; in the same pass it hashes what each JSONL part's task will consume, which
+    that task checks: the file's digest is then of the very bytes the parts parsed."""
+    raw = HashingReader(path)
+    try:
+        size, parts = raw.opened[2], []
+        if fmt == "parquet":  # parts of whole row groups, as local reading checks the stamp
+            import pyarrow.parquet as pq
+
+            meta, start, rows, weight = pq.ParquetFile(path).metadata, 0, 0, 0
+            for i in range(meta.num_row_groups):
+                rows += meta.row_group(i).num_rows
+                weight += meta.row_group(i).total_byte_size
+                if weight >= part_bytes or i == meta.num_row_groups - 1:
+                    parts.append(FilePart(start, rows, start, raw.opened))
+                    start, weight = rows, 0
+            return raw.finish(), parts
+        found: list[tuple[int, int, int, Any]] = []  # start, end, newlines before, digest
+        waiting: list[Any] = []  # digests of parts whose crossing line has not ended yet
+        newlines = 0
+        for start in range(0, size, part_bytes):
+            end, chunk = min(start + part_bytes, size), b""
+            found.append((start, end, newlines, hashlib.sha256()))
+            while piece := raw.read(min(CHUNK, end - raw.consumed)):
+                cut = piece.find(b"\n") + 1 or len(piece)
+                for digest in waiting:
+                    digest.update(piece[:cut])
+                waiting = waiting if piece[cut - 1 : cut] != b"\n" else []
+                found[-1][3].update(piece)
+                newlines += piece.count(b"\n")
+                chunk = piece
+            if not chunk.endswith(b"\n"):
+                waiting.append(found[-1][3])
+        fingerprint = raw.finish()
+        return fingerprint, [FilePart(a, b, n, raw.opened, d.hexdigest()) for a, b, n, d in found]
+    finally:
+        raw.release()
+
+
+class _PartReader(io.RawIOBase):
+    """The bytes of a part's lines: from the first line start at or after ``start`` through
+    the line that crosses ``end``; hashes every byte it consumes (``FilePart.sha256``)."""
+
+    def __init__(self, path: Path, part: FilePart) -> None:
+        super().__init__()
+        self.path, self.part, self.digest = path, part, hashlib.sha256()
+        self.fd = os.open(path, os.O_RDONLY)
+        self.pos, self.done = part.start, part.start >= part.end
+        self.skipped = part.start > 0 and os.pread(self.fd, 1, part.start - 1) != b"\n"
+        self.skipping = self.skipped
+
+    def readable(self) -> bool:
+        return True
+
+    def _next(self, size: int) -> bytes:
+        """The next bytes consumed: at most through the newline at or after ``end - 1``
+        (``done`` then), and while skipping the line begun before, through its end."""
+        chunk = os.pread(self.fd, min(size, CHUNK), self.pos)
+        ends = chunk.find(b"\n", max(0, self.part.end - 1 - self.pos))
+        self.done, last = ends >= 0 or not chunk, ends + 1 if ends >= 0 else len(chunk)
+        if self.skipping and (first := chunk.find(b"\n")) >= 0:  # consumed, not parsed
+            self.skipping, self.done, last = False, first == ends, first + 1
+        self.digest.update(chunk[:last])
+        self.pos += last
+        return chunk[:last]
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        while self.skipping and not self.done:
+            self._next(CHUNK)
+        chunk = b"" if self.done else self._next(len(buffer))
+        buffer[: len(chunk)] = chunk
+        return len(chunk)
+
+    def finish(self) -> None:
+        """The bytes consumed are those the scan hashed for this part, from the same file."""
+        while not self.done:  # a part with no line start: its bytes, all the same
+            self._next(CHUNK)
+        if self.digest.hexdigest() != self.part.sha256:
+            raise changed_error(self.path, f"bytes from {self.part.start} differ")
+        check_stamp(self.path, self.part.stamp)
+
+    def release(self) -> None:
+        os.close(self.fd)
+        self.close()
+
+
+def check_stamp(path: Path, stamp: Stamp) -> None:
+    """Size and mtime as ``stamp`` (taken on another node, maybe: device and inode differ
+    between the nodes that share a file system)."""
+    try:
+        now = stamp_of(os.stat(path))
+    except FileNotFoundError:
+        raise changed_error(path, "it was removed") from None
+    if now[2:] != stamp[2:]:
+        raise changed_error(path, "it was modified")
+
+
+def read_part(path: Path, fmt: str, part: FilePart, rules: Rules) -> Iterator[ReadBatch]:
+    """The records of one part of a file (``split_file``), numbered as in the whole file."""
+    builder = BatchBuilder(
+        Extractor(rules.fields, rules.required_columns(), lenient_chat=rules.structure_checked()),
+        rules.fields.join,
+    )
+    if fmt == "parquet":
+        check_stamp(path, part.stamp)
+        yield from _read_parquet(path, builder, rules, (part.start, part.end))
+        check_stamp(path, part.stamp)
+        return
+    try:
+        raw = _PartReader(path, part)
+        try:
+            handle = io.BufferedReader(raw, buffer_size=1 << 20)
+            yield from _read_jsonl(handle, path, builder, rules, part.lines + raw.skipped)
+            raw.finish()
+        finally:
+            raw.release()
+    except OSError as exc:
+        raise _environment_error(path, exc) from None
 
 
 def _environment_error(path: Path, exc: OSError) -> InputError:

@@ -371,3 +371,35 @@ def test_ray_records_the_bytes_its_read_tasks_hashed(cluster: Path, tmp_path: Pa
     os.replace(bad, a)
     with pytest.raises(InputError, match=r"a\.jsonl: the input changed during the run"):
         R.provenance(inputs, rules, run.reads)
+
+
+def test_large_files_are_read_in_parts(
+    cluster: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A JSONL file cut into byte ranges and a Parquet file into row groups (parts forced
+    small) give the local engine's outputs, line numbers, clusters, input digest and audit; a
+    malformed line across a part boundary is quarantined once, with its line number."""
+    from curate.ray_io import PART_BYTES_ENV
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.setenv(PART_BYTES_ENV, "2000")
+    records = _records(7, 300)
+    lines = _jsonl_lines(records, 8)
+    lines.insert(120, '{"id": "long", "text": "' + "x " * 2500)  # spans two parts or more
+    data = tmp_path / "big.jsonl"
+    data.write_text("\n".join(lines) + "\n")
+    pl.DataFrame(records).write_parquet(tmp_path / "big.parquet", row_group_size=40)
+    rules = _rules(tmp_path, "parts", "steps:" + CLEAN_STEPS)
+    for path in (data, tmp_path / "big.parquet"):
+        local, ray_out = tmp_path / f"local-{path.suffix}", tmp_path / f"ray-{path.suffix}"
+        clean(path, local, rules)
+        remote = R.clean_ray(path, ray_out, rules)
+        _assert_same_clean(local, ray_out)
+        units = {s["path"].split("-")[1] for s in remote.manifest["outputs"]["clean"]["shards"]}
+        assert len(units) > 2  # really read by several tasks
+    quarantined = [
+        json.loads(line) for line in R.read_shards(tmp_path / "ray-.jsonl", "quarantine")
+    ]
+    assert [q["line"] for q in quarantined if "x x x" in q["raw"]] == [121]
+    audit_local = run_audit(data, tmp_path / "audit-local", rules).data
+    assert run_audit_ray(data, tmp_path / "audit-ray", rules).data == audit_local

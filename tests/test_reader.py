@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -224,3 +226,43 @@ def test_unreadable_inputs_are_one_line_errors(
 def test_missing_input_file(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not found"):
         clean(tmp_path / "nope.jsonl", tmp_path / "out")
+
+
+def test_parts_of_a_file_read_as_the_whole_and_check_their_bytes(tmp_path: Path) -> None:
+    """``split_file`` / ``read_part`` (Ray's read tasks): at any part size the parts give the
+    records, line numbers, quarantine and blanks of reading the file whole; a byte changed
+    after the scan (same size and mtime) in a line crossing a part's end is an error for the
+    part that parses it and for the one that skips it."""
+    import os
+
+    from curate.reader import read_part, split_file
+
+    lines = [json.dumps({"id": f"r{i}", "text": "w " * (i % 17)}) for i in range(120)]
+    lines[40], lines[41], lines[77] = "{bad " + "x" * 250, "", "   "
+    data = tmp_path / "d.jsonl"
+    data.write_bytes("\n".join(lines).encode())  # no newline at the end
+    rules = load_rules(rules_for(tmp_path, "read: {batch_size: 13}\nsteps: []\n"))
+
+    def seen(batches: list[Any]) -> tuple[list[Any], list[Any], int]:
+        rows = [r for b in batches for r in b.frame.select(B.LINE, B.ID, B.RAW).rows()]
+        quarantined = [(q.line, q.reason, q.raw) for b in batches for q in b.quarantined]
+        return sorted(rows), sorted(quarantined), sum(b.blank_lines for b in batches)
+
+    whole = seen(list(read_batches(data, rules)))
+    assert whole[1] and whole[2] == 2
+    for size in (1, 50, 333, 10**6):
+        fingerprint, parts = split_file(data, "jsonl", size)
+        assert fingerprint.sha256 == hashlib.sha256(data.read_bytes()).hexdigest()
+        assert seen([b for p in parts for b in read_part(data, "jsonl", p, rules)]) == whole
+    _, parts = split_file(data, "jsonl", 100)
+    body = bytearray(data.read_bytes())
+    k = next(k for k, p in enumerate(parts) if body[p.end - 1] != ord("\n"))
+    tail = next(i for i in range(parts[k].end, len(body)) if body[i] != ord("\n"))
+    assert ord("\n") in body[tail : parts[k + 1].end]  # the crossing line ends in part k + 1
+    stat = data.stat()
+    body[tail] = ord("Z") if body[tail] != ord("Z") else ord("Y")
+    data.write_bytes(bytes(body))
+    os.utime(data, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    for part in parts[k : k + 2]:
+        with pytest.raises(InputError, match="the input changed during the run"):
+            list(read_part(data, "jsonl", part, rules))
