@@ -23,7 +23,6 @@ ENGINES = (
     "curate.cleaning",
     "curate.engine_ray",
     "curate.ray_io",
-    "curate.ray_finish",
     "audit.run",
     "audit.sink",
 )
