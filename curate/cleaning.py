@@ -17,10 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import polars as pl
 
-from curate import registry
 from curate.atomic import LineWriter, write_json
 from curate.checkpoint import DEFAULT_EVERY, Checkpointer, Position, held_run
 from curate.errors import CurateError
@@ -29,7 +27,15 @@ from curate.reader import detect_format, file_sha256
 from curate.rules import Rules, load_rules, provenance_of
 from curate.runner import Progress, check_engine, run_local
 from curate.sources import FileSource, Source, open_source
-from curate.writer import cluster_line, dropped_lines, jsonl_to_parquet, kept_lines
+from curate.writer import (
+    cluster_line,
+    dropped_lines,
+    dropped_output,
+    jsonl_to_parquet,
+    kept_lines,
+    quarantine_output,
+    withholds_record_text,
+)
 
 if TYPE_CHECKING:
     from curate.engine_ray import RayCleanResult
@@ -102,23 +108,15 @@ class CleanSink:
 
     def __init__(self, writers: dict[str, LineWriter], rules: Rules) -> None:
         self.writers = writers
-        registry.load_plugins()
-        # a run that redacts personal data writes record text into clean.jsonl alone
-        self.withhold = any(registry.STEPS[spec.step].redacts for spec in rules.steps)
+        self.withhold = withholds_record_text(spec.step for spec in rules.steps)
 
     def quarantined(self, entries: list[dict[str, Any]]) -> None:
         for entry in entries:
-            if self.withhold:  # where and why, not the raw line
-                entry = {k: v for k, v in entry.items() if k not in ("raw", "raw_truncated")}
-                entry["raw_withheld"] = True
-            self.writers["quarantine.jsonl"].write_line(orjson.dumps(entry))
+            self.writers["quarantine.jsonl"].write_line(quarantine_output(entry, self.withhold))
 
     def dropped(self, frame: pl.DataFrame, count: StepCount) -> None:
         for line in dropped_lines(frame, count.id):
-            if self.withhold:  # where and why, not the record
-                meta = orjson.loads(line)["_curate"]
-                line = orjson.dumps({"_curate": {**meta, "record": "withheld"}})
-            self.writers["dropped.jsonl"].write_line(line)
+            self.writers["dropped.jsonl"].write_line(dropped_output(line, self.withhold))
 
     def kept(self, frame: pl.DataFrame) -> None:
         for line in kept_lines(frame):

@@ -63,7 +63,14 @@ from curate.reader import read_batches, read_part
 from curate.registry import Decision, GlobalStep, Totals, fetch_ranks
 from curate.rules import Rules, StepSpec, load_rules
 from curate.runner import count_read, require_records
-from curate.writer import cluster_line, dropped_lines, kept_lines
+from curate.writer import (
+    cluster_line,
+    dropped_lines,
+    dropped_output,
+    kept_lines,
+    quarantine_output,
+    withholds_record_text,
+)
 
 # the engine's public names, as before the split into ray_io
 __all__ = ["FAULT_ENV", "list_inputs", "provenance", "ray_session", "surfacing_curate_errors"]
@@ -121,6 +128,7 @@ class Finish:
     work: str | None
     extras: Callable[[Block], Any] | None
     copies_are_added: bool
+    withhold: bool  # a redacting run: no record text in dropped and quarantine shards
 
     def __call__(self, block: Block) -> dict[str, Any]:
         frame = block.frame
@@ -131,8 +139,8 @@ class Finish:
         if self.work is not None:
             outputs = {
                 "clean": kept_lines(frame) if frame.height else [],
-                "dropped": block.dropped,
-                "quarantine": [orjson.dumps(entry) for entry in block.quarantined],
+                "dropped": [dropped_output(line, self.withhold) for line in block.dropped],
+                "quarantine": [quarantine_output(e, self.withhold) for e in block.quarantined],
             }
             for kind, lines in ((k, v) for k, v in outputs.items() if v):
                 # a task that Ray re-runs writes the same bytes again
@@ -400,7 +408,8 @@ def run_pipeline(
     cuts = [i for i, (_, step) in enumerate(steps) if isinstance(step, GlobalStep)]
     bounds = [0, *cuts, len(steps)]
     labels = None if inputs.single else [str(p.relative_to(inputs.root)) for p in inputs.files]
-    done = Finish(str(work) if work else None, extras, copies_are_added)
+    withhold = withholds_record_text(spec.step for spec in rules.steps)
+    done = Finish(str(work) if work else None, extras, copies_are_added, withhold)
     advances = [
         Advance(rules, tuple(range(a, b)), action, done if b == len(steps) else None, labels)
         for a, b in itertools.pairwise(bounds)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -223,3 +224,30 @@ def cluster_line(cluster: dict[str, Any]) -> bytes:
     if isinstance(out.get("members"), list):
         out["members"] = mask(out["members"], None)
     return orjson.dumps(out)
+
+
+# --- a run that redacts personal data ---------------------------------------------------------
+
+
+def withholds_record_text(step_names: Iterable[str]) -> bool:
+    """Whether a run of these steps redacts personal data: its record text then goes into the
+    clean output alone, redacted; dropped and quarantine files say where and why, never the
+    record as read (the same on every engine)."""
+    registry.load_plugins()
+    return any(registry.STEPS[name].redacts for name in step_names)
+
+
+def quarantine_output(entry: dict[str, Any], withhold: bool) -> bytes:
+    """A quarantine line; with ``withhold``, without the raw line."""
+    if withhold:
+        entry = {k: v for k, v in entry.items() if k not in ("raw", "raw_truncated")}
+        entry["raw_withheld"] = True
+    return orjson.dumps(entry)
+
+
+def dropped_output(line: bytes, withhold: bool) -> bytes:
+    """A dropped line; with ``withhold``, its ``_curate`` metadata without the record."""
+    if not withhold:
+        return line
+    meta = orjson.loads(line)["_curate"]
+    return orjson.dumps({"_curate": {**meta, "record": "withheld"}})

@@ -251,6 +251,30 @@ def test_field_aware_dedupe_on_ray_equals_local(cluster: Path, tmp_path: Path) -
     assert len(remote.manifest["outputs"]["clean"]["shards"]) > 1  # really several blocks
 
 
+def test_a_redacting_clean_on_ray_writes_no_record_text_outside_clean(
+    cluster: Path, tmp_path: Path
+) -> None:
+    """Issue 15 item 8 on Ray: with redact_pii, dropped and quarantine shards say where and
+    why, never the record as read, as the local engine's files (they were raw on Ray)."""
+    lines = [
+        json.dumps(
+            {"id": str(i), "text": f"write to person{i % 4}@example.com about order {i % 4}"}
+        )
+        for i in range(40)
+    ]
+    lines.append('{"id": "cut", "text": "mail me at leak@example.com"')  # malformed
+    data = tmp_path / "pii.jsonl"
+    data.write_text("\n".join(lines) + "\n")
+    rules = _rules(tmp_path, "redact", "steps:\n  - step: redact_pii\n  - step: dedupe_exact\n")
+    clean(data, tmp_path / "local", rules)
+    R.clean_ray(data, tmp_path / "ray", rules)
+    _assert_same_clean(tmp_path / "local", tmp_path / "ray")
+    written = [*R.read_shards(tmp_path / "ray", "dropped")]
+    written += [*R.read_shards(tmp_path / "ray", "quarantine")]
+    assert len(written) == 37  # 36 duplicates and the malformed line: the test bites
+    assert not any(b"example.com" in line for line in written)
+
+
 def test_retried_tasks_count_once(cluster: Path, data: Path, tmp_path: Path) -> None:
     """Tasks die after writing their shards and state; Ray re-runs them, and the outputs and
     counts are those of a run without failures."""
