@@ -36,6 +36,14 @@ MISSED = "555-01"
 ID_EMAIL = "kim.lee@example.org"
 
 
+def _phones(engine: PiiEngine, texts: list[str]) -> list[list[str]]:
+    """The phone numbers found in each text, as written."""
+    return [
+        [t[s.start : s.end] for s in spans if s.entity == "PHONE_NUMBER"]
+        for t, spans in zip(texts, engine.detect_many(texts), strict=True)
+    ]
+
+
 def records() -> list[dict[str, Any]]:
     out = []
     for i in range(40):
@@ -330,10 +338,7 @@ def test_a_phone_word_nearer_than_a_deny_word_keeps_the_number(fast: bool) -> No
         "Please call me back about the missing parcel on 415-555-0147 after five",
         "Your parcel number is 4155550147.",
     ]
-    found = [
-        [t[s.start : s.end] for s in spans if s.entity == "PHONE_NUMBER"]
-        for t, spans in zip(texts, engine.detect_many(texts), strict=True)
-    ]
+    found = _phones(engine, texts)
     assert found == [
         ["682-879-4267"], ["646-555-0187"], [], [], ["378.680.2790 x34409"], [], [],
         ["415-555-0147"], [],
@@ -463,10 +468,7 @@ def test_phone_style_numbers_after_at_count_as_phone_context(fast: bool) -> None
         "Batch 0249653026 passed quality control.",
         "The build at 4.18.2003 failed.",
     ]
-    found = [
-        [t[s.start : s.end] for s in spans if s.entity == "PHONE_NUMBER"]
-        for t, spans in zip(texts, engine.detect_many(texts), strict=True)
-    ]
+    found = _phones(engine, texts)
     assert found == [
         ["(292) 986-5474 x093"], ["001-335-852-5782"], ["139.205.8003 x19317"], [], [], [], [],
     ]  # fmt: skip
