@@ -51,13 +51,33 @@ QUALITY_STEP = """\
 """
 
 
-def make_corpus(folder: Path, docs: int, shards: int, seed: int) -> tuple[Path, Path]:
+# --near-misses: documents made in families of this many, each a base text with its own few
+# words replaced: every two members of a family are similar enough to share band keys (candidate
+# pairs) and too different to be verified as near duplicates (below the 0.8 threshold).
+FAMILY = 40
+FAMILY_EDIT_SHARE = 0.02
+
+
+def make_corpus(
+    folder: Path, docs: int, shards: int, seed: int, near_misses: float = 0.0
+) -> tuple[Path, Path]:
     rng = random.Random(seed)
     vocabulary = [f"w{i}" for i in range(20_000)]
     weights = [1.0 / (rank + 1) for rank in range(len(vocabulary))]
     originals: list[str] = []
     records: list[str] = []
+    family: list[str] = []
+    members = FAMILY
     for i in range(docs):
+        if rng.random() < near_misses:
+            if members == FAMILY:
+                family, members = rng.choices(vocabulary, weights, k=300), 0
+            words = list(family)
+            for _ in range(int(len(words) * FAMILY_EDIT_SHARE)):
+                words[rng.randrange(len(words))] = rng.choice(vocabulary)
+            members += 1
+            records.append(json.dumps({"id": f"d{i}", "text": " ".join(words)}) + "\n")
+            continue
         roll = rng.random()
         if originals and roll < 0.08:
             text = rng.choice(originals)
@@ -105,6 +125,16 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def near_pairs(manifest: dict[str, Any]) -> dict[str, int]:
+    """The near-duplicate step's candidate pairs, verified pairs and clusters (empty when
+    the rules have no such step)."""
+    for step in manifest.get("steps", []):
+        if step.get("step") == "dedupe_near":
+            summary = step["summary"]
+            return {k: summary[k] for k in ("candidate_pairs", "verified_pairs", "clusters")}
+    return {}
+
+
 def run_local(data: Path, out: Path, rules: str) -> dict[str, Any]:
     from curate.cleaning import clean
 
@@ -119,6 +149,7 @@ def run_local(data: Path, out: Path, rules: str) -> dict[str, Any]:
         "kept": result.ledger.kept,
         "startup_s": 0.0,
         "driver_rss_mb": rss,
+        "pairs": near_pairs(result.manifest),
     }
 
 
@@ -157,6 +188,7 @@ def ray_child(spec: dict[str, Any]) -> None:
         "run_s": first - started,
         "warm_s": second - first,
         "kept": result.ledger.kept,
+        "pairs": near_pairs(result.manifest),
     }
     print(json.dumps(timing))
 
@@ -190,6 +222,13 @@ def main() -> None:
     parser.add_argument("--cpus", default="1,2", help="Ray CPU counts to measure")
     parser.add_argument("--quality", action="store_true", help="add the quality step (flag)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--near-misses",
+        type=float,
+        default=0.0,
+        help="share of documents made in families of near misses (candidate pairs that are "
+        "not near duplicates): the pairs grow, the clusters do not",
+    )
     parser.add_argument("--ray-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ray_child:
@@ -197,7 +236,7 @@ def main() -> None:
         return
     folder = Path(tempfile.mkdtemp(prefix="bench-ray-"))
     try:
-        whole, shards = make_corpus(folder, args.docs, args.shards, args.seed)
+        whole, shards = make_corpus(folder, args.docs, args.shards, args.seed, args.near_misses)
         if args.rules is None:
             args.rules = str(folder / "bench.yaml")
             extra = QUALITY_STEP if args.quality else ""
@@ -220,7 +259,13 @@ def main() -> None:
         else:
             steps = f"rules {args.rules}"
         print(f"{args.docs} records, {mb:.1f} MB, {args.shards} shards, {steps}; {load}")
-        print(f"control: 2 processes burn CPU {spare:.2f}x as fast as 1 on this machine\n")
+        print(f"control: 2 processes burn CPU {spare:.2f}x as fast as 1 on this machine")
+        pairs = rows[0][1]["pairs"]
+        if pairs:
+            print("near duplicates: " + ", ".join(f"{k} {v:,}" for k, v in pairs.items()))
+        if any(r["pairs"] != pairs for _, r in rows):
+            raise SystemExit(f"engines disagree on near-duplicate pairs: {rows}")
+        print()
         print(
             "| engine | Ray start s | 1st run s | 2nd run s | records/s 2nd run "
             "| records/s start + 1st run | driver peak RSS MB |"

@@ -310,6 +310,7 @@ def test_explain_an_unknown_id_is_one_line_and_exit_2(inputs: tuple[Path, Path],
     assert "no record has the id" in err and "nobody@example.org" not in err
 
 
+@pytest.mark.xdist_group("ray")  # with the other Ray tests: one cluster at a time
 def test_ray_writes_the_same_reasons_as_the_local_engine(tmp_path: Path) -> None:
     ray = pytest.importorskip("ray")
     from curate import engine_ray as R

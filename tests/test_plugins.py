@@ -141,6 +141,7 @@ def test_audit_with_plugins_is_identical_with_two_workers_and_after_resume(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("ray")  # with the other Ray tests: one cluster at a time
 def test_plugins_on_ray_equal_local(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

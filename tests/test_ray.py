@@ -17,6 +17,8 @@ import pytest
 
 ray = pytest.importorskip("ray")
 zstandard = pytest.importorskip("zstandard")
+# One test worker runs every Ray test (``pytest -n 2 --dist loadgroup``): one cluster at a time.
+pytestmark = pytest.mark.xdist_group("ray")
 
 import polars as pl  # noqa: E402
 from curate_testutil import chat_records, repeated_answers, write_jsonl  # noqa: E402

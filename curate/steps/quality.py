@@ -542,6 +542,8 @@ class Quality(Step[QualityParams]):
         self.changes_text = self.edit
         self.nltk_words = self.settings["word_definition"] == "nltk"
         self.rules = [rule for rule in RULES if self._active(rule)]
+        self._marks_exprs: list[pl.Expr] | None = None
+        self._passing_exprs: dict[tuple[str, ...], pl.Expr] = {}
         self.line_options = M.LineOptions(
             bullets=tuple(self.settings["gopher_bullets"]),
             short_line_chars=params.fineweb_short_line_chars,
@@ -680,7 +682,11 @@ class Quality(Step[QualityParams]):
         """Rows failing none of ``rules`` (a null figure passes)."""
         if not rules:
             return np.ones(frame.height, dtype=bool)
-        failed = pl.any_horizontal([self._fails(r).fill_null(False) for r in rules])
+        key = tuple(r.code for r in rules)
+        failed = self._passing_exprs.get(key)
+        if failed is None:
+            failed = pl.any_horizontal([self._fails(r).fill_null(False) for r in rules])
+            self._passing_exprs[key] = failed
         return ~frame.select(failed).to_series().to_numpy()
 
     def _figures(
@@ -754,21 +760,7 @@ class Quality(Step[QualityParams]):
             )
         texts = batch[B.TEXT]
         frame, edited = self.measure_and_edit(texts)
-        marks = frame.select(
-            pl.coalesce([pl.when(self._fails(r)).then(pl.lit(r.code)) for r in self.rules]).alias(
-                B.REASON
-            ),
-            pl.coalesce(
-                [
-                    pl.when(self._fails(r)).then(pl.col(self._column(r)).cast(pl.Float64))
-                    for r in self.rules
-                ]
-            ).alias(B.SCORE),
-            # why, in the record's values: the failing rule's figure, value and threshold
-            pl.coalesce([pl.when(self._fails(r)).then(self._detail(r)) for r in self.rules]).alias(
-                B.DETAIL
-            ),
-        )
+        marks = frame.select(self._marks())
         for reason, count in marks[B.REASON].drop_nulls().value_counts().iter_rows():
             self.totals.reasons[reason] += count
         out = batch.with_columns(marks[B.REASON], marks[B.SCORE], marks[B.DETAIL])
@@ -776,6 +768,27 @@ class Quality(Step[QualityParams]):
             keep = marks[B.REASON].is_null() & texts.is_not_null()
             out = write_edits(out, keep, edited, self.c4_options)
         return out
+
+    def _marks(self) -> list[pl.Expr]:
+        """The first failing rule's code, figure and detail, built once: building these
+        expressions over every rule costs more than applying them to a small batch."""
+        if self._marks_exprs is None:
+            self._marks_exprs = [
+                pl.coalesce(
+                    [pl.when(self._fails(r)).then(pl.lit(r.code)) for r in self.rules]
+                ).alias(B.REASON),
+                pl.coalesce(
+                    [
+                        pl.when(self._fails(r)).then(pl.col(self._column(r)).cast(pl.Float64))
+                        for r in self.rules
+                    ]
+                ).alias(B.SCORE),
+                # why, in the record's values: the failing rule's figure, value and threshold
+                pl.coalesce(
+                    [pl.when(self._fails(r)).then(self._detail(r)) for r in self.rules]
+                ).alias(B.DETAIL),
+            ]
+        return self._marks_exprs
 
     def summary(self) -> dict[str, Any]:
         return {
