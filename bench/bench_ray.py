@@ -229,6 +229,11 @@ def main() -> None:
         help="share of documents made in families of near misses (candidate pairs that are "
         "not near duplicates): the pairs grow, the clusters do not",
     )
+    parser.add_argument(
+        "--no-local",
+        action="store_true",
+        help="Ray only (for the driver's peak RSS at sizes where the local run takes long)",
+    )
     parser.add_argument("--ray-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ray_child:
@@ -244,7 +249,7 @@ def main() -> None:
         load_before = os.getloadavg()[0]
         spare = headroom()
         mb = whole.stat().st_size / 1e6
-        rows = [("local", run_local(whole, folder / "local", args.rules))]
+        rows = [] if args.no_local else [("local", run_local(whole, folder / "local", args.rules))]
         for cpus in (int(c) for c in args.cpus.split(",")):
             rows.append(
                 (f"ray, {cpus} CPU", run_ray(shards, folder / f"ray{cpus}", args.rules, cpus))
