@@ -42,7 +42,7 @@ from audit.pii_custom import (
     load_recognizer_files,
     recognizer_path,
 )
-from audit.pii_shape import mask_id, shape_words
+from audit.pii_shape import mask_id, shape_words, unconfirmed_spans
 from audit.presidio_import import load_presidio
 from curate import batch as B
 from curate.errors import RulesError
@@ -635,13 +635,14 @@ class PiiEngine:
 
     def mask_ids(self, ids: Sequence[str | None], lines: Sequence[int | None]) -> list[str | None]:
         """Record ids as findings may show them: values this engine detects in an id become
-        ``<ENTITY>`` and the record's line is added (see ``pii_shape.mask_id``)."""
+        ``<ENTITY>``, the parts that could hold a value it missed ``<MASKED>``, and the record's
+        line is added (see ``pii_shape.mask_id``)."""
         distinct = list(dict.fromkeys(i for i in ids if i))
-        spans = dict(zip(distinct, self.detect_fresh(distinct), strict=True))
-        return [
-            mask_id(i, [(s.entity, s.start, s.end) for s in spans[i]], line) if i else i
-            for i, line in zip(ids, lines, strict=True)
-        ]
+        masks = {}
+        for record_id, found in zip(distinct, self.detect_fresh(distinct), strict=True):
+            spans = [(s.entity, s.start, s.end) for s in found]
+            masks[record_id] = spans + unconfirmed_spans(record_id, spans)
+        return [mask_id(i, masks[i], line) if i else i for i, line in zip(ids, lines, strict=True)]
 
     # --- batches ---------------------------------------------------------------------------
 
