@@ -29,7 +29,6 @@ from curate.checkpoint import DEFAULT_EVERY, Position, held_run
 from curate.cleaning import provenance
 from curate.errors import EXIT_GATE_FAILED
 from curate.ledger import Ledger
-from curate.pipeline import build_steps
 from curate.progress import start_phase
 from curate.rules import Rules, load_rules
 from curate.runner import Progress, check_engine, run_local
@@ -126,14 +125,28 @@ def run_audit(
     check_engine(engine, resume=resume, workers=workers)
     check_keys()
     old = load_audit(baseline, verify=True) if baseline is not None else None
+    if engine == "ray":
+        from curate import engine_ray as R
+
+        plan = R.planned(data_path, rules)
     data = open_source(data_path) if engine == "local" else data_path
     files = list(REPORT_FILES)
     with held_run(report_dir, files, "audit", rules, data, checkpoint_every, resume) as ckpt:
         findings = ckpt.writer(report_dir / "findings.jsonl")
+        sink = AuditSink(rules, findings)
         if engine == "ray":
-            ledger, sink, info = _measure_on_ray(data, rules, findings, address, num_cpus)
+            # each block is measured by an AuditSink in a worker (``SinkBlocks``); this one
+            # adds their totals up and writes their findings, in input order
+            extras = R.SinkBlocks(rules, AuditSink)
+            options = {"action": "flag", "work": None, "copies_are_added": False}
+            run, info = R.run_on_ray(plan, rules, address, num_cpus, extras=extras, **options)
+            ledger = run.ledger
+            for partial in run.partials:
+                lines, share = partial["extras"]
+                sink.add(share)
+                for line in lines:
+                    findings.write_line(line)
         else:
-            sink = AuditSink(rules, findings)
             ledger, _ = run_local(
                 data,
                 rules,
@@ -150,35 +163,6 @@ def run_audit(
         start_phase(progress, "reports")
         publish(result, report_dir, findings)
     return AuditResult(report_dir, result, ckpt.resumed_from)
-
-
-def _measure_on_ray(
-    data_path: Any, rules: Rules, findings: LineWriter, address: str | None, num_cpus: int | None
-) -> tuple[Ledger, AuditSink, dict[str, Any]]:
-    """The same measures on Ray: each block is measured by an ``AuditSink`` in a worker; the
-    driver adds the blocks' totals up and writes their findings in input order."""
-    from curate import engine_ray as R
-
-    inputs = R.list_inputs(data_path, rules)
-    steps = build_steps(rules)
-    R.check_supported(rules, steps)
-    with R.ray_session(address, num_cpus), R.surfacing_curate_errors():
-        run = R.run_pipeline(
-            inputs,
-            rules,
-            steps,
-            action="flag",
-            work=None,
-            extras=R.SinkBlocks(rules, AuditSink),
-            copies_are_added=False,
-        )
-        sink = AuditSink(rules)
-        for partial in run.partials:
-            lines, share = partial["extras"]
-            sink.add(share)
-            for line in lines:
-                findings.write_line(line)
-        return run.ledger, sink, R.provenance(inputs, rules, run.reads)
 
 
 def publish(result: dict[str, Any], report_dir: Path, findings: Any) -> None:

@@ -146,17 +146,16 @@ def maybe_fail(where: str, key: object) -> None:
 _WORKER_CACHE: dict[tuple[Any, ...], Any] = {}
 
 
-def worker_cached(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-    """Objects built once per worker process (steps may load models or lexicons)."""
+def worker_cached(rules: Rules, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """Objects built once per worker process and rules (steps may load models or lexicons),
+    with the plugins imported first (a worker gets the rules unpickled, not loaded)."""
+    key = (*key, rules.sha256, str(rules.base_dir), rules.seed)
     if key not in _WORKER_CACHE:
         if len(_WORKER_CACHE) > 64:
             _WORKER_CACHE.clear()
+        registry.load_plugins()
         _WORKER_CACHE[key] = build()
     return _WORKER_CACHE[key]
-
-
-def rules_key(rules: Rules) -> tuple[Any, ...]:
-    return (rules.sha256, str(rules.base_dir), rules.seed)
 
 
 # -- inputs ----------------------------------------------------------------------------------
