@@ -48,7 +48,6 @@ from curate.ray_io import (
     from_arrow,
     list_inputs,
     maybe_fail,
-    partitions,
     plan_reads,
     provenance,
     ray_session,
@@ -60,7 +59,7 @@ from curate.ray_io import (
 from curate.reader import read_batches, read_part
 from curate.registry import Decision, GlobalStep, Totals, fetch_ranks
 from curate.rules import Rules, StepSpec
-from curate.runner import count_read, require_records
+from curate.runner import count_read, finish_ledger, require_records
 from curate.writer import (
     dropped_lines,
     dropped_output,
@@ -294,7 +293,10 @@ def _shuffle(
 ) -> ray.data.Dataset:
     """``first`` per block, then ``then`` per value of the column ``by`` (a shuffle)."""
     mapped = ds.map_batches(first, fn_kwargs=before, batch_format="pyarrow", batch_size=None)
-    grouped = mapped.groupby(by, num_partitions=partitions())
+    import ray
+
+    partitions = max(2, int(ray.cluster_resources().get("CPU", 2)))
+    grouped = mapped.groupby(by, num_partitions=partitions)
     return grouped.map_groups(then, fn_kwargs=after, batch_format="pyarrow")
 
 
@@ -431,10 +433,7 @@ def run_pipeline(
         ledger.add(partial["ledger"])
         for index, totals in partial["totals"].items():
             steps[index][1].add_totals(totals)
-    require_records(ledger, inputs.root)
-    for spec, step in steps:
-        ledger.steps[spec.id].summary = step.summary()
-    ledger.check()
+    finish_ledger(ledger, steps, inputs.root)
     return PipelineRun(partials, ledger, [reads[i] for i in range(len(inputs.files))])
 
 
