@@ -7,35 +7,25 @@ render one data structure: the audit result written as ``audit.json``.
 
 from __future__ import annotations
 
-import json
-import os
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from audit import gate
-from audit.baseline import compare
+from audit.result import AuditResult, audit_result  # AuditResult: also imported from here
 from audit.signing import (  # TamperedError, content_digest, load_audit: also imported from here
     TamperedError,  # noqa: F401
     check_keys,
-    content_digest,
+    content_digest,  # noqa: F401
     load_audit,
-    signature_for,
 )
 from audit.sink import AuditSink
-from curate.atomic import LineWriter, write_json
-from curate.checkpoint import DEFAULT_EVERY, Position, held_run
+from curate.atomic import write_json
+from curate.checkpoint import DEFAULT_EVERY, held_run
 from curate.cleaning import provenance
-from curate.errors import EXIT_GATE_FAILED
-from curate.ledger import Ledger
-from curate.pipeline import build_steps
 from curate.progress import start_phase
 from curate.rules import Rules, load_rules
 from curate.runner import Progress, check_engine, run_local
 from curate.sources import open_source
 
-SCHEMA_VERSION = 1
 #: What an audit writes into its folder (a killed run's temp files of these are swept).
 REPORT_FILES = (
     "findings.jsonl",
@@ -45,57 +35,6 @@ REPORT_FILES = (
     "audit.sarif",
     "audit.json",
 )
-
-
-@dataclass
-class AuditResult:
-    """What an audit decided; ``data`` is audit.json, the reports are in ``report_dir``."""
-
-    report_dir: Path
-    data: dict[str, Any]
-    #: where a ``resume`` run took over from a killed one (None: it started from the beginning)
-    resumed_from: Position | None = None
-
-    @property
-    def verdict(self) -> str:
-        return str(self.data["verdict"])
-
-    @property
-    def passed(self) -> bool:
-        return self.verdict == "pass"
-
-    @property
-    def exit_code(self) -> int:
-        """The CLI's exit code for this verdict: 0 pass, 1 gate failed."""
-        return 0 if self.passed else EXIT_GATE_FAILED
-
-    @property
-    def checks(self) -> list[dict[str, Any]]:
-        return list(self.data["checks"])
-
-    @property
-    def failures(self) -> list[dict[str, Any]]:
-        """The gate checks that make the verdict fail (warnings excluded)."""
-        return [
-            c
-            for c in self.data["checks"]
-            if c["status"] in ("fail", "missing") and c["severity"] == "fail"
-        ]
-
-    @property
-    def metrics(self) -> dict[str, Any]:
-        return dict(self.data["metrics"])
-
-    def path(self, name: str) -> Path:
-        """A report file by name: audit.json, audit.md, audit.html, audit.sarif, junit.xml..."""
-        return self.report_dir / name
-
-
-def _created() -> str:
-    """Creation time; SOURCE_DATE_EPOCH pins it so reruns can be byte-identical."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    seconds = int(epoch) if epoch and epoch.isdigit() else int(time.time())
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def run_audit(
@@ -126,14 +65,28 @@ def run_audit(
     check_engine(engine, resume=resume, workers=workers)
     check_keys()
     old = load_audit(baseline, verify=True) if baseline is not None else None
+    if engine == "ray":
+        from curate import engine_ray as R
+
+        plan = R.planned(data_path, rules)
     data = open_source(data_path) if engine == "local" else data_path
     files = list(REPORT_FILES)
     with held_run(report_dir, files, "audit", rules, data, checkpoint_every, resume) as ckpt:
         findings = ckpt.writer(report_dir / "findings.jsonl")
+        sink = AuditSink(rules, findings)
         if engine == "ray":
-            ledger, sink, info = _measure_on_ray(data, rules, findings, address, num_cpus)
+            # each block is measured by an AuditSink in a worker (``SinkBlocks``); this one
+            # adds their totals up and writes their findings, in input order
+            extras = R.SinkBlocks(rules, AuditSink)
+            options = {"action": "flag", "work": None, "copies_are_added": False}
+            run, info = R.run_on_ray(plan, rules, address, num_cpus, extras=extras, **options)
+            ledger = run.ledger
+            for partial in run.partials:
+                lines, share = partial["extras"]
+                sink.add(share)
+                for line in lines:
+                    findings.write_line(line)
         else:
-            sink = AuditSink(rules, findings)
             ledger, _ = run_local(
                 data,
                 rules,
@@ -150,35 +103,6 @@ def run_audit(
         start_phase(progress, "reports")
         publish(result, report_dir, findings)
     return AuditResult(report_dir, result, ckpt.resumed_from)
-
-
-def _measure_on_ray(
-    data_path: Any, rules: Rules, findings: LineWriter, address: str | None, num_cpus: int | None
-) -> tuple[Ledger, AuditSink, dict[str, Any]]:
-    """The same measures on Ray: each block is measured by an ``AuditSink`` in a worker; the
-    driver adds the blocks' totals up and writes their findings in input order."""
-    from curate import engine_ray as R
-
-    inputs = R.list_inputs(data_path, rules)
-    steps = build_steps(rules)
-    R.check_supported(rules, steps)
-    with R.ray_session(address, num_cpus), R.surfacing_curate_errors():
-        run = R.run_pipeline(
-            inputs,
-            rules,
-            steps,
-            action="flag",
-            work=None,
-            extras=R.SinkBlocks(rules, AuditSink),
-            copies_are_added=False,
-        )
-        sink = AuditSink(rules)
-        for partial in run.partials:
-            lines, share = partial["extras"]
-            sink.add(share)
-            for line in lines:
-                findings.write_line(line)
-        return run.ledger, sink, R.provenance(inputs, rules, run.reads)
 
 
 def publish(result: dict[str, Any], report_dir: Path, findings: Any) -> None:
@@ -201,70 +125,3 @@ def publish(result: dict[str, Any], report_dir: Path, findings: Any) -> None:
         for name in REPORT_FILES:
             (report_dir / name).unlink(missing_ok=True)
         raise
-
-
-def audit_result(
-    rules: Rules,
-    provenance_info: dict[str, Any],
-    ledger: Ledger,
-    sink: AuditSink,
-    findings: LineWriter,
-    old: dict[str, Any] | None,
-    baseline: str | Path | None,
-) -> dict[str, Any]:
-    """audit.json's content from what a run measured (either engine)."""
-    stats = sink.stats
-    metrics: dict[str, Any] = {
-        f"dataset.{k}": v for k, v in stats.metrics(ledger.records, ledger.quarantined).items()
-    }
-    valid = max(1, ledger.records - ledger.quarantined)
-    for count in ledger.steps.values():
-        flagged = sum(count.flagged.values())
-        metrics[f"steps.{count.id}.flagged"] = flagged
-        metrics[f"steps.{count.id}.flagged_rate"] = flagged / valid
-        metrics[f"steps.{count.id}.changed_rate"] = count.changed / valid
-    details: dict[str, Any] = {"dataset": stats.details()}
-    details["dataset"]["quarantine_examples"] = sink.examples
-    details["dataset"]["quarantined_by_reason"] = dict(sorted(ledger.quarantine_reasons.items()))
-    details["steps"] = [c.to_json() for c in ledger.steps.values()]
-    measured, by_check, without_evidence = sink.measured(rules)
-    metrics.update(measured)
-    details.update(by_check)
-    gate_checks = gate.evaluate(rules.gate, metrics, without_evidence)
-    gate_checks += gate.integrity_checks(details)
-    result: dict[str, Any] = {
-        "schema_version": SCHEMA_VERSION,
-        "kind": "curate-audit",
-        "created": _created(),
-        **provenance_info,
-        "verdict": gate.verdict(gate_checks),
-        "checks": gate_checks,
-        "metrics": metrics,
-        "details": details,
-        "counts": ledger.to_json(),
-        "rules_config": rules.canonical(),
-        "outputs": {"findings.jsonl": {"lines": findings.lines, "sha256": findings.sha256}},
-    }
-    result = json.loads(json.dumps(result, default=_jsonable))
-    if old is not None:
-        result["checks"] += compare(old, result, rules.baseline)
-        result["verdict"] = gate.verdict(result["checks"])
-        result["baseline"] = {
-            "path": str(baseline),
-            "input_sha256": old["input"]["sha256"],
-            "digest": old["digest"]["value"],
-            "created": old["created"],
-        }
-    result["digest"] = {"algorithm": "sha256", "value": content_digest(result)}
-    signature = signature_for(result["digest"]["value"])
-    if signature is not None:
-        result["signature"] = signature
-    return result
-
-
-def _jsonable(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    if isinstance(value, (set, frozenset)):
-        return sorted(value)
-    return str(value)

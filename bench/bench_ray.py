@@ -170,14 +170,15 @@ def run_ray(data: Path, out: Path, rules: str, cpus: int) -> dict[str, Any]:
 
 def ray_child(spec: dict[str, Any]) -> None:
     start = time.perf_counter()
-    from curate.engine_ray import clean_ray, ray_session
+    from curate.cleaning import clean
+    from curate.engine_ray import ray_session
 
     with ray_session(num_cpus=spec["cpus"]):
         started = time.perf_counter()
-        result = clean_ray(spec["data"], spec["out"], spec["rules"])
+        result = clean(spec["data"], spec["out"], spec["rules"], engine="ray")
         first = time.perf_counter()
         # again, on workers that have imported curate and built the steps: a running cluster
-        again = clean_ray(spec["data"], spec["out"], spec["rules"])
+        again = clean(spec["data"], spec["out"], spec["rules"], engine="ray")
         second = time.perf_counter()
     if again.ledger.kept != result.ledger.kept:
         raise SystemExit("two Ray runs disagree")

@@ -67,19 +67,6 @@ class Saved(Protocol):
     def restore_state(self, state: Any) -> None: ...
 
 
-class Held:
-    """A value a run keeps across batches (a list, a dict), as something ``track`` takes."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-    def saved_state(self) -> Any:
-        return self.value
-
-    def restore_state(self, state: Any) -> None:
-        self.value = state
-
-
 # --- a pickle that can only build data ----------------------------------------------------
 
 _OWN_PACKAGES = ("curate", "audit", "finetune")
@@ -143,11 +130,7 @@ class Spool:
                 path.unlink()
 
     def path(self, index: int) -> Path:
-        return self.path_in(self.folder, index)
-
-    @staticmethod
-    def path_in(folder: Path, index: int) -> Path:
-        return folder / f"{index:08d}.parquet"
+        return self.folder / f"{index:08d}.parquet"
 
     def write(self, frame: pl.DataFrame) -> None:
         path = self.path(self.count)
@@ -241,7 +224,7 @@ class Checkpointer:
             return False
         parts = {self.folder / f"{n}.part": m["bytes"] for n, m in saved["writers"].items()}
         spools = [
-            Spool.path_in(self.folder / f"spool-{segment}", i)
+            self.folder / f"spool-{segment}" / f"{i:08d}.parquet"
             for segment, (count, _rows) in saved["spools"].items()
             for i in range(count)
         ]

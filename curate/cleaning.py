@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import polars as pl
 
 from curate.atomic import LineWriter, write_json
-from curate.checkpoint import DEFAULT_EVERY, Checkpointer, Position, held_run
+from curate.checkpoint import DEFAULT_EVERY, Position, held_run
 from curate.errors import CurateError
 from curate.ledger import Ledger, StepCount
 from curate.reader import detect_format, file_sha256
@@ -36,9 +36,6 @@ from curate.writer import (
     quarantine_output,
     withholds_record_text,
 )
-
-if TYPE_CHECKING:
-    from curate.engine_ray import RayCleanResult
 
 OUTPUT_FILES = ("clean.jsonl", "dropped.jsonl", "quarantine.jsonl", "duplicates.jsonl")
 PARQUET_OUTPUT = "clean.parquet"
@@ -76,14 +73,15 @@ def clean(
     address: str | None = None,
     num_cpus: int | None = None,
     output_format: str = "jsonl",
-) -> CleanResult | RayCleanResult:
+) -> CleanResult:
     """Clean one input with the given rules (a ``Rules``, a path, a bundled name or default).
 
     The input is a path or anything ``curate.sources.open_source`` accepts (a saved
     ``datasets`` folder, a ``datasets.Dataset``, a polars or pandas DataFrame, a list of dicts).
-    The engine options are ``curate.runner.check_engine``'s; on Ray the outputs are written as
-    shards (``curate.engine_ray``). ``output_format="parquet"`` also writes clean.parquet (a
-    Parquet input's column types kept), listed in the manifest's outputs.
+    The engine options are ``curate.runner.check_engine``'s; on Ray the clean, dropped and
+    quarantine outputs are folders of shards listed in the manifest (``curate.engine_ray``).
+    ``output_format="parquet"`` also writes clean.parquet (a Parquet input's column types
+    kept), listed in the manifest's outputs.
     """
     out_dir = Path(out_dir)
     if output_format not in ("jsonl", "parquet"):
@@ -93,14 +91,58 @@ def clean(
     if not isinstance(rules, Rules):
         rules = load_rules(rules)
     check_engine(engine, resume=resume, workers=workers)
-    if engine == "ray":
-        from curate.engine_ray import clean_ray
+    on_ray = engine == "ray"
+    if on_ray:
+        from curate import engine_ray as R
 
-        return clean_ray(input_path, out_dir, rules, address=address, num_cpus=num_cpus)
-    data = open_source(input_path)
+        plan = R.planned(input_path, rules)
+    data = input_path if on_ray else open_source(input_path)
     outputs = [*OUTPUT_FILES, PARQUET_OUTPUT, "manifest.json"]
     with held_run(out_dir, outputs, "clean", rules, data, checkpoint_every, resume) as ckpt:
-        return _clean(data, out_dir, rules, ckpt, progress, workers, output_format == "parquet")
+        if on_ray:
+            writers = {"duplicates.jsonl": ckpt.writer(out_dir / "duplicates.jsonl")}
+            for kind in R.OUTPUT_KINDS:
+                (ckpt.folder / kind).mkdir()
+            options = {"action": None, "work": ckpt.folder, "extras": None}
+            run, info = R.run_on_ray(
+                plan, rules, address, num_cpus, copies_are_added=True, **options
+            )
+            ledger, steps, shards = run.ledger, plan[1], _shards(run.partials, R.OUTPUT_KINDS)
+        else:
+            writers = {name: ckpt.writer(out_dir / name) for name in OUTPUT_FILES}
+            sink = CleanSink(writers, rules)
+            ledger, steps = run_local(data, rules, sink, ckpt, progress=progress, workers=workers)
+            info, shards = provenance(data, rules), {}
+        for _, step in steps:
+            for cluster in step.duplicate_clusters():
+                writers["duplicates.jsonl"].write_line(cluster_line(cluster))
+        files = {name: {"lines": w.lines, "sha256": w.sha256} for name, w in writers.items()}
+        engine_key = {"engine": "ray"} if on_ray else {}
+        manifest = ledger.manifest("clean", info, {**shards, **files}, **engine_key)
+        # manifest.json is the mark of a complete run: it goes first and comes back last, so a
+        # kill in between never leaves an old manifest next to new outputs.
+        (out_dir / "manifest.json").unlink(missing_ok=True)
+        for writer in writers.values():
+            writer.commit()
+        for kind in shards:
+            R.replace_dir(ckpt.folder / kind, out_dir / kind)
+        if output_format == "parquet":
+            target = out_dir / PARQUET_OUTPUT
+            rows = jsonl_to_parquet(out_dir / "clean.jsonl", target, parquet_input(data))
+            manifest["outputs"][PARQUET_OUTPUT] = {"rows": rows, "sha256": file_sha256(target)}
+        elif not on_ray:
+            (out_dir / PARQUET_OUTPUT).unlink(missing_ok=True)  # an older run's, now stale
+        write_json(out_dir / "manifest.json", manifest)
+    return CleanResult(out_dir, manifest, ledger, ckpt.resumed_from)
+
+
+def _shards(partials: list[dict[str, Any]], kinds: tuple[str, ...]) -> dict[str, Any]:
+    """The manifest's listing of a Ray run's shards, per output, in input order."""
+    listing = {}
+    for kind in kinds:
+        shards = [p["shards"][kind] for p in partials if p["shards"].get(kind)]
+        listing[kind] = {"lines": sum(s["lines"] for s in shards), "shards": shards}
+    return listing
 
 
 class CleanSink:
@@ -127,35 +169,3 @@ class CleanSink:
 
     def restore_state(self, state: None) -> None:
         pass
-
-
-def _clean(
-    data: Source,
-    out_dir: Path,
-    rules: Rules,
-    ckpt: Checkpointer,
-    progress: Progress | None,
-    workers: int | None,
-    parquet: bool,
-) -> CleanResult:
-    writers = {name: ckpt.writer(out_dir / name) for name in OUTPUT_FILES}
-    sink = CleanSink(writers, rules)
-    ledger, steps = run_local(data, rules, sink, ckpt, progress=progress, workers=workers)
-    for _, step in steps:
-        for cluster in step.duplicate_clusters():
-            writers["duplicates.jsonl"].write_line(cluster_line(cluster))
-    outputs = {name: {"lines": w.lines, "sha256": w.sha256} for name, w in writers.items()}
-    manifest = ledger.manifest("clean", provenance(data, rules), outputs)
-    # manifest.json is the mark of a complete run: it goes first and comes back last, so a
-    # kill in between never leaves an old manifest next to new outputs.
-    (out_dir / "manifest.json").unlink(missing_ok=True)
-    for writer in writers.values():
-        writer.commit()
-    if parquet:
-        target = out_dir / PARQUET_OUTPUT
-        rows = jsonl_to_parquet(out_dir / "clean.jsonl", target, parquet_input(data))
-        manifest["outputs"][PARQUET_OUTPUT] = {"rows": rows, "sha256": file_sha256(target)}
-    else:
-        (out_dir / PARQUET_OUTPUT).unlink(missing_ok=True)  # an older run's, now stale
-    write_json(out_dir / "manifest.json", manifest)
-    return CleanResult(out_dir, manifest, ledger, ckpt.resumed_from)

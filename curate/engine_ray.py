@@ -22,7 +22,6 @@ import itertools
 import os
 import shutil
 import socket
-import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +33,7 @@ import polars as pl
 
 from curate import batch as B
 from curate import registry
-from curate.atomic import AtomicWriter, write_json
+from curate.atomic import AtomicWriter
 from curate.errors import InputError, RulesError
 from curate.inputfile import ReadRecord
 from curate.ledger import Ledger, StepCount
@@ -49,22 +48,19 @@ from curate.ray_io import (
     from_arrow,
     list_inputs,
     maybe_fail,
-    partitions,
     plan_reads,
     provenance,
     ray_session,
     remote,
-    rules_key,
     surfacing_curate_errors,
     to_arrow,
     worker_cached,
 )
 from curate.reader import read_batches, read_part
 from curate.registry import Decision, GlobalStep, Totals, fetch_ranks
-from curate.rules import Rules, StepSpec, load_rules
-from curate.runner import count_read, require_records
+from curate.rules import Rules, StepSpec
+from curate.runner import count_read, finish_ledger, require_records
 from curate.writer import (
-    cluster_line,
     dropped_lines,
     dropped_output,
     kept_lines,
@@ -73,7 +69,14 @@ from curate.writer import (
 )
 
 # the engine's public names, as before the split into ray_io
-__all__ = ["FAULT_ENV", "list_inputs", "provenance", "ray_session", "surfacing_curate_errors"]
+__all__ = [
+    "FAULT_ENV",
+    "OUTPUT_KINDS",
+    "list_inputs",
+    "provenance",
+    "ray_session",
+    "surfacing_curate_errors",
+]
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -104,20 +107,9 @@ class Block:
             self.dropped.append(line)
 
 
-def _in_worker(rules: Rules, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-    """``build()`` once per worker process and rules, with the plugins imported first (a
-    worker gets the rules unpickled, not loaded)."""
-
-    def built() -> Any:
-        registry.load_plugins()
-        return build()
-
-    return worker_cached((*key, *rules_key(rules)), built)
-
-
 def _worker_step(rules: Rules, index: int) -> registry.Step[Any]:
     spec = rules.steps[index]
-    return _in_worker(rules, ("step", index, spec.id), lambda: build_step(rules, spec))
+    return worker_cached(rules, ("step", index, spec.id), lambda: build_step(rules, spec))
 
 
 @dataclass(frozen=True)
@@ -192,7 +184,8 @@ class Advance:
     def __call__(
         self, block: Block, decision: Decision | None = None, start: int = 0
     ) -> tuple[Any, int]:
-        """The block advanced (or its partial result, finished), and its live records."""
+        """Ray task after a decision (or part of a read task): the block advanced (or its
+        partial result, finished), and its live records."""
         for index in self.items:
             step = _worker_step(self.rules, index)
             step.take_totals()  # a task that failed in this process left totals behind
@@ -205,9 +198,10 @@ class Advance:
             runner = StepRunner(spec, runs, block.ledger, block.drop, self.action)
             block.frame = runner(frame).drop(B.RANK, strict=False)
             block.totals[index] = step.take_totals()
-        if self.finish is not None:
-            return self.finish(block), 0
-        return block, block.frame.height
+        out = (self.finish(block), 0) if self.finish is not None else (block, block.frame.height)
+        if decision is not None:  # a task of its own (a read task's blocks have none)
+            maybe_fail("stage", block.name)
+        return out
 
 
 class _Marking:
@@ -218,17 +212,6 @@ class _Marking:
 
     def __init__(self, step: GlobalStep[Any]) -> None:
         self.apply = step.mark
-
-
-def _read(unit: ReadUnit, advance: Advance) -> Iterator[Any]:
-    yield from advance.read(unit)
-
-
-def _stage(block: Block, decision: Decision, start: int, advance: Advance) -> tuple[Any, int]:
-    """Ray task: a whole-dataset step's marks on a block and the per-record steps after it."""
-    out = advance(block, decision, start)
-    maybe_fail("stage", block.name)
-    return out
 
 
 class SinkBlocks:
@@ -243,7 +226,7 @@ class SinkBlocks:
 
     def __call__(self, block: Block) -> tuple[list[bytes], Any]:
         key = ("sink", self.sink_type.__qualname__)
-        sink = _in_worker(self.rules, key, lambda: self.sink_type(self.rules))
+        sink = worker_cached(self.rules, key, lambda: self.sink_type(self.rules))
         sink.take()  # a task that failed in this process left totals behind
         sink.quarantined(block.quarantined)
         lines = sink.update(block.frame)
@@ -310,7 +293,10 @@ def _shuffle(
 ) -> ray.data.Dataset:
     """``first`` per block, then ``then`` per value of the column ``by`` (a shuffle)."""
     mapped = ds.map_batches(first, fn_kwargs=before, batch_format="pyarrow", batch_size=None)
-    grouped = mapped.groupby(by, num_partitions=partitions())
+    import ray
+
+    partitions = max(2, int(ray.cluster_resources().get("CPU", 2)))
+    grouped = mapped.groupby(by, num_partitions=partitions)
     return grouped.map_groups(then, fn_kwargs=after, batch_format="pyarrow")
 
 
@@ -418,7 +404,7 @@ def run_pipeline(
     blocks: list[Any] = []
     lives: list[int] = []
     for unit, gen in [
-        (u, remote(_read, num_returns="streaming").remote(u, advances[0])) for u in units
+        (u, remote(Advance.read, num_returns="streaming").remote(advances[0], u)) for u in units
     ]:
         refs = list(gen)
         got, read = ray.get(refs[-1])
@@ -434,7 +420,7 @@ def run_pipeline(
         step.decision = decide(step, rules, index, blocks, starts)
         decided = ray.put(step.decision)
         tasks = [
-            remote(_stage, num_returns=2).remote(b, decided, int(s), advance)
+            remote(Advance.__call__, num_returns=2).remote(advance, b, decided, int(s))
             for b, s in zip(blocks, starts[:-1], strict=True)
         ]
         blocks = [t[0] for t in tasks]
@@ -447,25 +433,38 @@ def run_pipeline(
         ledger.add(partial["ledger"])
         for index, totals in partial["totals"].items():
             steps[index][1].add_totals(totals)
-    require_records(ledger, inputs.root)
-    for spec, step in steps:
-        ledger.steps[spec.id].summary = step.summary()
-    ledger.check()
+    finish_ledger(ledger, steps, inputs.root)
     return PipelineRun(partials, ledger, [reads[i] for i in range(len(inputs.files))])
 
 
-# -- curate clean --engine ray ---------------------------------------------------------------
+# -- the entry points' side (``curate.cleaning``, ``audit.run``) -------------------------------
 
 
-@dataclass
-class RayCleanResult:
-    out_dir: Path
-    manifest: dict[str, Any]
-    ledger: Ledger
-    resumed_from: None = None  # as CleanResult; Ray re-runs failed tasks instead
+def planned(input_path: str | Path, rules: Rules) -> tuple[Inputs, list[tuple[StepSpec, Any]]]:
+    """The inputs and steps of a run on Ray, refused before any output is made if this
+    engine cannot run them."""
+    inputs = list_inputs(input_path, rules)
+    steps = build_steps(rules)
+    check_supported(rules, steps)
+    return inputs, steps
 
 
-def _replace_dir(source: Path, target: Path) -> None:
+def run_on_ray(
+    plan: tuple[Inputs, list[tuple[StepSpec, Any]]],
+    rules: Rules,
+    address: str | None,
+    num_cpus: int | None,
+    **options: Any,
+) -> tuple[PipelineRun, dict[str, Any]]:
+    """``run_pipeline`` in a Ray session (``ray_session``); the run and its provenance."""
+    inputs, steps = plan
+    with ray_session(address, num_cpus), surfacing_curate_errors():
+        run = run_pipeline(inputs, rules, steps, **options)
+        return run, provenance(inputs, rules, run.reads)
+
+
+def replace_dir(source: Path, target: Path) -> None:
+    """Put the shard folder ``source`` in place of ``target`` (an older run's shards)."""
     if target.exists():
         if not target.is_dir() or any(
             not (p.name.startswith("part-") and p.suffix == ".jsonl") for p in target.iterdir()
@@ -473,59 +472,6 @@ def _replace_dir(source: Path, target: Path) -> None:
             raise InputError(f"{target}: exists and holds other files than output shards")
         shutil.rmtree(target)
     os.replace(source, target)
-
-
-def clean_ray(
-    input_path: str | Path,
-    out_dir: str | Path,
-    rules: Rules | str | Path | None = None,
-    *,
-    address: str | None = None,
-    num_cpus: int | None = None,
-) -> RayCleanResult:
-    """``curate clean`` on Ray: shards under out_dir/{clean,dropped,quarantine}/ in input
-    order, duplicates.jsonl and one manifest.json (written last)."""
-    from curate.outdir import claim
-
-    out_dir = Path(out_dir)
-    if not isinstance(rules, Rules):
-        rules = load_rules(rules)
-    inputs = list_inputs(input_path, rules)
-    steps = build_steps(rules)
-    check_supported(rules, steps)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with claim(out_dir), ray_session(address, num_cpus), surfacing_curate_errors():
-        work = Path(tempfile.mkdtemp(prefix=".work-", dir=out_dir))
-        duplicates = AtomicWriter(out_dir / "duplicates.jsonl")
-        try:
-            for kind in OUTPUT_KINDS:
-                (work / kind).mkdir()
-            run = run_pipeline(
-                inputs, rules, steps, action=None, work=work, extras=None, copies_are_added=True
-            )
-            for _, step in steps:
-                for cluster in step.duplicate_clusters():
-                    duplicates.write_line(cluster_line(cluster))
-            outputs: dict[str, Any] = {}
-            for kind in OUTPUT_KINDS:
-                shards = [p["shards"][kind] for p in run.partials if p["shards"].get(kind)]
-                outputs[kind] = {"lines": sum(s["lines"] for s in shards), "shards": shards}
-            outputs["duplicates.jsonl"] = {"lines": duplicates.lines, "sha256": duplicates.sha256}
-            manifest = run.ledger.manifest(
-                "clean", provenance(inputs, rules, run.reads), outputs, engine="ray"
-            )
-            # manifest.json marks a complete run: it goes first and comes back last
-            (out_dir / "manifest.json").unlink(missing_ok=True)
-            for kind in OUTPUT_KINDS:
-                _replace_dir(work / kind, out_dir / kind)
-            duplicates.commit()
-            write_json(out_dir / "manifest.json", manifest)
-        except BaseException:
-            duplicates.abort()
-            raise
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-        return RayCleanResult(out_dir, manifest, run.ledger)
 
 
 def read_shards(out_dir: str | Path, kind: str) -> Iterator[bytes]:

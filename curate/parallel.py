@@ -130,18 +130,12 @@ class ParallelRunner:
         return frame
 
     def _pooled(self, frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-        setup = WorkerSetup(
-            rules=self.rules,
-            actions=[r.action for r in self.runners],
-            scans=bool(self.scans),
-            parent=os.getpid(),
-            plugins=plugin_modules(),
-        )
+        actions = [r.action for r in self.runners]
         pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(setup,),
+            initargs=(self.rules, actions, bool(self.scans), os.getpid(), plugin_modules()),
         )
         pending: deque[Future[BatchResult]] = deque()
         try:
@@ -182,33 +176,27 @@ def _result(future: Future[BatchResult]) -> BatchResult:
 # --- in the worker -----------------------------------------------------------------------
 
 
-@dataclass
-class WorkerSetup:
-    """What a worker builds its steps and checks from (sent once, when it starts)."""
-
-    rules: Rules
-    actions: list[str]  # of the leading steps the worker runs
-    scans: bool
-    parent: int  # the main process's pid
-    plugins: list[str]  # modules that registered the user's own steps and checks
-
-
 _RUNNERS: list[StepRunner] = []
 _CHECKS: list[Check] = []
 _DROPPED: list[tuple[int, pl.DataFrame]] = []  # (runner, rows) of the batch at hand
 
 
-def _start_worker(setup: WorkerSetup) -> None:
+def _start_worker(
+    rules: Rules, actions: list[str], scans: bool, parent: int, plugins: list[str]
+) -> None:
+    """Build the leading steps (with their ``actions``) and, with ``scans``, the checks, once
+    per worker; ``parent`` is the main process, ``plugins`` the modules that registered the
+    user's own steps and checks."""
     global _RUNNERS, _CHECKS
-    exit_with_parent(setup.parent)
+    exit_with_parent(parent)
     os.environ[WORKER_ENV] = "1"
-    load_plugins(setup.plugins)
-    steps = zip(build_steps(setup.rules), setup.actions, strict=False)
+    load_plugins(plugins)
+    steps = zip(build_steps(rules), actions, strict=False)
     _RUNNERS = [
         StepRunner(spec, step, Ledger(), lambda rows, _, i=i: _DROPPED.append((i, rows)), action)
         for i, ((spec, step), action) in enumerate(steps)
     ]
-    _CHECKS = [c for c in build_checks(setup.rules) if c.scan_column] if setup.scans else []
+    _CHECKS = [c for c in build_checks(rules) if c.scan_column] if scans else []
 
 
 def _run_batch(frame: pl.DataFrame) -> BatchResult:

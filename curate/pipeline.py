@@ -183,19 +183,9 @@ def chain(
             spooled = map(scrub, stream) if scrub is not None else stream
             stream = checkpoint.fit_then_apply(runner, spooled, fit_steps)
         else:
-            stream = _apply(runner, stream)
+            # map, not a generator expression: that would look ``runner`` up late and run the
+            # last step once per configured step
+            stream = map(runner, stream)
     for frame in stream:
         if frame.height:
             yield frame
-
-
-def _apply(runner: StepRunner, upstream: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-    # A function, not a generator expression in the loop above: that would look ``runner`` up
-    # late and run the last step once per configured step.
-    for frame in upstream:
-        yield runner(frame)
-
-
-def finish_summaries(runners: list[StepRunner]) -> None:
-    for runner in runners:
-        runner.count.summary = runner.step.summary()

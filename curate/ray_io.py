@@ -125,12 +125,6 @@ def _module_roots(modules: Sequence[str]) -> list[str]:
     return list(dict.fromkeys([*roots, *([existing] if existing else [])]))
 
 
-def partitions() -> int:
-    import ray
-
-    return max(2, int(ray.cluster_resources().get("CPU", 2)))
-
-
 def maybe_fail(where: str, key: object) -> None:
     folder = os.environ.get(FAULT_ENV)
     armed = Path(folder) / "armed" if folder else None
@@ -146,17 +140,16 @@ def maybe_fail(where: str, key: object) -> None:
 _WORKER_CACHE: dict[tuple[Any, ...], Any] = {}
 
 
-def worker_cached(key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
-    """Objects built once per worker process (steps may load models or lexicons)."""
+def worker_cached(rules: Rules, key: tuple[Any, ...], build: Callable[[], Any]) -> Any:
+    """Objects built once per worker process and rules (steps may load models or lexicons),
+    with the plugins imported first (a worker gets the rules unpickled, not loaded)."""
+    key = (*key, rules.sha256, str(rules.base_dir), rules.seed)
     if key not in _WORKER_CACHE:
         if len(_WORKER_CACHE) > 64:
             _WORKER_CACHE.clear()
+        registry.load_plugins()
         _WORKER_CACHE[key] = build()
     return _WORKER_CACHE[key]
-
-
-def rules_key(rules: Rules) -> tuple[Any, ...]:
-    return (rules.sha256, str(rules.base_dir), rules.seed)
 
 
 # -- inputs ----------------------------------------------------------------------------------
@@ -204,10 +197,6 @@ def list_inputs(path: str | Path, rules: Rules) -> Inputs:
     return Inputs(root, tuple(files))
 
 
-def _paths_of(path: Path) -> list[Path]:
-    return saved_dataset_shards(path) if path.is_dir() else [path]
-
-
 @dataclass(frozen=True)
 class TaskRead:
     """What a read task consumed of one input file, and the node it ran on."""
@@ -219,50 +208,41 @@ class TaskRead:
 def _check_unchanged(path: Path, read: TaskRead) -> None:
     """The file at ``path`` is still the one a task read. Read on another node, (device,
     inode) may differ for the same file on a shared file system: size and mtime are compared."""
-    paths = _paths_of(path)
+    paths = saved_dataset_shards(path) if path.is_dir() else [path]
     if read.host == socket.gethostname():
         check_unchanged(paths, read.fingerprint)
     for one, stamp in zip(paths, read.fingerprint.stamps, strict=True):
         check_stamp(one, stamp)
 
 
-def describe_inputs(inputs: Inputs, rules: Rules, reads: Sequence[TaskRead]) -> dict[str, Any]:
-    """The ``input`` block of the manifest, from the fingerprints the read tasks (or the scan
-    of a file read in parts) took of the bytes they consumed, never from a later pass,
-    after checking each path still names the file that was read (else ``InputError``): as
-    the local engine's for one file; for shards, each file, and a sha256 over the list of
+def provenance(inputs: Inputs, rules: Rules, reads: Sequence[TaskRead]) -> dict[str, Any]:
+    """The rules and the ``input`` block of the manifest, from the fingerprints the read tasks
+    (or the scan of a file read in parts) took of the bytes they consumed, never from a later
+    pass, after checking each path still names the file that was read (else ``InputError``):
+    as the local engine's for one file; for shards, each file, and a sha256 over the list of
     (relative path, sha256)."""
+    files = []
     for path, read in zip(inputs.files, reads, strict=True):
         _check_unchanged(path, read)
-    fingerprints = [read.fingerprint for read in reads]
+        files.append(
+            {
+                "path": str(path.relative_to(inputs.root) if not inputs.single else path),
+                "format": detect_format(path, rules.read.format),
+                "bytes": read.fingerprint.bytes,
+                "sha256": read.fingerprint.sha256,
+            }
+        )
     if inputs.single:
-        return {
-            "path": str(inputs.root),
-            "format": detect_format(inputs.root, rules.read.format),
-            "bytes": fingerprints[0].bytes,
-            "sha256": fingerprints[0].sha256,
-        }
-    files = [
-        {
-            "path": str(path.relative_to(inputs.root)),
-            "format": detect_format(path, rules.read.format),
-            "bytes": read.bytes,
-            "sha256": read.sha256,
-        }
-        for path, read in zip(inputs.files, fingerprints, strict=True)
-    ]
+        return provenance_of(files[0], rules)
     listing = "".join(f"{f['path']}\t{f['sha256']}\n" for f in files)
-    return {
+    shards = {
         "path": str(inputs.root),
         "format": "shards",
         "bytes": sum(f["bytes"] for f in files),
         "sha256": hashlib.sha256(listing.encode()).hexdigest(),
         "files": files,
     }
-
-
-def provenance(inputs: Inputs, rules: Rules, reads: Sequence[TaskRead]) -> dict[str, Any]:
-    return provenance_of(describe_inputs(inputs, rules, reads), rules)
+    return provenance_of(shards, rules)
 
 
 def remote(function: Callable[..., Any], **options: Any) -> Any:

@@ -20,7 +20,7 @@ from curate.checkpoint import Checkpointer, Saved
 from curate.errors import CurateError, InputError
 from curate.ledger import Ledger, StepCount
 from curate.parallel import split_for_workers
-from curate.pipeline import StepRunner, build_steps, chain, finish_summaries
+from curate.pipeline import StepRunner, build_steps, chain
 from curate.progress import start_phase
 from curate.reader import ReadBatch
 from curate.registry import Check, Step
@@ -68,6 +68,17 @@ def count_read(ledger: Ledger, read: ReadBatch) -> None:
 def require_records(ledger: Ledger, input_path: str | Path) -> None:
     if ledger.records == 0:
         raise InputError(f"{input_path}: no records (the input is empty or only blank lines)")
+
+
+def finish_ledger(
+    ledger: Ledger, steps: list[tuple[StepSpec, Step[Any]]], input_path: str | Path
+) -> None:
+    """The end of a run (either engine): records were read, each step's summary, the counts
+    add up."""
+    require_records(ledger, input_path)
+    for spec, step in steps:
+        ledger.steps[spec.id].summary = step.summary()
+    ledger.check()
 
 
 def run_local(
@@ -118,7 +129,5 @@ def run_local(
         copies = int(frame[B.UPSAMPLED].sum()) if B.UPSAMPLED in frame.columns else 0
         ledger.count_out(frame.height, copies, copies_are_added=copies_are_added)
         sink.kept(frame)
-    require_records(ledger, data.label)
-    finish_summaries(runners)
-    ledger.check()
+    finish_ledger(ledger, steps, data.label)
     return ledger, steps

@@ -32,7 +32,6 @@ from curate import registry
 from curate.checkpoint import (
     CHECKPOINT_FILE,
     Checkpointer,
-    Held,
     Position,
     _load,
     resume_folder,
@@ -342,6 +341,19 @@ def test_a_tampered_checkpoint_cannot_run_code(tmp_path: Path, data: Path, rules
     assert not marker.exists()
     assert result.resumed_from is None  # refused, so the run started over
     assert contents(out, CLEAN_FILES) == contents(ref.out_dir, CLEAN_FILES)
+
+
+class Held:
+    """A value kept across batches (a list, a dict), as something ``Checkpointer.track`` takes."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def saved_state(self) -> Any:
+        return self.value
+
+    def restore_state(self, state: Any) -> None:
+        self.value = state
 
 
 def test_state_is_what_objects_declare_and_survives_the_safe_unpickler(tmp_path: Path) -> None:

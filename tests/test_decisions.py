@@ -323,7 +323,7 @@ def test_ray_writes_the_same_reasons_as_the_local_engine(tmp_path: Path) -> None
             rules.write_text(rules_text(action), encoding="utf-8")
             local, remote = tmp_path / f"local-{action}", tmp_path / f"ray-{action}"
             clean(data, local, load_rules(rules), workers=1)
-            ran = R.clean_ray(data, remote, load_rules(rules))
+            ran = clean(data, remote, load_rules(rules), engine="ray")
             kept = (local / "clean.jsonl").read_bytes().splitlines()
             dropped = (local / "dropped.jsonl").read_bytes().splitlines()
             assert list(R.read_shards(remote, "clean")) == kept

@@ -146,13 +146,13 @@ def test_plugins_on_ray_equal_local(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     pytest.importorskip("ray")
-    from curate.engine_ray import clean_ray, read_shards
+    from curate.engine_ray import read_shards
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
     rules = _rules(tmp_path)
     local = clean(data, tmp_path / "local", rules)
-    remote = clean_ray(data, tmp_path / "ray", rules, num_cpus=2)
+    remote = clean(data, tmp_path / "ray", rules, engine="ray", num_cpus=2)
     assert remote.manifest["steps"] == local.manifest["steps"]
     assert remote.manifest["counts"] == local.manifest["counts"]
     for kind in ("clean", "dropped", "quarantine"):

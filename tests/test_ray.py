@@ -35,6 +35,10 @@ def run_audit_ray(*args: Any, **options: Any) -> Any:
     return run_audit(*args, engine="ray", **options)
 
 
+def clean_ray(*args: Any, **options: Any) -> Any:
+    return clean(*args, engine="ray", **options)
+
+
 CLEAN_STEPS = """
   - step: normalize
   - step: length
@@ -153,7 +157,7 @@ def _assert_same_clean(local: Path, remote: Path) -> None:
 def test_clean_on_ray_equals_local(cluster: Path, data: Path, tmp_path: Path, rebalance: str):
     rules = _rules(tmp_path, "clean", "steps:" + CLEAN_STEPS + rebalance)
     local = clean(data, tmp_path / "local", rules)
-    remote = R.clean_ray(data, tmp_path / "ray", rules)
+    remote = clean_ray(data, tmp_path / "ray", rules)
     _assert_same_clean(tmp_path / "local", tmp_path / "ray")
     near = remote.manifest["steps"][4]
     assert near["dropped"] > 0 and near["summary"]["candidate_pairs"] > 0  # the test bites
@@ -186,7 +190,7 @@ def test_shard_folder_reads_as_the_concatenated_file(cluster: Path, tmp_path: Pa
     rules = _rules(tmp_path, "shards", "steps:" + CLEAN_STEPS)
 
     clean(whole, tmp_path / "local", rules)
-    remote = R.clean_ray(shards, tmp_path / "ray", rules)
+    remote = clean_ray(shards, tmp_path / "ray", rules)
 
     def ids(lines: Iterator[bytes] | list[bytes]) -> list[str]:
         return [json.loads(line)["id"] for line in lines]
@@ -245,7 +249,7 @@ def test_field_aware_dedupe_on_ray_equals_local(cluster: Path, tmp_path: Path) -
         "  - step: dedupe_near\n    roles: [assistant]\n    threshold: 0.8\n"
     )
     clean(data, tmp_path / "local", rules)
-    remote = R.clean_ray(data, tmp_path / "ray", rules)
+    remote = clean_ray(data, tmp_path / "ray", rules)
     _assert_same_clean(tmp_path / "local", tmp_path / "ray")
     steps = {s["id"]: s for s in remote.manifest["steps"]}
     assert steps["dedupe_exact"]["dropped"] == repeated_answers(records)
@@ -269,7 +273,7 @@ def test_a_redacting_clean_on_ray_writes_no_record_text_outside_clean(
     data.write_text("\n".join(lines) + "\n")
     rules = _rules(tmp_path, "redact", "steps:\n  - step: redact_pii\n  - step: dedupe_exact\n")
     clean(data, tmp_path / "local", rules)
-    R.clean_ray(data, tmp_path / "ray", rules)
+    clean_ray(data, tmp_path / "ray", rules)
     _assert_same_clean(tmp_path / "local", tmp_path / "ray")
     written = [*R.read_shards(tmp_path / "ray", "dropped")]
     written += [*R.read_shards(tmp_path / "ray", "quarantine")]
@@ -281,10 +285,10 @@ def test_retried_tasks_count_once(cluster: Path, data: Path, tmp_path: Path) -> 
     """Tasks die after writing their shards and state; Ray re-runs them, and the outputs and
     counts are those of a run without failures."""
     rules = _rules(tmp_path, "retry", "steps:" + CLEAN_STEPS)
-    R.clean_ray(data, tmp_path / "calm", rules)
+    clean_ray(data, tmp_path / "calm", rules)
     (cluster / "armed").write_text("2")  # two blocks of each kind of task
     try:
-        R.clean_ray(data, tmp_path / "stormy", rules)
+        clean_ray(data, tmp_path / "stormy", rules)
     finally:
         (cluster / "armed").unlink()
     crashed = [p.name.split("-")[0] for p in cluster.iterdir() if p.name != "armed"]
@@ -320,7 +324,7 @@ def test_global_step_after_upsampling_is_refused(tmp_path: Path, data: Path) -> 
         "  - step: dedupe_exact\n",
     )
     with pytest.raises(RulesError, match="upsample last"):
-        R.clean_ray(data, tmp_path / "out", rules)
+        clean_ray(data, tmp_path / "out", rules)
 
 
 @pytest.mark.slow
@@ -419,7 +423,7 @@ def test_large_files_are_read_in_parts(
     for path in (data, tmp_path / "big.parquet"):
         local, ray_out = tmp_path / f"local-{path.suffix}", tmp_path / f"ray-{path.suffix}"
         clean(path, local, rules)
-        remote = R.clean_ray(path, ray_out, rules)
+        remote = clean_ray(path, ray_out, rules)
         _assert_same_clean(local, ray_out)
         units = {s["path"].split("-")[1] for s in remote.manifest["outputs"]["clean"]["shards"]}
         assert len(units) > 2  # really read by several tasks
