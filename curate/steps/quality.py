@@ -543,7 +543,6 @@ class Quality(Step[QualityParams]):
         self.nltk_words = self.settings["word_definition"] == "nltk"
         self.rules = [rule for rule in RULES if self._active(rule)]
         self._marks_exprs: list[pl.Expr] | None = None
-        self._passing_exprs: dict[tuple[str, ...], pl.Expr] = {}
         self.line_options = M.LineOptions(
             bullets=tuple(self.settings["gopher_bullets"]),
             short_line_chars=params.fineweb_short_line_chars,
@@ -682,11 +681,7 @@ class Quality(Step[QualityParams]):
         """Rows failing none of ``rules`` (a null figure passes)."""
         if not rules:
             return np.ones(frame.height, dtype=bool)
-        key = tuple(r.code for r in rules)
-        failed = self._passing_exprs.get(key)
-        if failed is None:
-            failed = pl.any_horizontal([self._fails(r).fill_null(False) for r in rules])
-            self._passing_exprs[key] = failed
+        failed = pl.any_horizontal([self._fails(r).fill_null(False) for r in rules])
         return ~frame.select(failed).to_series().to_numpy()
 
     def _figures(
