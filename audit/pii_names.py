@@ -165,6 +165,7 @@ _NOT_NAMES = """
     Today Tomorrow Yesterday Mr Mrs Ms Dr Prof
     Order Invoice Ticket Case Reference Ref Account Number Item Version Release Build Page
     Chapter Section Table Figure Total Balance Amount Code Product Model Serial Tracking
+    Edit Update Answer Question Status Summary Subject
 """
 NOT_NAMES = frozenset(_NOT_NAMES.split()) | {r.capitalize() for r in ROLES}
 # Words that name companies, institutions and places, not people.
@@ -252,6 +253,21 @@ def _listed(text: str) -> Iterable[tuple[int, int]]:
             at = item.end()
 
 
+# A speaker's label opening a line of a chat or a script: "Nichole: You saved my life!"
+SPEAKER = regex.compile(
+    rf"(?:^|\n|\\n)[ \t]*(?P<name>{CAPITALISED}(?:[ ]{CAPITALISED})?)[ ]?:[ ]*(?=[\p{{L}}\"'“])"
+)
+
+
+def _speakers(text: str) -> Iterable[tuple[int, int]]:
+    """Speakers' labels whose first word is a given name that is no common English word
+    ("Shawn:", not "Note:", "Agent:", "Summary:")."""
+    for m in SPEAKER.finditer(text):
+        first = m.group("name").split()[0]
+        if (_in_lexicon(first) or _in_lexicon(first, words=True)) and not _not_a_name(first):
+            yield m.span("name")
+
+
 @functools.cache
 def _stop_words() -> frozenset[str]:
     """spaCy's English stop words ("into", "off", "not", "go"): a sentence's first word
@@ -272,6 +288,7 @@ def cued_names(text: str) -> Iterable[tuple[int, int]]:
     found += [m.span("name") for m in BESIDE_EMAIL.finditer(text)]
     found += [m.span("name") for m in SIGNATURE.finditer(text)]
     found += list(_listed(text))
+    found += list(_speakers(text))
     # Beside a contact detail only a span of names right up to it is one ("Purchase Order -
     # 123 456 789" is not cut down to "Purchase").
     whole = [m.span("name") for m in BESIDE_CONTACT.finditer(text)]

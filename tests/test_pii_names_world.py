@@ -14,6 +14,7 @@ import pytest
 from audit.pii import PiiEngine, PiiParams
 from audit.pii_names import (
     DATA,
+    cued_names,
     given_names,
     lexicon_names,
     named_like_person,
@@ -130,3 +131,14 @@ def test_ner_mode_finds_world_names_titles_and_degrees_but_not_known_false_names
     for text, names in zip(texts[6:], found[6:], strict=True):
         for false in ("Neue Regeln", "Cyprus", "Ruby", "Fuse TV", "Entertainment Weekly"):
             assert false not in names, (text, names)
+
+
+def test_a_speaker_label_of_a_chat_is_a_name_but_headings_and_roles_are_not() -> None:
+    text = (
+        "Agent: Hello, how can I help?\nUser: my order is late\nNote: escalated\n"
+        "Steve: Remember me?\nZsófia Balogh: Yes!\nSummary: resolved\nEdit: typo fixed"
+    )
+    assert [text[s:e] for s, e in cued_names(text)] == ["Steve", "Zsófia Balogh"]
+    # the same with the line breaks written as "\n" (an exported JSON string)
+    escaped = 'Arya: "Who are you?"\\nGunnhild: I am her daughter.'
+    assert [escaped[s:e] for s, e in cued_names(escaped)] == ["Arya", "Gunnhild"]
