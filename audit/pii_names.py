@@ -165,6 +165,7 @@ _NOT_NAMES = """
     Today Tomorrow Yesterday Mr Mrs Ms Dr Prof
     Order Invoice Ticket Case Reference Ref Account Number Item Version Release Build Page
     Chapter Section Table Figure Total Balance Amount Code Product Model Serial Tracking
+    Edit Update Answer Question Status Summary Subject
 """
 NOT_NAMES = frozenset(_NOT_NAMES.split()) | {r.capitalize() for r in ROLES}
 # Words that name companies, institutions and places, not people.
@@ -193,6 +194,19 @@ ACRONYM = regex.compile(r"\p{Lu}{2,}")
 
 
 WORD = regex.compile(r"\S+")
+# Degrees and suffixes written after a name ("PhD", "B.Eng.", "MBA", "Jr.", "Dipl.-Ing."):
+# the model puts them inside an organisation's span ("Christa-Maria Wieloch B.Eng").
+DEGREE = (
+    r"(?:Ph\.?D|M\.?D|D\.?Phil|M\.?Phil|M\.?B\.?A|B\.?A|M\.?A|B\.?Sc|M\.?Sc|B\.?Eng|M\.?Eng|"
+    r"B\.?Ed|M\.?Ed|LL\.?[BM]|J\.?D|D\.?D\.?S|R\.?N|CPA|Esq|Jr|Sr|II|III|IV|FRCS|MRCP|"
+    r"Dipl\.?-?\p{Lu}?\p{Ll}{1,5}|Mag|Ing)\.?"
+)
+TRAILING_DEGREES = regex.compile(rf"(?:,?[ ]+{DEGREE})+[ .,]*$")
+
+
+def without_degrees(value: str) -> str:
+    """``value`` without the degrees and suffixes written after a name."""
+    return TRAILING_DEGREES.sub("", value)
 
 
 def _words(value: str) -> list[str]:
@@ -239,6 +253,21 @@ def _listed(text: str) -> Iterable[tuple[int, int]]:
             at = item.end()
 
 
+# A speaker's label opening a line of a chat or a script: "Nichole: You saved my life!"
+SPEAKER = regex.compile(
+    rf"(?:^|\n|\\n)[ \t]*(?P<name>{CAPITALISED}(?:[ ]{CAPITALISED})?)[ ]?:[ ]*(?=[\p{{L}}\"'“])"
+)
+
+
+def _speakers(text: str) -> Iterable[tuple[int, int]]:
+    """Speakers' labels whose first word is a given name that is no common English word
+    ("Shawn:", not "Note:", "Agent:", "Summary:")."""
+    for m in SPEAKER.finditer(text):
+        first = m.group("name").split()[0]
+        if (_in_lexicon(first) or _in_lexicon(first, words=True)) and not _not_a_name(first):
+            yield m.span("name")
+
+
 @functools.cache
 def _stop_words() -> frozenset[str]:
     """spaCy's English stop words ("into", "off", "not", "go"): a sentence's first word
@@ -259,6 +288,7 @@ def cued_names(text: str) -> Iterable[tuple[int, int]]:
     found += [m.span("name") for m in BESIDE_EMAIL.finditer(text)]
     found += [m.span("name") for m in SIGNATURE.finditer(text)]
     found += list(_listed(text))
+    found += list(_speakers(text))
     # Beside a contact detail only a span of names right up to it is one ("Purchase Order -
     # 123 456 789" is not cut down to "Purchase").
     whole = [m.span("name") for m in BESIDE_CONTACT.finditer(text)]
@@ -293,8 +323,11 @@ DATA = Path(__file__).resolve().parent / "data"
 @functools.cache
 def given_names(words: bool = False) -> frozenset[str]:
     """The given-name lexicon (bench/build_name_lexicon.py), read when first needed: names
-    that are no English word, or (``words``) those that are an uncommon one too ("Amber")."""
-    return _read_names("given_names_words.txt" if words else "given_names.txt")
+    that are no English word, US ones and those of many other countries ("Miłosz",
+    "Dagmara"), or (``words``) US ones that are an uncommon English word too ("Amber")."""
+    if words:
+        return _read_names("given_names_words.txt")
+    return _read_names("given_names.txt") | _read_names("given_names_world.txt")
 
 
 @functools.cache
@@ -375,7 +408,7 @@ def lexicon_names(
         # A name that is an English word too, alone: only inside a sentence (its capital is
         # its own) and not taken by the model for anything else ("met in Berlin", "Ruby").
         alone_ok = plain or (
-            SENTENCE_START.search(text, 0, start) is None
+            not opens_sentence(text, start)
             and not any(s <= start < e and label != "PERSON" for s, e, label in entities)
         )
         if (alone_ok or end > m.end()) and not _beside_place(text, start, end):
@@ -419,18 +452,21 @@ def unknown_pairs(
             if _unknown(word.group(), english):
                 run.append(word.span())
                 continue
-            yield from _pair(text, run, entities)
+            yield from _pair(text, run, entities, english)
             run = []
-        yield from _pair(text, run, entities)
+        yield from _pair(text, run, entities, english)
 
 
 def _pair(
-    text: str, run: list[tuple[int, int]], entities: Sequence[tuple[int, int, str]]
+    text: str,
+    run: list[tuple[int, int]],
+    entities: Sequence[tuple[int, int, str]],
+    english: frozenset[str],
 ) -> Iterable[tuple[int, int]]:
     if not 2 <= len(run) <= 4:
         return
     start, end = run[0][0], run[-1][1]
-    if _beside_place(text, start, end):
+    if _beside_place(text, start, end) or _in_foreign_phrase(text, start, end, english):
         return
     if any(label != "PERSON" and s <= start and end <= e and e - s > end - start
            for s, e, label in entities):  # fmt: skip
@@ -438,7 +474,77 @@ def _pair(
     yield start, end
 
 
+# The lower-case word right before or after a span, in the same phrase.
+WORD_BEFORE = regex.compile(r"(?<![\w'’-])(\p{Ll}+)[ ]+$")
+WORD_AFTER = regex.compile(r"[ ]+(\p{Ll}+)(?![\w'’-])")
+
+
+def _in_foreign_phrase(text: str, start: int, end: int, english: frozenset[str]) -> bool:
+    """Whether a lower-case word beside the span is no English word: the capitalised words
+    are a title or nouns of another language ("Neue Regeln für Mieter"), not a name."""
+    before = WORD_BEFORE.search(text, max(0, start - 30), start)
+    after = WORD_AFTER.match(text, end)
+    return any(
+        m is not None
+        and not _english_form(m.group(1), english)
+        and m.group(1) not in _stop_words()
+        and m.group(1) not in PARTICLES_SET
+        for m in (before, after)
+    )
+
+
+# Inflections the word list (base forms) does not hold: "visited", "rings", "copies".
+SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ing", "e"), ("ed", ""), ("ed", "e"),
+            ("es", ""), ("s", ""), ("ly", ""), ("er", ""), ("est", ""))  # fmt: skip
+
+
+def _english_form(word: str, english: frozenset[str]) -> bool:
+    """Whether ``word`` (lower case) or its stem is an English word of ``english``."""
+    if word in english:
+        return True
+    for suffix, ending in SUFFIXES:
+        if word.endswith(suffix) and len(word) > len(suffix) + 2:
+            stem = word[: -len(suffix)]
+            if stem + ending in english or (stem[-1:] == stem[-2:-1] and stem[:-1] in english):
+                return True
+    return False
+
+
+PARTICLES_SET = frozenset(PARTICLES.strip("(?:)").split("|"))
 SENTENCE_START = regex.compile(r"(?:^|[.!?:;]\s+|\n\s*)$")
+# An abbreviated title's full stop ends no sentence: "Mr. White" is a name after a title.
+TITLE_STOP = regex.compile(
+    r"(?<![\w.])(?i:mr|mrs|ms|mx|dr|prof|rev|hon|sr|jr|capt|col|gen|lt|sgt|mme|mlle|dott|ing|"
+    r"sig|dipl|mag|univ)\.[ ]+$"
+)
+
+
+def opens_sentence(text: str, start: int) -> bool:
+    """Whether the word at ``start`` is a sentence's first (its capital is no evidence)."""
+    return (
+        SENTENCE_START.search(text, 0, start) is not None
+        and TITLE_STOP.search(text, max(0, start - 12), start) is None
+    )
+
+
+def named_like_person(value: str) -> bool:
+    """Whether a word of ``value`` is a given name of any list ("Wendy Hopkins", "Platt,
+    David"), or a middle initial stands between two words ("Shovda K Gairbekov"): not "Neue
+    Regeln", "Fuse TV", "Entertainment Weekly"."""
+    if MIDDLE_INITIAL.search(value):
+        return True
+    names = any_given_name()
+    for word in _words(value):
+        if TITLE_WORD.fullmatch(word):
+            continue
+        first = word.partition("-")[0]
+        if first in names or _unaccented(first) in names:
+            return True
+    return False
+
+
+MIDDLE_INITIAL = regex.compile(r"\p{Lu}\p{Ll}+[ ]+\p{Lu}\.?[ ]+\p{Lu}\p{Ll}")
+TITLE_WORD = regex.compile(TITLE.rstrip("+").removesuffix("[ ]"))
 
 
 def word_not_name(text: str, start: int, end: int, english: frozenset[str]) -> bool:
@@ -450,5 +556,5 @@ def word_not_name(text: str, start: int, end: int, english: frozenset[str]) -> b
         and word[:1].isupper()
         and (word.lower() in english or word.lower() in _stop_words())
         and word not in any_given_name()
-        and SENTENCE_START.search(text, 0, start) is not None
+        and opens_sentence(text, start)
     )

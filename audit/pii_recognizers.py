@@ -42,10 +42,12 @@ from audit.pii_custom import RecognizerSpec
 from audit.pii_names import (
     cued_names,
     lexicon_names,
+    named_like_person,
     non_name,
     person_shaped,
     person_shaped_place,
     unknown_pairs,
+    without_degrees,
     word_not_name,
 )
 
@@ -418,20 +420,24 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
         if "PERSON" not in entities or "PERSON" not in self.supported_entities:
             return kept
         orgs = nlp_artifacts.entities if nlp_artifacts is not None else []
+        # (start, end, label) of the model's spans, degrees after a name cut off.
+        spans = [
+            (e.start_char, e.start_char + len(without_degrees(e.text)), e.label_) for e in orgs
+        ]
+        # A person-shaped ORG with a given name in it ("Wendy Hopkins", not "Fuse TV").
         kept += [
-            recognizer_result(self, "PERSON", e.start_char, e.end_char, ORG_PERSON_SCORE)
-            for e in orgs
-            if e.label_ == "ORGANIZATION" and person_shaped(e.text)
+            recognizer_result(self, "PERSON", s, e, ORG_PERSON_SCORE)
+            for s, e, label in spans
+            if label == "ORGANIZATION" and person_shaped(text[s:e]) and named_like_person(text[s:e])
         ]
         # A person-shaped LOCATION: a PERSON span above it wins the overlap.
         kept += [
-            recognizer_result(self, "PERSON", e.start_char, e.end_char, CUED_PERSON_SCORE)
-            for e in orgs
-            if e.label_ == "LOCATION" and person_shaped_place(e.text)
+            recognizer_result(self, "PERSON", s, e, CUED_PERSON_SCORE)
+            for s, e, label in spans
+            if label == "LOCATION" and person_shaped_place(text[s:e])
         ]
         cued = cued_names(text)
         kept += [recognizer_result(self, "PERSON", s, e, CUED_PERSON_SCORE) for s, e in cued]
-        spans = [(e.start_char, e.end_char, e.label_) for e in orgs]
         named = [*lexicon_names(text, spans), *unknown_pairs(text, english, spans)]
         kept += [recognizer_result(self, "PERSON", s, e, CUED_PERSON_SCORE) for s, e in named]
         return [

