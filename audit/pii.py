@@ -633,15 +633,22 @@ class PiiEngine:
             "including anything the detector missed (names in pattern mode)"
         )
 
-    def mask_ids(self, ids: Sequence[str | None], lines: Sequence[int | None]) -> list[str | None]:
+    def mask_ids(
+        self,
+        ids: Sequence[str | None],
+        lines: Sequence[int | None],
+        unconfirmed: bool = False,
+    ) -> list[str | None]:
         """Record ids as findings may show them: values this engine detects in an id become
-        ``<ENTITY>``, the parts that could hold a value it missed ``<MASKED>``, and the record's
-        line is added (see ``pii_shape.mask_id``)."""
+        ``<ENTITY>`` and the record's line is added (see ``pii_shape.mask_id``). With
+        ``unconfirmed`` (the findings of this check, which name records holding personal data
+        and reach SARIF and CI annotations) the parts that could hold a value the detector
+        missed become ``<MASKED>`` too."""
         distinct = list(dict.fromkeys(i for i in ids if i))
         masks = {}
         for record_id, found in zip(distinct, self.detect_fresh(distinct), strict=True):
             spans = [(s.entity, s.start, s.end) for s in found]
-            masks[record_id] = spans + unconfirmed_spans(record_id, spans)
+            masks[record_id] = spans + (unconfirmed_spans(record_id, spans) if unconfirmed else [])
         return [mask_id(i, masks[i], line) if i else i for i, line in zip(ids, lines, strict=True)]
 
     # --- batches ---------------------------------------------------------------------------
@@ -662,7 +669,7 @@ class PiiEngine:
                 rows["score"].append(span.score)
                 rows["excerpt"].append(self.excerpt(text, span, spans))
                 rows["value_hash"].append(self.value_hash(text[span.start : span.end]))
-        rows["id"] = self.mask_ids(rows["id"], rows["line"])
+        rows["id"] = self.mask_ids(rows["id"], rows["line"], unconfirmed=True)
         return pl.DataFrame(rows, schema=FINDING_SCHEMA)
 
     # --- redaction -------------------------------------------------------------------------
