@@ -339,15 +339,15 @@ def run_mode(mode: str, samples: list[Labelled], matcher: Matcher, work: Path) -
         leaks[where] = matcher.find(views(path))
     for where, text in printed.items():
         leaks[where] = matcher.find(text)
-    own = 0
+    own: set[str] = set()
     for found in leaks.values():
         for value in [v for v, e in found.items() if e.startswith("PERSON") and v in own_words]:
             del found[value]
-            own += 1
+            own.add(value)
     return {
         "leaks": {where: found for where, found in leaks.items() if found},
         "residual": residual,
-        "own_words": own,
+        "own_words": len(own),
         "files": files,
         "ids_kept": len(ids_kept),
         "failures": failures,
