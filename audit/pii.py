@@ -42,10 +42,11 @@ from audit.pii_custom import (
     load_recognizer_files,
     recognizer_path,
 )
-from audit.pii_shape import mask_id, shape_words, unconfirmed_spans
+from audit.pii_shape import mask_id, shape_words
 from audit.presidio_import import load_presidio
 from curate import batch as B
 from curate.errors import RulesError
+from curate.idmask import unconfirmed_spans
 from curate.registry import Params
 
 if TYPE_CHECKING:

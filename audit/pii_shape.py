@@ -8,9 +8,8 @@ detector could have missed.
   the value without a name or a missed number in it. Pattern mode cannot see names at all,
   and no mode sees everything.
 - ``mask_id``: a record id with every detected value replaced by ``<ENTITY>`` and the
-  record's line appended (``<EMAIL_ADDRESS> (line 12)``), so the record can still be found;
-  ``unconfirmed_spans``: the parts no entity was detected in but that could hold one (an '@',
-  seven digits, an address), shown as ``<MASKED>``.
+  record's line appended (``<EMAIL_ADDRESS> (line 12)``), so the record can still be found
+  (``curate.idmask`` adds ``<MASKED>`` where no entity was detected but one could be).
 - ``may_hold_pattern_pii``: a cheap test (one polars pass) of which ids could hold a pattern
   entity at all, so most runs never build a detector for their ids.
 
@@ -74,31 +73,6 @@ def shape_words(text: str) -> str:
 # long run of word characters (a crypto wallet). Most ids ("t123", "doc-004512") have none,
 # and a run that drops them never builds a detector (seconds) for its ids.
 PATTERN_CANDIDATE = r"@|::|[0-9A-Fa-f]:[0-9A-Fa-f]|\d\.\d|(?:\d\D*){7}|\w{26,}"
-
-
-# The parts of an id that could be a value the detector misses without context (a phone
-# number with no "call me on" beside it, an e-mail at an unknown domain): masked whether or not
-# an entity was detected there. A harmless id masked costs its reader a line number (given
-# beside it); a missed value shown leaks it.
-UNCONFIRMED = re.compile(
-    r"[^\s@<>()\[\],;\"']+@[^\s@<>()\[\],;\"']+"  # anything around an '@'
-    r"|(?:[0-9A-Fa-f]{0,4}:){2,}[0-9A-Fa-f]{0,4}"  # IPv6-like (and times)
-    r"|\d{1,3}(?:\.\d{1,3}){3}"  # IPv4-like
-    r"|\+?\(?\d(?:[\s().\-/]*\d){6,}"  # seven digits or more, separators between them
-    r"|(?=\w*[G-Zg-z])\w{26,}"  # a long run that is not a hex digest (a wallet address)
-)
-
-
-def unconfirmed_spans(
-    record_id: str, spans: Sequence[tuple[str, int, int]]
-) -> list[tuple[str, int, int]]:
-    """The parts of ``record_id`` outside the detected ``spans`` that could still be personal
-    data (``UNCONFIRMED``), as ``("MASKED", start, end)``."""
-    return [
-        ("MASKED", m.start(), m.end())
-        for m in UNCONFIRMED.finditer(record_id)
-        if not any(m.start() < end and start < m.end() for _, start, end in spans)
-    ]
 
 
 def may_hold_pattern_pii(ids: Sequence[str | None]) -> list[bool]:

@@ -113,9 +113,10 @@ def clean(
             sink = CleanSink(writers, rules)
             ledger, steps = run_local(data, rules, sink, ckpt, progress=progress, workers=workers)
             info, shards = provenance(data, rules), {}
+        withhold = withholds_record_text(spec.step for spec in rules.steps)
         for _, step in steps:
             for cluster in step.duplicate_clusters():
-                writers["duplicates.jsonl"].write_line(cluster_line(cluster))
+                writers["duplicates.jsonl"].write_line(cluster_line(cluster, withhold))
         files = {name: {"lines": w.lines, "sha256": w.sha256} for name, w in writers.items()}
         engine_key = {"engine": "ray"} if on_ray else {}
         manifest = ledger.manifest("clean", info, {**shards, **files}, **engine_key)

@@ -18,6 +18,7 @@ import polars as pl
 
 from curate import batch as B
 from curate import registry
+from curate.idmask import mask_unconfirmed
 from curate.jsonsplice import SpliceError, splice
 from curate.records import path_parts, set_path
 
@@ -213,16 +214,22 @@ def jsonl_to_parquet(jsonl: Path, parquet: Path, like: Path | None = None) -> in
     return frame.height
 
 
-def cluster_line(cluster: dict[str, Any]) -> bytes:
+def cluster_line(cluster: dict[str, Any], withhold: bool = False) -> bytes:
     """A duplicates.jsonl line with the record ids in it masked (``kept``, ``members`` and the
-    ``cluster`` name, which holds the kept id): an id may be an e-mail address."""
-    mask = registry.id_masker()
+    ``cluster`` name, which holds the kept id): an id may be an e-mail address. With
+    ``withhold`` (a redacting run) also where they could hold a value the detector missed."""
+    detected = registry.id_masker()
+
+    def mask(ids: list[str | None]) -> list[str | None]:
+        shown = detected(ids, None)
+        return [mask_unconfirmed(i) for i in shown] if withhold else shown
+
     out = dict(cluster)
     for key in ("kept", "cluster"):
         if isinstance(out.get(key), str):
-            out[key] = mask([out[key]], None)[0]
+            out[key] = mask([out[key]])[0]
     if isinstance(out.get("members"), list):
-        out["members"] = mask(out["members"], None)
+        out["members"] = mask(out["members"])
     return orjson.dumps(out)
 
 
@@ -246,8 +253,13 @@ def quarantine_output(entry: dict[str, Any], withhold: bool) -> bytes:
 
 
 def dropped_output(line: bytes, withhold: bool) -> bytes:
-    """A dropped line; with ``withhold``, its ``_curate`` metadata without the record."""
+    """A dropped line; with ``withhold``, its ``_curate`` metadata without the record, and its
+    ids masked where they could hold a value the detector missed (``curate.idmask``)."""
     if not withhold:
         return line
     meta = orjson.loads(line)["_curate"]
+    meta["id"] = mask_unconfirmed(meta.get("id"), meta.get("line"))
+    for key, line_key in (("duplicate_of", "duplicate_of_line"), ("cluster", None)):
+        if isinstance(meta.get(key), str):
+            meta[key] = mask_unconfirmed(meta[key], meta.get(line_key) if line_key else None)
     return orjson.dumps({"_curate": {**meta, "record": "withheld"}})

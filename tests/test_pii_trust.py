@@ -216,6 +216,34 @@ def test_finding_ids_the_detector_cannot_confirm_are_masked_where_they_could_hol
     assert mask_record_ids(["xsum-11846369", "(965)911-3772"]) == ["xsum-11846369", "(965)911-3772"]
 
 
+def test_a_redacting_clean_masks_ids_the_detector_cannot_confirm(tmp_path: Path) -> None:
+    """Found by bench/leak_check.py in ner mode: a redacting clean withholds the dropped
+    records, yet wrote the ids of the duplicates (phone numbers with no phone word, an e-mail
+    at an unknown domain) in clear in dropped.jsonl and duplicates.jsonl."""
+    ids = ["(965)911-3772", "v.diaz@uni-graz.example"]
+    text = "the same words in both records"
+    data = tmp_path / "d.jsonl"
+    rows = [{"id": i, "text": text} for i in ids] + [{"id": "xsum-11846369", "text": "other"}]
+    rows += [{"id": "copy-1", "text": "other"}]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    rules = tmp_path / "r.yaml"
+    for name, steps in (("plain", "  - step: dedupe_exact"),
+                        ("redact", "  - step: redact_pii\n  - step: dedupe_exact")):  # fmt: skip
+        rules.write_text(RULES.format(steps=steps, excerpt=""), encoding="utf-8")
+        out = tmp_path / name
+        clean(data, out, rules)
+        written = (out / "dropped.jsonl").read_text() + (out / "duplicates.jsonl").read_text()
+        dropped = [json.loads(x)["_curate"] for x in (out / "dropped.jsonl").open()]
+        if name == "redact":
+            assert not any(i in written for i in ids)
+            assert dropped[0]["id"] == "<MASKED> (line 2)"
+            assert dropped[0]["duplicate_of"] == "<MASKED> (line 1)"
+            # an id that cannot be a contact value is still shown as written
+            assert dropped[1]["id"] == "copy-1" and "xsum-<MASKED>" in written
+        else:  # the records are written in clear anyway: ids stay as the data has them
+            assert dropped[1]["duplicate_of"] == "xsum-11846369"
+
+
 def test_an_email_used_as_id_is_masked_in_findings_sarif_and_dropped(tmp_path: Path) -> None:
     """The attack: an e-mail used as id appeared in clear in findings.jsonl, SARIF and
     dropped.jsonl."""
