@@ -705,8 +705,12 @@ def _trust_values(
     }
 
 
-def _fill(template: str, values: dict[str, Any]) -> tuple[str, list[tuple[str, int, int]]]:
-    """The template with each slot filled by a fresh value; gold spans of the PII slots."""
+def fill_template(
+    template: str, values: dict[str, Any], slots: dict[str, str] | None = None
+) -> tuple[str, list[tuple[str, int, int]]]:
+    """The template with each slot filled by a fresh value (``values``: slot -> maker); gold
+    spans of the PII slots (``slots``: slot -> entity, TRUST_SLOTS by default)."""
+    slots = TRUST_SLOTS if slots is None else slots
     text = ""
     gold: list[tuple[str, int, int]] = []
     rest = template
@@ -715,8 +719,8 @@ def _fill(template: str, values: dict[str, Any]) -> tuple[str, list[tuple[str, i
         slot, _, rest = tail.partition("}")
         text += head
         value = values[slot]()
-        if slot in TRUST_SLOTS:
-            gold.append((TRUST_SLOTS[slot], len(text), len(text) + len(value)))
+        if slot in slots:
+            gold.append((slots[slot], len(text), len(text) + len(value)))
         text += value
     return text + rest, gold
 
@@ -746,10 +750,10 @@ def labelled_sentences(
     out: list[Labelled] = []
     for _ in range(n):
         template = positives[int(rng.integers(0, len(positives)))]
-        text, gold = _fill(template, _trust_values(fakers, rng, sealed))
+        text, gold = fill_template(template, _trust_values(fakers, rng, sealed))
         out.append(Labelled(text, gold))
     for _ in range(n // 2):
         kind, template = negatives[int(rng.integers(0, len(negatives)))]
-        text, _ = _fill(template, _trust_values(fakers, rng, sealed))
+        text, _ = fill_template(template, _trust_values(fakers, rng, sealed))
         out.append(Labelled(text, [], kind))
     return out

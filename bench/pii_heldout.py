@@ -44,7 +44,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from pii_corpus import Labelled
+from pii_corpus import Labelled, fill_template
 
 HELDOUT_SEED = 5550123
 HELDOUT_NAME_LOCALES = (
@@ -473,18 +473,7 @@ def ean13(values: _Values) -> str:
 
 def fill(template: str, values: _Values) -> tuple[str, list[tuple[str, int, int]]]:
     """The template with a fresh value in each slot, and the gold spans of the PII slots."""
-    text = ""
-    gold: list[tuple[str, int, int]] = []
-    rest = template
-    while "{" in rest:
-        head, _, tail = rest.partition("{")
-        slot, _, rest = tail.partition("}")
-        text += head
-        value = values.slots[slot]()
-        if slot in HELDOUT_SLOTS:
-            gold.append((HELDOUT_SLOTS[slot], len(text), len(text) + len(value)))
-        text += value
-    return text + rest, gold
+    return fill_template(template, values.slots, HELDOUT_SLOTS)
 
 
 _FAKERS: dict[str, Any] = {}
