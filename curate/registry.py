@@ -38,6 +38,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from curate import batch as B
+from curate.idmask import mask_unconfirmed
 
 # Optional modules that register more steps or checks; the core never imports them statically.
 PLUGIN_MODULES = ("curate.steps", "audit.checks", "audit.steps")
@@ -492,12 +493,27 @@ def register_id_masker(masker: IdMasker) -> None:
     _id_masker = masker
 
 
-def id_masker() -> IdMasker:
-    """The registered id masker; refuses to go on without one (ids may be e-mail addresses)."""
+def id_masker(unconfirmed: bool = False) -> IdMasker:
+    """The registered id masker; refuses to go on without one (ids may be e-mail addresses).
+
+    With ``unconfirmed`` (ids shown in a report, which leaves the machine: findings, examples)
+    the parts of an id that could hold a value the detector missed are masked too, each id
+    then naming its line (``curate.idmask``)."""
     load_plugins()
     if _id_masker is None:
         raise RuntimeError("no id masker is registered (audit.checks): ids cannot be masked")
-    return _id_masker
+    if not unconfirmed:
+        return _id_masker
+    detected = _id_masker
+
+    def for_report(
+        ids: Sequence[str | None], lines: Sequence[int | None] | None
+    ) -> list[str | None]:
+        known = list(lines) if lines is not None else [None] * len(ids)
+        shown = detected(ids, lines)
+        return [mask_unconfirmed(i, line) for i, line in zip(shown, known, strict=True)]
+
+    return for_report
 
 
 def plugin_modules() -> list[str]:

@@ -348,6 +348,55 @@ def test_cluster_line_masks_every_id() -> None:
     assert line == {"cluster": "exact:<EMAIL_ADDRESS>", "kept": "<EMAIL_ADDRESS>", "members": ["b"]}
 
 
+def test_report_ids_mask_what_the_detector_could_miss(tmp_path: Path, cli: Any) -> None:
+    """Ids shown in a report (chat_format findings, near-duplicate examples) leave the
+    machine: an e-mail at a host no validator accepts and a digit run that no phone context
+    confirms are masked there too, each id naming its line."""
+    prompt = "Could you explain how leaves turn light into sugar during a long summer day"
+    reply = "Chlorophyll captures the light, water is split and carbon dioxide is fixed"
+    rows: list[dict[str, Any]] = [
+        {"id": f"r{i}", "messages": [{"role": "user", "content": f"question {i} on {i * 7}"}]}
+        for i in range(20)
+    ]
+    rows.append({"id": "ana.pereira@intranet", "messages": [{"role": "bogus", "content": "hi"}]})
+    for suffix, extra in (("1198", ""), ("1199", " please")):
+        turns = [("user", prompt + extra), ("assistant", reply + extra)]
+        rows.append(
+            {
+                "id": f"cust 0176 4432 {suffix}",
+                "messages": [{"role": r, "content": c} for r, c in turns],
+            }
+        )
+    data = tmp_path / "chat.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("extends: chat\nfields: {chat: messages, id: id}\n", encoding="utf-8")
+    code, out, err = cli("audit", data, "--rules", rules, "--report", tmp_path / "report")
+    assert code == 1, err  # the bogus role is a chat_format error
+    secrets = ("ana.pereira", "0176 4432")
+    for path in (tmp_path / "report").iterdir():
+        assert not any(s in path.read_text(encoding="utf-8") for s in secrets), path.name
+    assert not any(s in out + err for s in secrets)
+    findings = [json.loads(x) for x in (tmp_path / "report" / "findings.jsonl").open()]
+    bogus = [f for f in findings if f["check"] == "chat_format" and f["line"] == 21]
+    assert bogus and {f["id"] for f in bogus} == {"<MASKED> (line 21)"}
+    result = json.loads((tmp_path / "report" / "audit.json").read_text())
+    (near,) = [s for s in result["details"]["steps"] if s["step"] == "dedupe_near"]
+    examples = near["summary"]["examples"]
+    assert {"id": "cust <MASKED> (line 23)", "duplicate_of": "cust <MASKED> (line 22)"}.items() <= (
+        examples[0].items()
+    )
+
+
+def test_report_id_masker_leaves_plain_ids_and_masks_digit_runs() -> None:
+    from curate import registry
+
+    shown = registry.id_masker(unconfirmed=True)(["t17", "acct-88213307", None], [4, 5, None])
+    assert shown == ["t17", "acct-<MASKED> (line 5)", None]
+    # writers of a plain clean keep the id as the data has it (duplicate_of names the record)
+    assert registry.id_masker()(["acct-88213307"], [5]) == ["acct-88213307"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["pattern", "ner"])
 def test_no_labelled_value_names_included_leaves_curate(

@@ -78,7 +78,9 @@ class ChatFormat(Check):
         if not hit_rows:
             return []
         lines = batch[B.LINE].to_list()
-        shown = id_masker()([batch[B.ID][i] for i in hit_rows], [lines[i] for i in hit_rows])
+        ids = batch[B.ID]
+        mask = id_masker(unconfirmed=True)
+        shown = mask([ids[i] for i in hit_rows], [lines[i] for i in hit_rows])
         findings: list[dict[str, Any]] = []
         limit = self.params.max_findings_per_record
         for row, shown_id in zip(hit_rows, shown, strict=True):

@@ -329,7 +329,7 @@ def example_pairs(
     first = np.argsort(ranks[dropped], kind="stable")[:EXAMPLE_PAIRS]
     if first.size == 0:
         return []
-    mask = id_masker()
+    mask = id_masker(unconfirmed=True)
     shown_ids = [None if i is None else str(i) for i in ids.cast(pl.String).to_list()]
     known = lines if lines is not None else np.zeros(ranks.size, dtype=np.int64)
     dropped_lines = [int(known[d]) or None for d in dropped[first]]
