@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from faker import Faker
-from pii_corpus import TRUST_ENTITIES, TRUST_STRUCTURED, labelled_sentences
+from pii_corpus import TRUST_ENTITIES, TRUST_STRUCTURED, fixed_span_time, labelled_sentences
 from pii_heldout import heldout_sentences
 
 from audit.pii import PiiEngine, PiiParams, Span, resolve_overlaps
@@ -151,8 +151,8 @@ NEGATIVE_TEMPLATES: list[tuple[str, str, Callable[[Faker], str], str | None]] = 
     (
         "date",
         "Due {}.",
-        lambda f: f.date(
-            pattern=f.random_element(["%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%Y%m%d", "%d %B %Y"])
+        lambda f: fixed_span_time(f).strftime(
+            f.random_element(["%Y-%m-%d", "%m/%d/%Y", "%d.%m.%Y", "%Y%m%d", "%d %B %Y"])
         ),
         "DATE_TIME",
     ),
@@ -160,7 +160,7 @@ NEGATIVE_TEMPLATES: list[tuple[str, str, Callable[[Faker], str], str | None]] = 
     ("isbn", "ISBN {}", lambda f: f.isbn10(), None),
     ("isbn", "See {} in the catalogue.", lambda f: f.isbn13().replace("-", ""), None),
     ("ean", "Barcode {} scanned.", lambda f: f.ean13(), None),
-    ("timestamp", "Logged at {}.", lambda f: f.date_time().isoformat(sep=" "), "DATE_TIME"),
+    ("timestamp", "Logged at {}.", lambda f: fixed_span_time(f).isoformat(sep=" "), "DATE_TIME"),
     (
         "pages",
         "Read pages {}.",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -624,6 +625,16 @@ class Labelled(NamedTuple):
     kind: str = ""  # hard negatives: what the number is
 
 
+# Faker's date() and time() draw between 1970 and *now*: the same seed gives other values on
+# another day (or second). Draws between two fixed instants keep a seed's texts the same.
+TIME_SPAN = (datetime(1970, 1, 1), datetime(2025, 12, 31, 23, 59, 59))
+
+
+def fixed_span_time(fake: Any) -> datetime:
+    """A seeded instant between ``TIME_SPAN``'s bounds, whatever day it is run."""
+    return fake.date_time_between(start_date=TIME_SPAN[0], end_date=TIME_SPAN[1])
+
+
 def _trust_phone(f: Any, rng: np.random.Generator) -> str:
     """A phone number from a locale's formats, or re-written as people write them."""
     style = int(rng.integers(0, 10))
@@ -695,10 +706,10 @@ def _trust_values(
         "order": lambda: _digits(rng, int(rng.integers(7, 12))),
         "version": lambda: ".".join(str(int(rng.integers(0, m))) for m in (30, 40, 9999)),
         "price": lambda: f"${int(rng.integers(1000, 9_999_999)):,}.{int(rng.integers(10, 99))}",
-        "date": lambda: str(en.date(pattern=DATE_FORMATS[int(rng.integers(0, 3))])),
+        "date": lambda: fixed_span_time(en).strftime(DATE_FORMATS[int(rng.integers(0, 3))]),
         "isbn": lambda: str(en.isbn13() if rng.random() < 0.5 else en.isbn10()),
         "ean": lambda: str(en.ean13()),
-        "time": lambda: str(en.time()),
+        "time": lambda: fixed_span_time(en).strftime("%H:%M:%S"),
         "pages": lambda: f"{int(rng.integers(10, 400))}-{int(rng.integers(400, 999))}",
         "quantity": lambda: f"{int(rng.integers(10_000, 9_999_999)):,}",
         "otp": lambda: _digits(rng, 6),
