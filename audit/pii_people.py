@@ -251,6 +251,8 @@ def parsed_names(
         before = doc[first.i - 1].lower_ if first.i > 0 else ""
         if before in PREPOSITIONS or before in ("the", "a", "an", "this", "that", "our"):
             continue
+        if before == "," and AFTER_PLACE.search(text, 0, doc[first.i - 1].idx):
+            continue  # "12 Victoria Street, Wellington": the town of an address
         start, end = first.idx, token.idx + len(token.text)
         if any(
             label != "PERSON"
@@ -266,6 +268,8 @@ def parsed_names(
 
 
 JOINED_IN = regex.compile(r"[ ]and[ ]")
+# A street, a number or a place's word right before a comma.
+AFTER_PLACE = regex.compile(r"(?:\d|\b(?i:street|st|road|rd|avenue|ave|lane|way|drive|square))$")
 
 
 def given_then_unknown(text: str, english: frozenset[str]) -> Iterable[Span]:
@@ -320,17 +324,27 @@ def _joined_name(value: str, english: frozenset[str]) -> bool:
     words = [w for w in value.split() if not regex.fullmatch(PARTICLES, w)]
     if len(words) > 4 or any(_not_person_word(w) or "'" in w or "’" in w for w in words):
         return False
-    if any(in_lexicon(w) for w in words):
+    if any(in_lexicon(w) or in_lexicon(w, words=True) for w in words):
         return True
+    if any(_given(w) and not english_form(w.lower(), english) for w in words):
+        return True  # "Reuben and Emil Urban": a given name of the common list too
     return len(words) > 1 and all(unknown_word(w, english) for w in words)
 
 
 # --- filters ---------------------------------------------------------------------------------
 
 
+# First words of a thing's name, never of a person's: an article, a street's word.
+_THING_FIRST = "the rua rue via calle avenida strasse straße viale piazza plaza carrer ulica ul"
+THING_FIRST = frozenset(_THING_FIRST.split())
+
+
 def company_named(value: str) -> bool:
-    """A span whose last word names a company ("Northwind Utilities", "Nordhavn Trading")."""
+    """A span whose last word names a company ("Northwind Utilities", "Nordhavn Trading"),
+    or that opens with an article or a street's word ("The Victoria Line", "Rua Augusta")."""
     words = value.strip(" .,:;!?").split()
+    if len(words) > 1 and words[0].lower() in THING_FIRST:
+        return True
     return len(words) > 1 and words[-1].lower().strip(".") in ORG_WORDS
 
 
@@ -369,16 +383,27 @@ def _alone_on_line(text: str, start: int, end: int) -> bool:
     return bool(LINE_ALONE.search(text, 0, start)) and bool(LINE_END.match(text, end))
 
 
+CAPITALISED_BEFORE = regex.compile(rf"(?<![\w'’-])({CAPITALISED})[ ]+$")
+
+
+def _after_name_word(text: str, start: int) -> bool:
+    """Whether a capitalised word that may belong to a name stands right before ``start``
+    ("Santa Monica Pier"; not "Hi Georgia")."""
+    m = CAPITALISED_BEFORE.search(text, max(0, start - 30), start)
+    return m is not None and not not_a_name(m.group(1)) and not opens_sentence(text, m.start(1))
+
+
 def english_alone(text: str, start: int, end: int, english: frozenset[str]) -> bool:
     """One English word that no given name is, alone on its line ("Recruiting", signing
-    a message for a team)."""
+    a message for a team) or the last word of a longer capitalised name ("The Santa Monica
+    Pier")."""
     word = text[start:end]
     return (
         " " not in word
         and bool(english)
         and english_form(word.lower(), english)
         and not _given(word)
-        and _alone_on_line(text, start, end)
+        and (_alone_on_line(text, start, end) or _after_name_word(text, start))
     )
 
 
