@@ -95,7 +95,7 @@ CUES = (
     r"passed[ ]to|handed[ ]to|on[ ]behalf[ ]of|care[ ]of|belongs[ ]to|belonging[ ]to|"
     r"addressed[ ]to|written[ ]by|sent[ ]by|\p{L}+ed[ ]by|given[ ]by|"
     # verbs whose object is a person: "send Milan the contract", "cc'd Caomhan so ..."
-    r"send|let|cc['’]d|bcc|notify|notified|inform|informed|warn|warned|brief|briefed|"
+    r"send|forward|forwarded|let|cc['’]d|bcc|notify|notified|inform|informed|warn|warned|brief|briefed|"
     r"introduce|introduced|hire|hired|promote|promoted|congratulate|welcome|meet|"
     r"loop[ ]in|looped[ ]in|copy|copied|tag|tagged|mention|mentioned|well[ ]done|"
     r"good[ ]job|nice[ ]work|great[ ]job|(?:work|worked|working)[ ]with|do[ ]you[ ]know|"
