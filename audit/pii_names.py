@@ -43,7 +43,8 @@ from pathlib import Path
 import regex
 
 PARTICLES = (
-    r"(?:van|von|der|den|de|del|della|da|di|du|dos|das|la|le|bin|ibn|al|el|y|zu|ter|ten|het)"
+    r"(?:van|von|der|den|de|del|della|da|di|du|dos|das|la|le|bin|ibn|al|el|y|zu|ter|ten|het|"
+    r"bint|ben|abu|af|av|ap|op|te|vom|zum|zur|dei|degli|delle|do|e|i|mac|nic|ní|ua|ui)"
 )
 # A capitalised word: an upper-case letter then letters, with inner hyphens or apostrophes.
 # A possessive "'s" is not part of it ("Anna's" is "Anna"; "O'Neil" is one word).

@@ -90,8 +90,10 @@ CHAT_CUE = (
     r"hey|heya|hi|hiya|hello|yo|sup|thx|thanks|thank[ ]you|ty|cheers|lol|lmao|omg|haha|"
     r"love|xoxo|bye|congrats|dear|ping|cc|tell|ask|text|dm"
 )
+LOWER_WORD = r"\p{Ll}[\p{Ll}'’-]*\p{Ll}"
 CHAT_NAME = regex.compile(
-    rf"(?<![\w'’])(?i:{CHAT_CUE})[,!]?[ ]+(?P<name>\p{{Ll}}[\p{{Ll}}'’-]*\p{{Ll}})(?![\w@'’-])"
+    rf"(?<![\w'’])(?i:{CHAT_CUE})[,!]?[ ]+(?P<name>{LOWER_WORD})(?![\w@'’-])"
+    rf"(?:[ ]+(?P<second>{LOWER_WORD})(?![\w@'’-]))?"
 )
 
 
@@ -120,7 +122,13 @@ def mentions(text: str) -> Iterable[Span]:
 
 def chat_names(text: str, english: frozenset[str]) -> Iterable[Span]:
     for m in CHAT_NAME.finditer(text):
-        if _lower_name(m.group("name"), english):
+        if not _lower_name(m.group("name"), english):
+            continue
+        # A surname after it: no English word, no chat word ("hey ana lucic, ...").
+        second = m.group("second")
+        if second and _lower_name(second, english) and not english_form(second, english):
+            yield m.start("name"), m.end("second")
+        else:
             yield m.span("name")
 
 

@@ -49,6 +49,7 @@ def test_chat_mentions_are_names_but_emails_and_team_handles_are_not() -> None:
     [
         ("yo kwame, u coming tonight?", ["kwame"]),
         ("thanks, siobhan", ["siobhan"]),
+        ("hey ana lucic, u coming tonight?", ["ana lucic"]),
         ("hey guys u coming?", []),
         ("lol ok see u later", []),
         ("hey there, cool build", []),
