@@ -2,8 +2,8 @@
 
 The small English model labels many people's names as organisations ("Wendy Hopkins",
 "Daniel Marques"), as places (most names that are not English: "Kunigunde Ruppert",
-"Tripti Kala") or not at all ("Please contact Graziano Broschi"). Rules used by
-``pii_recognizers.CheckedSpacyRecognizer`` raise recall on names without a gazetteer:
+"Tripti Kala") or not at all ("Please contact Graziano Broschi"). Rules combined by
+``pii_people.person_spans`` (with rules of its own) raise recall on names:
 
 - ``person_shaped``: an ORG span of two to five capitalised words (particles such as "van",
   "de" between them), none of them a word that names companies ("Inc", "Bank", "Group"...),
