@@ -2,8 +2,8 @@
 
 The small English model labels many people's names as organisations ("Wendy Hopkins",
 "Daniel Marques"), as places (most names that are not English: "Kunigunde Ruppert",
-"Tripti Kala") or not at all ("Please contact Graziano Broschi"). Rules used by
-``pii_recognizers.CheckedSpacyRecognizer`` raise recall on names without a gazetteer:
+"Tripti Kala") or not at all ("Please contact Graziano Broschi"). Rules combined by
+``pii_people.person_spans`` (with rules of its own) raise recall on names:
 
 - ``person_shaped``: an ORG span of two to five capitalised words (particles such as "van",
   "de" between them), none of them a word that names companies ("Inc", "Bank", "Group"...),
@@ -43,13 +43,16 @@ from pathlib import Path
 import regex
 
 PARTICLES = (
-    r"(?:van|von|der|den|de|del|della|da|di|du|dos|das|la|le|bin|ibn|al|el|y|zu|ter|ten|het)"
+    r"(?:van|von|der|den|de|del|della|da|di|du|dos|das|la|le|bin|ibn|al|el|y|zu|ter|ten|het|"
+    r"bint|ben|abu|af|av|ap|op|te|vom|zum|zur|dei|degli|delle|do|e|i|mac|nic|ní|ua|ui)"
 )
 # A capitalised word: an upper-case letter then letters, with inner hyphens or apostrophes.
 # A possessive "'s" is not part of it ("Anna's" is "Anna"; "O'Neil" is one word).
 CAPITALISED = r"\p{Lu}[\p{Ll}\p{Lu}]*+(?:(?:-|['’](?!s\b))\p{Lu}?[\p{Ll}]++)*+"
 # One to five capitalised words, with up to two particles between two of them ("van den").
-NAME_WORDS = rf"{CAPITALISED}(?:[ ]+(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED}){{0,4}}+"
+# A middle initial ("Lucas D. Robson") may stand between two of them.
+INITIAL = r"(?:[ ]+\p{Lu}\.)"
+NAME_WORDS = rf"{CAPITALISED}(?:{INITIAL}?[ ]+(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED}){{0,4}}+"
 # Titles written before a name: honorifics of several languages, or any short capitalised
 # abbreviation ("Ing.", "Univ.Prof.", "Sig.ra"); they are not part of the span reported.
 TITLE = (
@@ -76,7 +79,9 @@ _ROLES = (
     "technician officer representative consultant specialist administrator contractor "
     "volunteer resident passenger subscriber beneficiary employer tutor coach trainer mentor "
     "intern trainee parent guardian carer caregiver therapist dentist surgeon physician "
-    "pharmacist receptionist secretary assistant clerk cashier accountant inspector sponsor"
+    "pharmacist receptionist secretary assistant clerk cashier accountant inspector sponsor "
+    "reference referee guarantor cosigner co-signer witness speaker keynote host signatory "
+    "approver"
 )
 ROLES = _ROLES.split()
 CUES = (
@@ -89,7 +94,13 @@ CUES = (
     r"spoke[ ]with|spoke[ ]to|talked[ ]to|met[ ]with|met|name[ ]is|i[ ]am|i'm|this[ ]is|"
     r"it's|it’s|it[ ]is|account[ ]holder|contact[ ]person|forward[ ](?:this|it)[ ]to|"
     r"passed[ ]to|handed[ ]to|on[ ]behalf[ ]of|care[ ]of|belongs[ ]to|belonging[ ]to|"
-    r"addressed[ ]to|written[ ]by|sent[ ]by|\p{L}+ed[ ]by|"
+    r"addressed[ ]to|written[ ]by|sent[ ]by|\p{L}+ed[ ]by|given[ ]by|"
+    # verbs whose object is a person: "send Milan the contract", "cc'd Caomhan so ..."
+    r"send|forward|forwarded|let|cc['’]d|bcc|notify|notified|inform|informed|warn|warned|brief|briefed|"
+    r"introduce|introduced|hire|hired|promote|promoted|congratulate|welcome|meet|"
+    r"loop[ ]in|looped[ ]in|copy|copied|tag|tagged|mention|mentioned|well[ ]done|"
+    r"good[ ]job|nice[ ]work|great[ ]job|(?:work|worked|working)[ ]with|do[ ]you[ ]know|"
+    r"(?:request|confirmation|behalf|attention)[ ]of|confirmation[ ]for|"
     r"(?:note|message|mail|letter|reply|call|request|complaint|word)[ ]from|"
     r"(?:identity|name|account|details|file|record|profile|signature)[ ]of|"
     r"(?:reimbursement|refund|payment|transfer|details|invoice|receipt|checkout|approved|"
@@ -104,10 +115,14 @@ CUED = regex.compile(
 LIST_LABELS = (
     r"attendees|participants|present|invitees|invited|guests|speakers|panel|panellists|"
     r"panelists|signatories|members|team|owners|reviewers|approvers|assignees|authors|"
-    r"contacts|cc|bcc|with|name|full[ ]name"
+    r"contacts|cc|bcc|with|name|full[ ]name|signed|signed[ ]by|(?:guest|attendee|invite|"
+    r"distribution|mailing|contact|speaker)[ ]list|credit|photo[ ]credit|by"
 )
 LIST_HEAD = regex.compile(rf"(?<![\w])(?i:{LIST_LABELS})[ ]*:[ ]*")
-LIST_ITEM = regex.compile(rf"{NAME}{SUFFIX}(?P<sep>[ ]*(?:,|;|&|\band\b)[ ]*)?")
+# An item may carry a short note in brackets: "Segundo Méndez (+1), ...".
+LIST_ITEM = regex.compile(
+    rf"{NAME}{SUFFIX}(?:[ ]*\([^()\n]{{0,20}}\))?(?P<sep>[ ]*(?:,|;|&|\band\b)[ ]*)?"
+)
 # Things only people have, after a possessive: "Ibrahim's cell".
 POSSESSED = (
     r"cell|cellphone|phone|mobile|number|email|e-mail|mail|address|home|flat|wife|husband|"
@@ -115,7 +130,9 @@ POSSESSED = (
     r"birthday|ssn|passport|account|salary|payslip|contract|car|desk|office|laptop|"
     r"signature|landlord|doctor|lawyer|song|novel|book|album|poem|film|movie|lyrics|place|"
     r"house|party|room|wedding|funeral|dog|cat|bike|parents|idea|request|message|letter|"
-    r"computer|shift|shifts|appointment|flight|visit|leave|thesis"
+    r"computer|shift|shifts|appointment|flight|visit|leave|thesis|team|group|department|"
+    r"project|branch|ticket|calendar|schedule|inbox|comment|report|photo|profile|order|bill|"
+    r"case|notes|files|code|question|reply|answer|turn"
 )
 POSSESSIVE = regex.compile(rf"(?<![\w]){NAME}{SUFFIX}['’]s[ ]+(?i:{POSSESSED})\b")
 # A person as the subject of a verb of speech or of a person's act, maybe "from <team>".
@@ -125,7 +142,11 @@ ACTS = (
     r"reported|complained|phoned|emailed|texted|joined|requested|promised|claims|claimed|"
     r"insists|insisted|admitted|noted|added|called[ ](?:me|us|back|again)|left[ ]a|lives|"
     r"lived|works|worked|moved|married|died|was[ ]born|is[ ]from|ha[sd][ ]\p{L}+ed|"
-    r"will[ ](?:see|call|meet|sign|pay|send)"
+    r"will[ ](?:see|call|meet|sign|pay|send)|gave|gives|got|gets|took|takes|forgot|forgets|"
+    r"wired|transferred|brought|left|came|went|called|rang|"
+    r"(?:is|was)[ ]+(?:out|off|away|back|sick|on[ ]leave)\b|"
+    # a caller or a writer naming themself: "Adrija here, I'm away"
+    r"here(?=[ ]*[,.!;:—–-])"
 )
 # What a bracket after a name says about that person: "Ranveer Mody (SSN ...)".
 ABOUT_PERSON = r"ssn|social|dob|born|age|aged|e-?mail|phone|tel|mobile|cell|id|employee|he|she"
@@ -138,7 +159,7 @@ VOCATIVE = regex.compile(
 SUBJECT = regex.compile(
     rf"(?<![\w'’]){NAME}{SUFFIX}(?:[ ]+and[ ]+{NAME}{SUFFIX})?"
     rf"(?:[ ]+from[ ]+(?:the[ ]+)?(?:{TEAMS})\b|[ ]+(?:{ACTS})\b|[ ]+and[ ]+I\b|"
-    rf",?[ ]+(?:who|whose)\b|[ ]+\((?i:{ABOUT_PERSON})\b)"
+    rf",?[ ]+(?:who|whose)\b|[ ]+\((?i:{ABOUT_PERSON})\b|[ ]*[/|;][ ]*(?i:{ABOUT_PERSON})\b)"
 )
 # A name written as a mail header writes it, "Jade Tielemans <jade@example.net>" or with the
 # address in brackets, and a name signing a message off at its end ("... - Karina").
@@ -176,6 +197,12 @@ _ORG_WORDS = """
     industries international global consulting capital ventures media network networks
     airlines airways motors pharma energy council committee ministry department agency
     office church club team hotel restaurant cafe store shop market street avenue road
+    utilities utility trading logistics manufacturing insurance construction electric
+    electronics foods studios studio enterprises enterprise supplies supply imports exports
+    pharmaceuticals healthcare health properties realty estates transport freight shipping
+    telecom communications digital analytics robotics automotive engineering recruiting
+    recruitment staffing media publishing entertainment games brewery bakery farms dental
+    medical lawyers accountants advisors holding kg oy aps asa llp pty pvt
 """
 ORG_WORDS = frozenset(_ORG_WORDS.split())
 # Words of places' names: a LOCATION holding one stays a place ("New York", "Lake Como").
@@ -213,14 +240,14 @@ def _words(value: str) -> list[str]:
     return value.replace(",", " ").split()
 
 
-def _not_a_name(word: str) -> bool:
+def not_a_name(word: str) -> bool:
     return word in NOT_NAMES or word.lower() in ORG_WORDS or bool(ACRONYM.fullmatch(word))
 
 
 def non_name(value: str) -> bool:
     """A one-word span that is a word, not a name ("Tel", "Dispatcher", "Monday")."""
     words = value.strip(" .,:;!?").split()
-    return len(words) == 1 and _not_a_name(words[0])
+    return len(words) == 1 and not_a_name(words[0])
 
 
 def person_shaped(value: str) -> bool:
@@ -264,7 +291,7 @@ def _speakers(text: str) -> Iterable[tuple[int, int]]:
     ("Shawn:", not "Note:", "Agent:", "Summary:")."""
     for m in SPEAKER.finditer(text):
         first = m.group("name").split()[0]
-        if (_in_lexicon(first) or _in_lexicon(first, words=True)) and not _not_a_name(first):
+        if (in_lexicon(first) or in_lexicon(first, words=True)) and not not_a_name(first):
             yield m.span("name")
 
 
@@ -277,6 +304,11 @@ def _stop_words() -> frozenset[str]:
     except ImportError:  # pragma: no cover - ner mode needs spaCy anyway
         return frozenset()
     return frozenset(STOP_WORDS)
+
+
+def is_stop_word(word: str) -> bool:
+    """A stop word of spaCy's English list (lower case)."""
+    return word in _stop_words()
 
 
 def cued_names(text: str) -> Iterable[tuple[int, int]]:
@@ -301,7 +333,7 @@ def cued_names(text: str) -> Iterable[tuple[int, int]]:
         # Holdings"): none of them is kept.
         kept: list[tuple[str, int]] = []
         for word in WORD.finditer(text, start, end):
-            if _not_a_name(word.group()):
+            if not_a_name(word.group()):
                 if whole_only or (
                     word.group() not in NOT_NAMES and word.group().lower() in ORG_WORDS
                 ):
@@ -345,17 +377,17 @@ def _read_names(file: str) -> frozenset[str]:
 LEXICON_WORD = regex.compile(rf"(?<![\w@#/.\\-]){CAPITALISED}(?![\w@/\\]|\.\w)")
 # Words after which a given name is a thing's name ("the Wendy account", "a Sienna minivan").
 ARTICLES = frozenset(["the", "a", "an", "this", "that", "these", "those"])
-FOLLOWING = regex.compile(rf"(?:[ ]+(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED}){{1,3}}")
+FOLLOWING = regex.compile(rf"(?:{INITIAL}?[ ]+(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED}){{1,3}}")
 
 
-def _in_lexicon(word: str, words: bool = False) -> bool:
+def in_lexicon(word: str, words: bool = False) -> bool:
     """A given name of the lexicon, alone or as the first part of a double name."""
     names = given_names(words)
     first = word.partition("-")[0]
-    return word in names or first in names or _unaccented(first) in names
+    return word in names or first in names or unaccented(first) in names
 
 
-def _unaccented(word: str) -> str:
+def unaccented(word: str) -> str:
     """The word without its accents ("Léon" -> "Leon"): the lexicon is written without."""
     if word.isascii():
         return word
@@ -385,8 +417,8 @@ def lexicon_names(
     """
     for m in LEXICON_WORD.finditer(text):
         word = m.group()
-        plain = _in_lexicon(word)
-        if not plain and not _in_lexicon(word, words=True):
+        plain = in_lexicon(word)
+        if not plain and not in_lexicon(word, words=True):
             continue
         start, end = m.span()
         before = text[max(0, start - 12) : start].split()
@@ -401,7 +433,7 @@ def lexicon_names(
         if tail := FOLLOWING.match(text, end):
             for following in WORD.finditer(text, end, tail.end()):
                 name = following.group()
-                if len(name) < 2 or _not_a_name(name) or name.lower() in PLACE_WORDS:
+                if len(name) < 2 or not_a_name(name) or name.lower() in PLACE_WORDS:
                     break
                 if not regex.fullmatch(PARTICLES, name):
                     end = following.end()
@@ -415,14 +447,15 @@ def lexicon_names(
             yield start, end
 
 
-def _unknown(word: str, english: frozenset[str]) -> bool:
-    """A capitalised word that is no English word and no word known not to be a name."""
+def unknown_word(word: str, english: frozenset[str]) -> bool:
+    """A capitalised word that is no English word (nor a plural or an inflection of one:
+    "Utilities") and no word known not to be a name."""
     low = word.lower()
     return (
         len(word) >= 2
         and not ACRONYM.fullmatch(word)
-        and not _not_a_name(word)
-        and low not in english
+        and not not_a_name(word)
+        and not english_form(low, english)
         and low not in PLACE_WORDS
         and low not in _stop_words()
         and all(part.lower() not in english for part in word.split("-"))
@@ -449,7 +482,7 @@ def unknown_pairs(
         for word in WORD.finditer(text, m.start(), m.end()):
             if regex.fullmatch(PARTICLES, word.group()) and run:
                 continue
-            if _unknown(word.group(), english):
+            if unknown_word(word.group(), english):
                 run.append(word.span())
                 continue
             yield from _pair(text, run, entities, english)
@@ -486,7 +519,7 @@ def _in_foreign_phrase(text: str, start: int, end: int, english: frozenset[str])
     after = WORD_AFTER.match(text, end)
     return any(
         m is not None
-        and not _english_form(m.group(1), english)
+        and not english_form(m.group(1), english)
         and m.group(1) not in _stop_words()
         and m.group(1) not in PARTICLES_SET
         for m in (before, after)
@@ -498,7 +531,7 @@ SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ing", "e"), ("ed", ""), (
             ("es", ""), ("s", ""), ("ly", ""), ("er", ""), ("est", ""))  # fmt: skip
 
 
-def _english_form(word: str, english: frozenset[str]) -> bool:
+def english_form(word: str, english: frozenset[str]) -> bool:
     """Whether ``word`` (lower case) or its stem is an English word of ``english``."""
     if word in english:
         return True
@@ -538,7 +571,7 @@ def named_like_person(value: str) -> bool:
         if TITLE_WORD.fullmatch(word):
             continue
         first = word.partition("-")[0]
-        if first in names or _unaccented(first) in names:
+        if first in names or unaccented(first) in names:
             return True
     return False
 

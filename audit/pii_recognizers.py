@@ -39,17 +39,8 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, SpacyRecognizer
 
 from audit.pii_custom import RecognizerSpec
-from audit.pii_names import (
-    cued_names,
-    lexicon_names,
-    named_like_person,
-    non_name,
-    person_shaped,
-    person_shaped_place,
-    unknown_pairs,
-    without_degrees,
-    word_not_name,
-)
+from audit.pii_names import non_name
+from audit.pii_people import drop_person, person_spans
 
 CONTEXT_FACTOR = 0.35
 MIN_SCORE_WITH_CONTEXT = 0.4
@@ -388,18 +379,11 @@ def plausible_ner(entity: str, value: str) -> bool:
     return True
 
 
-# The engine's spaCy score (pii.NER_SCORE): a person-shaped ORG ranks like the model's own
-# spans; a name after a cue ("spoke with ...") a little above, so it wins a tie on the same
-# span against the model's LOCATION guess.
-ORG_PERSON_SCORE = 0.45
-CUED_PERSON_SCORE = 0.46
-
-
 class CheckedSpacyRecognizer(SpacyRecognizer):
     """presidio's spaCy recognizer, keeping only spans whose shape fits their entity, plus
-    the names the small model misses (``pii_names``): person-shaped ORG spans (the engine
-    maps spaCy's ORG to ``ORGANIZATION``, reported by nothing else) and capitalised words
-    after a word that introduces a person, at the model's own score."""
+    the names the small model misses (``pii_people.person_spans``: person-shaped ORG spans,
+    which the engine maps to ``ORGANIZATION`` and reports nowhere else, and the name rules),
+    at the model's own score or a little above."""
 
     def __init__(self, entities: Sequence[str]) -> None:
         super().__init__(
@@ -420,30 +404,16 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
         if "PERSON" not in entities or "PERSON" not in self.supported_entities:
             return kept
         orgs = nlp_artifacts.entities if nlp_artifacts is not None else []
-        # (start, end, label) of the model's spans, degrees after a name cut off.
-        spans = [
-            (e.start_char, e.start_char + len(without_degrees(e.text)), e.label_) for e in orgs
-        ]
-        # A person-shaped ORG with a given name in it ("Wendy Hopkins", not "Fuse TV").
+        doc = getattr(nlp_artifacts, "tokens", None)
+        spans = [(e.start_char, e.end_char, e.label_) for e in orgs]
         kept += [
-            recognizer_result(self, "PERSON", s, e, ORG_PERSON_SCORE)
-            for s, e, label in spans
-            if label == "ORGANIZATION" and person_shaped(text[s:e]) and named_like_person(text[s:e])
+            recognizer_result(self, "PERSON", s, e, score)
+            for s, e, score in person_spans(text, spans, doc, english)
         ]
-        # A person-shaped LOCATION: a PERSON span above it wins the overlap.
-        kept += [
-            recognizer_result(self, "PERSON", s, e, CUED_PERSON_SCORE)
-            for s, e, label in spans
-            if label == "LOCATION" and person_shaped_place(text[s:e])
-        ]
-        cued = cued_names(text)
-        kept += [recognizer_result(self, "PERSON", s, e, CUED_PERSON_SCORE) for s, e in cued]
-        named = [*lexicon_names(text, spans), *unknown_pairs(text, english, spans)]
-        kept += [recognizer_result(self, "PERSON", s, e, CUED_PERSON_SCORE) for s, e in named]
         return [
             r
             for r in kept
-            if r.entity_type != "PERSON" or not word_not_name(text, r.start, r.end, english)
+            if r.entity_type != "PERSON" or not drop_person(text, r.start, r.end, doc, english)
         ]
 
 
