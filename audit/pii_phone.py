@@ -196,9 +196,9 @@ CALL_PREFIXES = ("011", "00")
 
 def _international_possible(groups: Sequence[str]) -> bool:
     """The digit ``groups`` open with a call prefix and a country calling code, the prefix
-    alone or with the code in the first group (``0043 1 ...``, ``00 43 1 ...``, ``001-...``,
-    or no grouping at all), and the national number has a length that country's numbers can
-    have."""
+    alone or with the code in the first group (``0043 1 ...``, ``00 43 1 ...``, ``001-...``),
+    and the national number has a length that country's numbers can have (a valid number, if
+    the digits are not grouped at all)."""
     digits = "".join(groups)
     for prefix in CALL_PREFIXES:
         if not digits.startswith(prefix) or digits.startswith(prefix + "0"):
@@ -214,7 +214,13 @@ def _international_possible(groups: Sequence[str]) -> bool:
             number = phonenumbers.parse("+" + rest, None)
         except phonenumbers.NumberParseException:
             return False
-        return bool(phonenumbers.is_possible_number(number))
+        if len(groups) == 1:
+            # Bare digits from a 00 are an order or invoice number as often: only a number
+            # the country has assigned counts (0041791234567).
+            return bool(phonenumbers.is_valid_number(number))
+        # A length dialled from abroad; not one that is only possible as a local number.
+        reason = phonenumbers.is_possible_number_with_reason(number)
+        return bool(reason == phonenumbers.ValidationResult.IS_POSSIBLE)
     return False
 
 

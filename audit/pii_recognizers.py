@@ -213,7 +213,11 @@ def card_score(value: str) -> float:
     return CardNumberRecognizer.ODD_SCORE
 
 
-CARD_CONTEXT = ("credit", "card", "visa", "mastercard", "amex", "discover", "jcb", "maestro")
+# Card words, and the payment words a card number is given with ("charge it to ...").
+CARD_CONTEXT = (
+    "credit", "card", "visa", "mastercard", "amex", "discover", "jcb", "maestro", "charge",
+    "payment", "paid", "debit",
+)  # fmt: skip
 
 
 class CardNumberRecognizer(LocalRecognizer):
