@@ -86,7 +86,7 @@ def test_signature_labels_and_literal_escapes_give_context(engine: PiiEngine) ->
     assert found(engine, signature, "PHONE_NUMBER") == ["36 58 43 61", "48 60 19 03", "22 33 44 55"]
     # The same letter glued to a word, or a size, is no label.
     assert found(engine, "Sizes XT 36 58 43 61 and AM 48 60 19 03", "PHONE_NUMBER") == []
-    escaped = 'Name: Jo\\nPhone:\\n417 4336\\nFax:\\t0319 3649187'  # escapes typed as text
+    escaped = "Name: Jo\\nPhone:\\n417 4336\\nFax:\\t0319 3649187"  # escapes typed as text
     assert found(engine, escaped, "PHONE_NUMBER") == ["417 4336", "0319 3649187"]
 
 
