@@ -318,6 +318,21 @@ def after_signature_label(text: str, start: int) -> bool:
     return i == 0 or text[i - 1] in LABEL_OPENERS or LITERAL_ESCAPE.match(text, i - 2) is not None
 
 
+# A phone word right after a number, as contact sheets label them ("0380 7558505 office",
+# "650-752-7354 (mobile)", "0494 41 18 24-Office").
+LABEL_AFTER = regex.compile(
+    r"[ ]?(?:[-(,/|][ ]?)?(?:mobile|cell|cellphone|fax|office|phone|tel|landline|whatsapp)"
+    r"\b(?![ ]+hours)",
+    regex.IGNORECASE,
+)
+
+
+def before_phone_label(text: str, end: int) -> bool:
+    """A phone word labels the number ending at ``end`` (a context, read by
+    ``WordWindowContext``)."""
+    return LABEL_AFTER.match(text, end) is not None
+
+
 class PhoneShapeRecognizer(LocalRecognizer):
     """Phone numbers python-phonenumbers does not call valid (unassigned area codes, odd
     trunk prefixes, fictional 555 ranges, extensions), by their shape alone: a score that

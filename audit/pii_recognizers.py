@@ -49,6 +49,7 @@ from audit.pii_names import (
 )
 from audit.pii_phone import (
     after_signature_label,
+    before_phone_label,
     glued,
     reached_at,
     recognizer_result,
@@ -499,6 +500,7 @@ class WordWindowContext(ContextAwareEnhancer):
                     after_email(text, result.start)
                     or reached_at(text, result.start, result.end)
                     or after_signature_label(text, result.start)
+                    or before_phone_label(text, result.end)
                 )
             )
             if keys and result.score < 1.0 and in_context:

@@ -90,6 +90,13 @@ def test_signature_labels_and_literal_escapes_give_context(engine: PiiEngine) ->
     assert found(engine, escaped, "PHONE_NUMBER") == ["417 4336", "0319 3649187"]
 
 
+def test_a_phone_word_after_the_number_labels_it(engine: PiiEngine) -> None:
+    sheet = "Desk line 0380 7558505 office, 71 44 92 18 (mobile), 4482 9123-fax"
+    assert found(engine, sheet, "PHONE_NUMBER") == ["0380 7558505", "71 44 92 18", "4482 9123"]
+    assert found(engine, "We open 0800 1700 office hours.", "PHONE_NUMBER") == []
+    assert found(engine, "Blocks 4482 9123 offices and flats.", "PHONE_NUMBER") == []
+
+
 def test_shape_rules() -> None:
     assert date_like("2024-03-05") and date_like("05.03.2024") and date_like("3/5/2024")
     assert not date_like("06-20-634") and not date_like("13.13.2024")
