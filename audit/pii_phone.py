@@ -169,15 +169,16 @@ class GroupedPhoneRecognizer(LocalRecognizer):
 
 # A phone number as people write it, valid or not: an optional '+' (maybe in brackets with
 # its country code) and country code, an optional trunk '(0)', groups of digits split by
-# single spaces, dots, dashes or slashes (an area code may be in brackets) and an optional
-# extension. Possessive digit runs: no backtracking over how a run of digits could be split.
-# Not glued to a word, a number, a price or a path.
+# single spaces (no-break ones too), dots, dashes or slashes (an area code may be in
+# brackets) and an optional extension; maybe in a ``tel:`` link. Possessive digit runs: no
+# backtracking over how a run of digits could be split. Not glued to a word, a number, a
+# price or a path.
 PHONE_SHAPE = regex.compile(
-    r"(?<![\w.,:/+$€£@-])"
+    r"(?:(?<![\w.,:/+$€£@-])|(?<=\b(?:tel|callto|sms):))"
     r"(?:\+[ ]?+)?+"
     r"(?:\(\+?\d{1,5}\)|\d++)"
-    r"(?:(?:[ .-]|[ ]?/[ ]?)?+(?:\(\d{1,5}\)|\d++)){0,8}+"
-    r"(?:[ ]?+(?:x|ext\.?|extension|\#)[ ]?+(\d{1,6}+))?+"
+    r"(?:(?:[ \u00a0\u202f.-]|[ ]?/[ ]?)?+(?:\(\d{1,5}\)|\d++)){0,8}+"
+    r"(?:[ ]?+(?:x|ext[.:]?|extension:?|\#)[ ]?+(\d{1,6}+))?+"
     r"(?!\w|[.,:/-]\d)",
     regex.IGNORECASE,
 )
@@ -319,10 +320,11 @@ def after_signature_label(text: str, start: int) -> bool:
 
 
 # A phone word right after a number, as contact sheets label them ("0380 7558505 office",
-# "650-752-7354 (mobile)", "0494 41 18 24-Office").
+# "650-752-7354 (mobile)", "0494 41 18 24-Office"); not one that opens the next field
+# ("SSN 068-35-8624 / tel. 91440047" labels the number after it).
 LABEL_AFTER = regex.compile(
     r"[ ]?(?:[-(,/|][ ]?)?(?:mobile|cell|cellphone|fax|office|phone|tel|landline|whatsapp)"
-    r"\b(?![ ]+hours)",
+    r"\b(?![ ]+hours)(?![.:]?[ \t]*[(+]?\d)",
     regex.IGNORECASE,
 )
 
@@ -345,7 +347,9 @@ class PhoneShapeRecognizer(LocalRecognizer):
     # A '+' and a country code: hardly anything else is written so (never a card, see
     # CardNumberRecognizer), so the shape alone passes the threshold.
     INTERNATIONAL_SCORE = 0.4
-    STRONG_SCORE = 0.45  # a phone's shape: passes alone, below a valid number (0.5)
+    # A phone's shape: passes alone; above spaCy's guesses (pii.NER_SCORE, 0.45: a DATE on
+    # "06-5/107 2836" would win the tie), below a valid number (0.5) and an SSN (0.5).
+    STRONG_SCORE = 0.48
 
     def __init__(self, context: list[str] | None = None) -> None:
         super().__init__(

@@ -55,9 +55,13 @@ def test_phone_shapes_count_without_a_phone_word(engine: PiiEngine, number: str)
     assert found(engine, text, "PHONE_NUMBER") == [number]
 
 
-def test_extensions_stay_with_their_number(engine: PiiEngine) -> None:
+def test_extensions_links_and_no_break_spaces(engine: PiiEngine) -> None:
     text = "For billing questions: 613-555-0142 ext. 44, otherwise 020 7946 0321 x12."
     assert found(engine, text, "PHONE_NUMBER") == ["613-555-0142 ext. 44", "020 7946 0321 x12"]
+    text = "Desk: 555-0188 ext: 7 or <a href='tel:+15550188000'>us</a>"
+    assert found(engine, text, "PHONE_NUMBER") == ["555-0188 ext: 7", "+15550188000"]
+    nbsp = "06\u00a098\u00a076\u00a054\u00a032"
+    assert found(engine, f"Portable : {nbsp}", "PHONE_NUMBER") == [nbsp]
 
 
 @pytest.mark.parametrize(
@@ -94,6 +98,10 @@ def test_a_phone_word_after_the_number_labels_it(engine: PiiEngine) -> None:
     sheet = "Desk line 0380 7558505 office, 71 44 92 18 (mobile), 4482 9123-fax"
     assert found(engine, sheet, "PHONE_NUMBER") == ["0380 7558505", "71 44 92 18", "4482 9123"]
     assert found(engine, "We open 0800 1700 office hours.", "PHONE_NUMBER") == []
+    # A label that opens the next field names the number after it, not the one before.
+    text = "Ref: K. Ito / SSN 061-42-7781 / tel. 44 81 90 23"
+    assert found(engine, text, "US_SSN") == ["061-42-7781"]
+    assert found(engine, text, "PHONE_NUMBER") == ["44 81 90 23"]
     assert found(engine, "Blocks 4482 9123 offices and flats.", "PHONE_NUMBER") == []
 
 
