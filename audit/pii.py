@@ -384,6 +384,7 @@ class PiiEngine:
         from presidio_analyzer.nlp_engine import NlpEngineProvider
         from presidio_analyzer.predefined_recognizers import IbanRecognizer
 
+        from audit import pii_phone as P
         from audit import pii_recognizers as R
 
         if self.mode == "ner":
@@ -420,8 +421,8 @@ class PiiEngine:
             registry.remove_recognizer("SpacyRecognizer")
             registry.add_recognizer(R.CheckedSpacyRecognizer(NER_ENTITIES))
         registry.add_recognizer(R.OfflineEmailRecognizer())
-        registry.add_recognizer(R.GroupedPhoneRecognizer(self.params.phone_regions))
-        registry.add_recognizer(R.PhoneShapeRecognizer())
+        registry.add_recognizer(P.GroupedPhoneRecognizer(self.params.phone_regions))
+        registry.add_recognizer(P.PhoneShapeRecognizer())
         registry.add_recognizer(R.CardNumberRecognizer())
         self._custom_recognizers = [R.TimedRegexRecognizer(s, REGEX_TIMEOUT_S) for s in self.custom]
         for recognizer in self._custom_recognizers:

@@ -53,7 +53,7 @@ import polars as pl
 from phonenumbers import PhoneMetadata, PhoneNumberMatch
 from phonenumbers.phonenumberutil import COUNTRY_CODE_TO_REGION_CODE
 
-from audit.pii_recognizers import GroupedPhoneRecognizer, recognizer_result
+from audit.pii_phone import GroupedPhoneRecognizer, recognizer_result, without_literal_escapes
 
 if TYPE_CHECKING:
     from presidio_analyzer import AnalyzerEngine, EntityRecognizer, RecognizerResult
@@ -429,6 +429,7 @@ class SegmentedPhoneRecognizer(GroupedPhoneRecognizer):
     def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
         best: dict[tuple[int, int], float] = {}
         offset = 0
+        text = without_literal_escapes(text)
         # No candidate holds a newline, and one next to a candidate is read as the text's
         # end: each line can be matched alone.
         for line in text.split("\n"):
@@ -490,7 +491,7 @@ class FastDetector:
             )
             if id(recognizer) in custom_ids or not known:
                 whole.append(recognizer)
-            elif type(recognizer) is R.GroupedPhoneRecognizer:
+            elif type(recognizer) is GroupedPhoneRecognizer:
                 windowed.append(
                     SegmentedPhoneRecognizer(recognizer.regions, list(recognizer.context or []))
                 )

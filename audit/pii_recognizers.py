@@ -2,19 +2,17 @@
 
 Imported only when a PII engine is built (presidio takes seconds to import).
 
-- ``OfflineEmailRecognizer``: presidio's email pattern, with the domain checked against the
-  public suffix list bundled in tldextract; the stock one fetches the list from the network.
-- ``GroupedPhoneRecognizer``: python-phonenumbers as presidio uses it, but a number whose
-  digit groups do not follow its country's format (versions ``5.15.878.1449``, ISBN-10,
-  dates ``05.07.1994``) or that is a bare run of digits (order numbers, EAN codes) scores
-  below the default threshold unless a phone word stands before it; a number glued to other
-  digits (``$857,164.71``, ``13:15:05.877310``) is not a candidate at all.
-- ``PhoneShapeRecognizer``: phone-shaped numbers that are not valid ones (``001-``
-  prefixes, ``x1234`` extensions, ``+44(0)...``, groups split by dots or spaces, ten bare
-  digits), scored to count only after a phone word.
+- ``OfflineEmailRecognizer``: presidio's email pattern (and a quoted local part,
+  ``"john..doe"@example.org``), with the domain checked offline: any syntactically valid host
+  name (internal and reserved names such as ``.example``, ``.internal``, ``.local`` too) whose
+  last label is not a file extension (``icon@2x.png``) unless the public suffix list bundled in
+  tldextract knows it; the stock recognizer fetches the list from the network.
+- Phone numbers: ``pii_phone`` (``GroupedPhoneRecognizer``, ``PhoneShapeRecognizer``).
 - ``CardNumberRecognizer``: 12 to 19 digits in groups, Luhn-valid, with a card network's
   prefix, never after a '+'. Presidio's own regex misses Mastercard's 2-series, Maestro,
-  JCB-15 and 19-digit Visa numbers.
+  JCB-15 and 19-digit Visa numbers. Only a number grouped as cards are printed (4-4-4-4,
+  4-6-5...) or not grouped counts alone; a bare 12 or 13 digits with a valid GS1 check digit
+  (UPC-A, EAN-13) or an odd grouping (a serial ``529-81830-7330``) needs a card word before it.
 - ``CheckedSpacyRecognizer``: spaCy's entities, minus those whose shape cannot fit (a PERSON
   with digits, a DATE_TIME with neither a month, a weekday, a year nor a d/m/y form).
 - ``TimedRegexRecognizer``: a custom YAML recognizer, matched with a timeout.
@@ -30,10 +28,9 @@ import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 
-import phonenumbers
 import regex
 import tldextract
-from presidio_analyzer import EntityRecognizer, LocalRecognizer, RecognizerResult
+from presidio_analyzer import EntityRecognizer, LocalRecognizer, Pattern, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import ContextAwareEnhancer
 from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, SpacyRecognizer
@@ -41,6 +38,14 @@ from presidio_analyzer.predefined_recognizers import EmailRecognizer, SpacyRecog
 from audit.pii_custom import RecognizerSpec
 from audit.pii_names import non_name
 from audit.pii_people import drop_person, person_spans
+from audit.pii_phone import (
+    after_signature_label,
+    before_phone_label,
+    glued,
+    reached_at,
+    recognizer_result,
+    without_literal_escapes,
+)
 
 CONTEXT_FACTOR = 0.35
 MIN_SCORE_WITH_CONTEXT = 0.4
@@ -58,21 +63,6 @@ CONTEXT_CHARS = 120
 WORD = re.compile(r"[^\W\d_]+")
 
 
-def recognizer_result(
-    recognizer: EntityRecognizer, entity: str, start: int, end: int, score: float
-) -> RecognizerResult:
-    return RecognizerResult(
-        entity_type=entity,
-        start=start,
-        end=end,
-        score=score,
-        recognition_metadata={
-            RecognizerResult.RECOGNIZER_NAME_KEY: recognizer.name,
-            RecognizerResult.RECOGNIZER_IDENTIFIER_KEY: recognizer.id,
-        },
-    )
-
-
 # --- e-mail --------------------------------------------------------------------------------
 
 
@@ -82,192 +72,45 @@ def offline_tld_extractor() -> tldextract.TLDExtract:
     return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
 
 
+# A host name's label: letters or digits (any script), hyphens inside, at most 63.
+HOST_LABEL = regex.compile(r"[^\W_](?:[\w-]{0,61}[^\W_])?")
+# Last labels that name a file, not a domain, unless the suffix list knows them (logo@2x.png).
+FILE_EXTENSIONS = frozenset((
+    "png", "jpg", "jpeg", "gif", "svg", "webp", "ico", "bmp", "tif", "tiff", "heic", "pdf",
+    "js", "mjs", "ts", "tsx", "jsx", "py", "rb", "go", "rs", "java", "kt", "c", "h", "cpp",
+    "hpp", "cs", "css", "scss", "html", "htm", "json", "yml", "yaml", "toml", "xml", "md",
+    "txt", "csv", "log", "lock", "ini", "cfg", "conf", "exe", "dll", "so", "dylib", "bin",
+    "dat", "tar", "gz", "tgz", "bz2", "xz", "whl", "jar", "war", "map", "min",
+))  # fmt: skip
+# A quoted local part ("john..doe"@example.org, RFC 5322), one token long.
+QUOTED_EMAIL = Pattern(
+    "Email (quoted local part)",
+    r'(?<![\w"])"[^"\s@\\]{1,64}"@\w+(?:-+\w+)*(?:\.\w+(?:-+\w+)*)+\b',
+    0.5,
+)
+
+
+def domain_valid(address: str) -> bool:
+    """Whether the part after the last ``@`` is a host name an address can be at: two labels
+    or more, each a valid label, the last alphabetic (or punycode ``xn--``) and not a file
+    extension the public suffix list does not know."""
+    labels = address.rsplit("@", 1)[-1].split(".")
+    if len(labels) < 2 or not all(HOST_LABEL.fullmatch(label) for label in labels):
+        return False
+    top = labels[-1].lower()
+    if not ((top.isalpha() and len(top) >= 2) or top.startswith("xn--")):
+        return False
+    return top not in FILE_EXTENSIONS or offline_tld_extractor()(address).suffix != ""
+
+
 class OfflineEmailRecognizer(EmailRecognizer):
     def __init__(self) -> None:
-        super().__init__(name="OfflineEmailRecognizer")
+        super().__init__(
+            name="OfflineEmailRecognizer", patterns=[*EmailRecognizer.PATTERNS, QUOTED_EMAIL]
+        )
 
     def validate_result(self, pattern_text: str) -> bool:
-        return offline_tld_extractor()(pattern_text).fqdn != ""
-
-
-# --- phone numbers -------------------------------------------------------------------------
-
-PHONE_CONTEXT = [
-    "phone", "telephone", "tel", "cell", "cellphone", "mobile", "call", "fax", "contact",
-    "dial", "whatsapp", "sms", "landline", "hotline", "reach", "ring", "desk", "office",
-    "number", "text", "extension", "ext", "mob", "voicemail", "pager", "line",
-]  # fmt: skip
-PHONE_SEPARATORS = frozenset(" -.()/+")
-
-
-def glued(text: str, start: int, end: int) -> bool:
-    """Whether ``text[start:end]`` is part of a longer number: a price, a time, a version.
-
-    Letters may touch it: an extension (``555-0123x42``) or a label (``tel:``).
-    """
-    before = text[start - 1] if start > 0 else ""
-    after = text[end] if end < len(text) else ""
-    if before.isdigit() or after.isdigit():
-        return True
-    if before and before in ".,:/-" and start >= 2 and text[start - 2].isdigit():
-        return True
-    return bool(after and after in ".,:/-" and end + 1 < len(text) and text[end + 1].isdigit())
-
-
-class GroupedPhoneRecognizer(LocalRecognizer):
-    """Phone numbers found by python-phonenumbers, scored by how phone-like they are written."""
-
-    WELL_FORMED = 0.5  # digit groups as the country writes them, or an international '+'
-    LOOSE = 0.3  # valid digits, odd grouping or none: needs a context word to pass 0.4
-
-    def __init__(self, regions: Sequence[str], context: list[str] | None = None) -> None:
-        self.regions = tuple(regions)
-        super().__init__(
-            supported_entities=["PHONE_NUMBER"],
-            name="GroupedPhoneRecognizer",
-            supported_language="en",
-            context=context if context is not None else list(PHONE_CONTEXT),
-        )
-
-    def load(self) -> None:
-        pass
-
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        best: dict[tuple[int, int], float] = {}
-        self.match_into(best, text, 0, self.regions)
-        return [
-            recognizer_result(self, "PHONE_NUMBER", start, end, score)
-            for (start, end), score in best.items()
-        ]
-
-    def match_into(
-        self, best: dict[tuple[int, int], float], text: str, offset: int, regions: Iterable[str]
-    ) -> None:
-        """Adds the numbers of ``regions`` found in ``text`` to ``best`` ((start, end) shifted
-        by ``offset`` -> highest score), so a subclass can match pieces of a text."""
-        for region in regions:
-            for match in self.matcher(text, region):
-                if glued(text, match.start, match.end):
-                    continue
-                key = (offset + match.start, offset + match.end)
-                score = self._score(match.raw_string, region)
-                if score > best.get(key, 0.0):
-                    best[key] = score
-
-    def matcher(self, text: str, region: str) -> phonenumbers.PhoneNumberMatcher:
-        return phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
-
-    def _score(self, raw: str, region: str) -> float:
-        if raw.startswith("+"):
-            return self.WELL_FORMED
-        if not PHONE_SEPARATORS.intersection(raw):
-            # A bare run of digits: an order number or a barcode as often as a phone, unless
-            # it opens with a national trunk '0' and has a phone's length (01632 960291).
-            trunk = raw.startswith("0") and not raw.startswith("00") and 10 <= len(raw) <= 11
-            return self.WELL_FORMED if trunk else self.LOOSE
-        strict = phonenumbers.PhoneNumberMatcher(
-            raw, region, leniency=phonenumbers.Leniency.STRICT_GROUPING
-        )
-        whole = any(m.start == 0 and m.end == len(raw) for m in strict)
-        return self.WELL_FORMED if whole else self.LOOSE
-
-
-# A phone number as people write it, valid or not: an optional '+' and country code, an
-# optional trunk '(0)', groups of digits split by single spaces, dots or dashes (an area code
-# may be in brackets) and an optional extension. Possessive digit runs: no backtracking over
-# how a run of digits could be split. Not glued to a word, a number, a price or a path.
-PHONE_SHAPE = regex.compile(
-    r"(?<![\w.,:/+$€£@-])"
-    r"(?:\+[ ]?+)?+"
-    r"(?:\(\d{1,5}\)|\d++)"
-    r"(?:[ .-]?+(?:\(\d{1,5}\)|\d++)){0,8}+"
-    r"(?:[ ]?+(?:x|ext\.?|extension|\#)[ ]?+(\d{1,6}+))?+"
-    r"(?!\w|[.,:/-]\d)",
-    regex.IGNORECASE,
-)
-PHONE_DIGITS = (7, 15)  # E.164 holds at most 15; fewer than 7 is a count, a year, a time
-# Shapes that are something else even after a phone word: dates, dotted quads (IP, version).
-NOT_PHONE = regex.compile(
-    r"\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4}|\d{1,3}(?:\.\d{1,3}){3}"
-)
-
-
-# Written the way phone numbers are and hardly anything else: an optional country code
-# (``+1``, ``001``), an area code (maybe in brackets), then groups ending in three or four
-# digits, maybe an extension ("(292) 986-5474 x093", "961.261.0878", "(01701) 893128").
-PHONE_STYLE = regex.compile(
-    r"(?:\+?\d{1,3}[ .-])?(?:\(\d{2,5}\)[ ]?|\d{2,5}[ .-])\d{2,4}[ .-]?\d{3,4}"
-    r"(?:[ ]?(?:x|ext\.?|extension|\#)[ ]?\d{1,6})?",
-    regex.IGNORECASE,
-)
-# A phone-style number right after one of these is where someone is reached ("nobody
-# answered at ...", "on ... after six"), though no phone word says so.
-REACHED_AT = frozenset(["at", "on", "via", "under"])
-
-
-def reached_at(text: str, start: int, end: int) -> bool:
-    """A phone-style number right after one of ``REACHED_AT`` (a context, read by
-    ``WordWindowContext`` over the whole text)."""
-    before = text[max(0, start - 8) : start]
-    words = before.split()
-    return (
-        bool(words)
-        and before[-1:] == " "
-        and words[-1].lower() in REACHED_AT
-        and PHONE_STYLE.fullmatch(text, start, end) is not None
-        and NOT_PHONE.fullmatch(text, start, end) is None
-    )
-
-
-def phone_shapes(text: str) -> Iterable[tuple[int, int]]:
-    """(start, end) of every phone-shaped number: 7 to 15 digits before any extension."""
-    for m in PHONE_SHAPE.finditer(text):
-        body = m.group()
-        if m.start(1) >= 0:
-            body = text[m.start() : m.start(1)]
-        digits = sum(ch.isdigit() for ch in body)
-        if PHONE_DIGITS[0] <= digits <= PHONE_DIGITS[1] and not NOT_PHONE.fullmatch(body.strip()):
-            yield m.start(), m.end()
-
-
-class PhoneShapeRecognizer(LocalRecognizer):
-    """Phone numbers python-phonenumbers does not call valid (unassigned area codes, odd
-    trunk prefixes, fictional 555 ranges, extensions), by their shape alone: a score that
-    passes the threshold only with a phone word before the number ("call me on", "reach me
-    at", "tel", "called from"). The deny words (order, invoice, isbn, version...) still veto.
-    """
-
-    SCORE = 0.1  # + CONTEXT_FACTOR = 0.45: above the default threshold only in context
-    # A '+' and a country code: hardly anything else is written so (never a card, see
-    # CardNumberRecognizer), so the shape alone passes the threshold.
-    INTERNATIONAL_SCORE = 0.4
-
-    def __init__(self, context: list[str] | None = None) -> None:
-        super().__init__(
-            supported_entities=["PHONE_NUMBER"],
-            name="PhoneShapeRecognizer",
-            supported_language="en",
-            context=context if context is not None else list(PHONE_CONTEXT),
-        )
-
-    def load(self) -> None:
-        pass
-
-    def analyze(
-        self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
-    ) -> list[RecognizerResult]:
-        return [
-            recognizer_result(
-                self,
-                "PHONE_NUMBER",
-                s,
-                e,
-                self.INTERNATIONAL_SCORE if text[s] in "+\uff0b" else self.SCORE,
-            )
-            for s, e in phone_shapes(text)
-        ]
+        return domain_valid(pattern_text)
 
 
 # --- payment cards -------------------------------------------------------------------------
@@ -329,10 +172,50 @@ def card_spans(text: str) -> Iterable[tuple[int, int]]:
             i = last + 1
 
 
-CARD_CONTEXT = ("credit", "card", "visa", "mastercard", "amex", "discover", "jcb", "maestro")
+def gs1_valid(digits: str) -> bool:
+    """The GS1 check digit (UPC-A, EAN-13): weights 3 and 1 from the right, check excluded."""
+    body, check = digits[:-1], int(digits[-1])
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+# Barcode lengths: a bare UPC-A (12) or EAN-13 (13) with its check digit is a product code as
+# often as a (rare) 12- or 13-digit card number.
+BARCODE_DIGITS = (12, 13)
+AMEX_DINERS_GROUPS = ([4, 6, 5], [4, 6, 4])
+
+
+def printed_as_card(lengths: Sequence[int]) -> bool:
+    """Digit groups as card numbers are printed: fours with a shorter last group (4-4-4-4,
+    4-4-4-4-3) or Amex's and Diners' 4-6-5 and 4-6-4."""
+    if list(lengths) in AMEX_DINERS_GROUPS:
+        return True
+    return all(n == 4 for n in lengths[:-1]) and 1 <= lengths[-1] <= 4
+
+
+def card_score(value: str) -> float:
+    """``CardNumberRecognizer.SCORE``, or ``ODD_SCORE`` (needs a card word) for a bare
+    barcode-shaped number or digits grouped as no card is printed (a serial number)."""
+    groups = DIGIT_GROUP.findall(value)
+    if len(groups) == 1:
+        barcode = len(value) in BARCODE_DIGITS and gs1_valid(value)
+        return CardNumberRecognizer.ODD_SCORE if barcode else CardNumberRecognizer.SCORE
+    if printed_as_card([len(g) for g in groups]):
+        return CardNumberRecognizer.SCORE
+    return CardNumberRecognizer.ODD_SCORE
+
+
+# Card words, and the payment words a card number is given with ("charge it to ...").
+CARD_CONTEXT = (
+    "credit", "card", "visa", "mastercard", "amex", "discover", "jcb", "maestro", "charge",
+    "payment", "paid", "debit",
+)  # fmt: skip
 
 
 class CardNumberRecognizer(LocalRecognizer):
+    SCORE = 1.0
+    ODD_SCORE = 0.1  # + CONTEXT_FACTOR = 0.45: counts only after a card word
+
     def __init__(self) -> None:
         super().__init__(
             supported_entities=["CREDIT_CARD"],
@@ -347,7 +230,10 @@ class CardNumberRecognizer(LocalRecognizer):
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
     ) -> list[RecognizerResult]:
-        return [recognizer_result(self, "CREDIT_CARD", s, e, 1.0) for s, e in card_spans(text)]
+        return [
+            recognizer_result(self, "CREDIT_CARD", s, e, card_score(text[s:e]))
+            for s, e in card_spans(text)
+        ]
 
 
 # --- spaCy named entities ------------------------------------------------------------------
@@ -483,7 +369,9 @@ def _matches(word: str, keys: frozenset[str]) -> bool:
 
 
 def words_before(text: str, start: int, count: int) -> list[str]:
-    window = text[max(0, start - CONTEXT_CHARS) : start]
+    # "Phone:\\n0370 ...": an escape typed as two characters is a blank, not an "n" that
+    # would make one word of "nPhone".
+    window = without_literal_escapes(text[max(0, start - CONTEXT_CHARS) : start])
     return [w.lower() for w in WORD.findall(window)[-count:]]
 
 
@@ -494,6 +382,18 @@ EMAIL_THEN_SEPARATOR = regex.compile(r"@[\w-]+(?:\.[\w-]+)*\.\w+[ ]*(?:[-–—|
 
 def after_email(text: str, start: int) -> bool:
     return bool(EMAIL_THEN_SEPARATOR.search(text, max(0, start - CONTEXT_CHARS), start))
+
+
+# A port after an IP address ("192.0.2.14:8080", "[2001:db8::1]:443"): not a longer number.
+PORT_AFTER = regex.compile(r"\]?:\d{1,5}(?![\d.]|:\d)")
+
+
+def glued_value(result: RecognizerResult, text: str) -> bool:
+    """``glued``, but an IP address may be followed by its port."""
+    start, end = result.start, result.end
+    if result.entity_type == "IP_ADDRESS" and PORT_AFTER.match(text, end):
+        return glued(text[:end], start, end)
+    return glued(text, start, end)
 
 
 class WordWindowContext(ContextAwareEnhancer):
@@ -557,7 +457,7 @@ class WordWindowContext(ContextAwareEnhancer):
         context_of = self._context_keys(recognizers)
         kept: list[RecognizerResult] = []
         for result in raw_results:
-            if result.entity_type in self.unglued and glued(text, result.start, result.end):
+            if result.entity_type in self.unglued and glued_value(result, text):
                 continue
             words = words_before(text, result.start, CONTEXT_WORDS_BEFORE)
             meta = result.recognition_metadata or {}
@@ -566,7 +466,12 @@ class WordWindowContext(ContextAwareEnhancer):
                 continue
             in_context = any(_matches(w, keys) for w in words) or (
                 result.entity_type == "PHONE_NUMBER"
-                and (after_email(text, result.start) or reached_at(text, result.start, result.end))
+                and (
+                    after_email(text, result.start)
+                    or reached_at(text, result.start, result.end)
+                    or after_signature_label(text, result.start)
+                    or before_phone_label(text, result.end)
+                )
             )
             if keys and result.score < 1.0 and in_context:
                 result.score = min(1.0, max(result.score + CONTEXT_FACTOR, MIN_SCORE_WITH_CONTEXT))

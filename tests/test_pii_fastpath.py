@@ -11,7 +11,7 @@ import phonenumbers
 import pytest
 
 from audit import pii_fast as F
-from audit import pii_recognizers
+from audit import pii_phone
 from audit.pii import PiiEngine, PiiParams
 from audit.pii_recognizers import CONTEXT_CHARS
 
@@ -223,7 +223,7 @@ def test_pruned_phone_matcher_matches_python_phonenumbers() -> None:
     regions = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
     # The recognizer over all regions at once, sharing parses between them (US and CA parse
     # national numbers alike, and every region parses '+' numbers alike), finds the same.
-    plain_phone = pii_recognizers.GroupedPhoneRecognizer(regions)
+    plain_phone = pii_phone.GroupedPhoneRecognizer(regions)
     fast_phone = F.SegmentedPhoneRecognizer(regions)
     want_all = {(r.start, r.end, r.score) for r in plain_phone.analyze(text, ["PHONE_NUMBER"])}
     got_all = {(r.start, r.end, r.score) for r in fast_phone.analyze(text, ["PHONE_NUMBER"])}

@@ -189,7 +189,7 @@ def test_finding_ids_the_detector_cannot_confirm_are_masked_where_they_could_hol
     """Found by the held-out leak check (bench/leak_check.py): phone numbers with no phone
     word beside them and e-mails at domains the detector does not know were shown in clear
     as ids in findings.jsonl and audit.sarif."""
-    missed = ["(965)911-3772", "0413 257 338", "06-20-988-1470", "v.diaz@uni-graz.example"]
+    missed = ["7126703298", "48 60 19 03", "555 0147 22", "v.diaz@uni-graz"]
     kept = ["r00012", "doc-004512", "3f2a9c1e-8b7d-4c2a-9e1f-0a1b2c3d4e5f", "ticket-77"]
     ids = [*missed, *kept, "user_1234567"]
     data = tmp_path / "d.jsonl"
@@ -213,14 +213,14 @@ def test_finding_ids_the_detector_cannot_confirm_are_masked_where_they_could_hol
     assert not any(value in sarif for value in missed)
     # Ids outside findings keep what detection alone masks (a clean's duplicate_of must still
     # name the kept record: "xsum-11846369" stays as written).
-    assert mask_record_ids(["xsum-11846369", "(965)911-3772"]) == ["xsum-11846369", "(965)911-3772"]
+    assert mask_record_ids(["xsum-11846369", "7126703298"]) == ["xsum-11846369", "7126703298"]
 
 
 def test_a_redacting_clean_masks_ids_the_detector_cannot_confirm(tmp_path: Path) -> None:
     """Found by bench/leak_check.py in ner mode: a redacting clean withholds the dropped
     records, yet wrote the ids of the duplicates (phone numbers with no phone word, an e-mail
     at an unknown domain) in clear in dropped.jsonl and duplicates.jsonl."""
-    ids = ["(965)911-3772", "v.diaz@uni-graz.example"]
+    ids = ["7126703298", "v.diaz@uni-graz"]
     text = "the same words in both records"
     data = tmp_path / "d.jsonl"
     rows = [{"id": i, "text": text} for i in ids] + [{"id": "xsum-11846369", "text": "other"}]
@@ -363,9 +363,11 @@ def test_phone_numbers_after_a_phone_word_are_found_in_any_format(fast: bool) ->
         start = text.index(value)
         covered = [s for s in spans if s.entity == "PHONE_NUMBER" and s.start <= start]
         assert covered and covered[0].end >= start + len(value), text
-    # Without a phone word the bare and unassigned shapes are not called phone numbers.
+    # Without a phone word the bare and unassigned shapes are not called phone numbers, but
+    # the North American 3-3-4 grouping is written for phone numbers alone (pii_phone).
     bare = engine.detect_many([f"Reference value {v} noted." for v in CONTEXT_PHONES[8:]])
-    assert bare == [[] for _ in CONTEXT_PHONES[8:]]
+    alone = {"394 387 5749", "394.387.5749"}
+    assert [bool(spans) for spans in bare] == [v in alone for v in CONTEXT_PHONES[8:]]
 
 
 def test_hard_negatives_stay_clean_and_a_plus_number_is_never_a_card() -> None:
