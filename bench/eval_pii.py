@@ -33,10 +33,10 @@ Three labelled synthetic sets:
   (``pii_corpus.TRUST_STRUCTURED``). ``trust-fresh``: an eighth, ``pii_fresh.fresh_sentences``,
   written blind by another author while the detector was still being changed (no detector
   code, test or score read, no detector run on it), seed ``pii_fresh.FRESH_SEED`` (60418807):
-  80 templates of chat, ticket, e-mail, letter, form, log, CSV, JSON, code and SMS text (five
+  83 templates of chat, ticket, e-mail, letter, form, log, CSV, JSON, code and SMS text (five
   languages besides English), names of 15 Faker locales no other set uses and of a
   hand-written list across cultures, valid phone numbers of 50 countries in many writings,
-  and hard negatives of 40-odd kinds, capitalised name-like words among them.
+  and hard negatives of 41 kinds, capitalised name-like words among them.
 
 A prediction counts as correct when it overlaps a gold span of the same entity (lenient
 matching: boundaries differ between annotators); recall counts gold spans overlapped by a

@@ -28,7 +28,7 @@ What it holds, modelled on fine-tuning and support data:
   where the culture writes it so, possessives ("Amara's": the span stops before "'s"),
   degrees (PhD, MD, Esq.) outside the span.
 - PHONE_NUMBER: numbers valid for their region per ``phonenumbers`` (random digits in the
-  region's example shape, kept only when valid) for ``PHONE_REGIONS`` (40 countries), written
+  region's example shape, kept only when valid) for ``PHONE_REGIONS`` (50 countries), written
   national or international (+CC, 00CC, 011 from North America, +CC (0)), with spaces, dots,
   dashes, slashes, parentheses, no separator, extensions (ext., x, #), with or without a
   phone word in the template.
@@ -36,7 +36,8 @@ What it holds, modelled on fine-tuning and support data:
   public, corporate, sub-domain, country-code, new gTLD and reserved/internal domains.
 - IP_ADDRESS: public and private IPv4, IPv6 full, compressed, upper case, IPv4-embedded;
   ports and brackets are template text outside the span. CREDIT_CARD: Luhn-valid numbers of
-  eleven networks, grouped as printed or not. IBAN_CODE: valid mod-97 check for 22 countries,
+  eight networks (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Mir), grouped as
+  printed or not. IBAN_CODE: valid mod-97 check for 22 countries,
   print (groups of four) or electronic form. US_SSN: valid shapes (area not 000, 666, 9xx;
   group and serial not zero), dashes, spaces or none, always in an SSN context.
 - Hard negatives: no personal data and no person's name: dates and timestamps, times,
@@ -207,7 +208,8 @@ class FreshValues:
             return given, family, culture.order, f"hand:{culture.key}"
         locale = self.pick(FRESH_NAME_LOCALES)
         f = self.fakers[locale]
-        return str(f.first_name()), str(f.last_name()), "gf", f"faker:{locale}"
+        # strip: a few Faker entries carry a stray space ("Behbud ")
+        return f.first_name().strip(), f.last_name().strip(), "gf", f"faker:{locale}"
 
     def person(self) -> tuple[str, str, str]:
         given, family, order, origin = self._draw()

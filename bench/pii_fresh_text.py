@@ -74,6 +74,10 @@ FRESH_TEMPLATES: tuple[str, ...] = (
     "Sehr geehrte Frau {last},\n\nIhre Überweisung auf das Konto {iban} ist eingegangen. Bei "
     "Fragen erreichen Sie uns unter {phone}.\n\nMit freundlichen Grüßen",
     "Hallo {first}, kannst du {name2} bitte die IBAN {iban} schicken? Danke!",
+    "Sehr geehrter Herr Dr. {last}, anbei die Rechnung. Rückfragen bitte an {email} oder "
+    "telefonisch unter {phone}.",
+    "Mme {last} a appelé du {phone} au sujet de sa carte {card} ; merci de la rappeler.",
+    "La Dott.ssa {last} riceve il martedì; per appuntamenti chiamare il {phone}.",
     "Madame {last}, votre rendez-vous avec le Dr {name} est confirmé pour jeudi. En cas "
     "d'empêchement, appelez le {phone}.",
     "Cher {first}, merci pour ton message. Mon nouveau numéro : {phone}. Bises, {name2}",
