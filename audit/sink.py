@@ -26,12 +26,6 @@ from curate.rules import Rules
 QUARANTINE_EXAMPLES = 20
 
 
-def dedupe_step_ids(rules: Rules) -> list[str]:
-    """The ids of the rules' steps that mark duplicates."""
-    registry.load_plugins()
-    return [s.id for s in rules.steps if registry.STEPS[s.step].marks_duplicates]
-
-
 def is_duplicate(frame: pl.DataFrame, step_ids: list[str]) -> pl.Series:
     """Rows a step that marks duplicates flagged (the audit runs every step in flag mode)."""
     if B.FLAGS not in frame.columns or not step_ids:
@@ -55,7 +49,7 @@ class AuditShare:
 
 class AuditSink:
     """Statistics and checks over the kept records; see the module doc. As a run's sink
-    (``curate.runner.Sink``), it writes findings to ``findings`` and drops nothing."""
+    (``curate.pipeline.Sink``), it writes findings to ``findings`` and drops nothing."""
 
     def __init__(self, rules: Rules, findings: LineWriter | None = None) -> None:
         self.findings = findings
@@ -63,7 +57,9 @@ class AuditSink:
         self.checks = build_checks(rules)
         # The same checks on the data as it would be after duplicate removal: a value repeated
         # in a thousand copies is one problem, not a thousand.
-        self.duplicate_steps = dedupe_step_ids(rules)
+        registry.load_plugins()
+        marking = [s for s in rules.steps if registry.STEPS[s.step].marks_duplicates]
+        self.duplicate_steps = [s.id for s in marking]
         collapse = rules.collapsed_metrics and self.duplicate_steps
         self.collapsed_checks = build_checks(rules) if collapse else []
         self.collapsed_records = 0

@@ -110,10 +110,6 @@ class _DataUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"checkpoint refers to {module}.{name}: not data")
 
 
-def _load(path: Path) -> Any:
-    return _DataUnpickler(io.BytesIO(path.read_bytes())).load()
-
-
 # --- the spool of a fit step --------------------------------------------------------------
 
 
@@ -208,7 +204,7 @@ class Checkpointer:
     def _load(self) -> dict[str, Any] | None:
         """The checkpoint in the folder if it is usable; else None, and the folder emptied."""
         try:
-            saved = _load(self.folder / CHECKPOINT_FILE)
+            saved = _DataUnpickler(io.BytesIO((self.folder / CHECKPOINT_FILE).read_bytes())).load()
         except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
             saved = None
         if not self._usable(saved):

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 FAULT_ENV = "CURATE_RAY_FAULT_DIR"
 #: files larger than this many bytes (plain JSONL, Parquet) are read by several tasks
 PART_BYTES_ENV = "CURATE_RAY_PART_BYTES"
-OUTPUT_KINDS = ("clean", "dropped", "quarantine")
 
 
 class RayEngineError(CurateError):
@@ -205,16 +204,6 @@ class TaskRead:
     host: str
 
 
-def _check_unchanged(path: Path, read: TaskRead) -> None:
-    """The file at ``path`` is still the one a task read. Read on another node, (device,
-    inode) may differ for the same file on a shared file system: size and mtime are compared."""
-    paths = saved_dataset_shards(path) if path.is_dir() else [path]
-    if read.host == socket.gethostname():
-        check_unchanged(paths, read.fingerprint)
-    for one, stamp in zip(paths, read.fingerprint.stamps, strict=True):
-        check_stamp(one, stamp)
-
-
 def provenance(inputs: Inputs, rules: Rules, reads: Sequence[TaskRead]) -> dict[str, Any]:
     """The rules and the ``input`` block of the manifest, from the fingerprints the read tasks
     (or the scan of a file read in parts) took of the bytes they consumed, never from a later
@@ -223,7 +212,13 @@ def provenance(inputs: Inputs, rules: Rules, reads: Sequence[TaskRead]) -> dict[
     (relative path, sha256)."""
     files = []
     for path, read in zip(inputs.files, reads, strict=True):
-        _check_unchanged(path, read)
+        # Read on another node, (device, inode) may differ for the same file on a shared file
+        # system: there size and mtime are compared.
+        paths = saved_dataset_shards(path) if path.is_dir() else [path]
+        if read.host == socket.gethostname():
+            check_unchanged(paths, read.fingerprint)
+        for one, stamp in zip(paths, read.fingerprint.stamps, strict=True):
+            check_stamp(one, stamp)
         files.append(
             {
                 "path": str(path.relative_to(inputs.root) if not inputs.single else path),
