@@ -110,6 +110,10 @@ class _DataUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"checkpoint refers to {module}.{name}: not data")
 
 
+def _load(path: Path) -> Any:
+    return _DataUnpickler(io.BytesIO(path.read_bytes())).load()
+
+
 # --- the spool of a fit step --------------------------------------------------------------
 
 
@@ -204,7 +208,7 @@ class Checkpointer:
     def _load(self) -> dict[str, Any] | None:
         """The checkpoint in the folder if it is usable; else None, and the folder emptied."""
         try:
-            saved = _DataUnpickler(io.BytesIO((self.folder / CHECKPOINT_FILE).read_bytes())).load()
+            saved = _load(self.folder / CHECKPOINT_FILE)
         except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
             saved = None
         if not self._usable(saved):

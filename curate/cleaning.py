@@ -44,12 +44,6 @@ SHARDED = ("clean", "dropped", "quarantine")
 PARQUET_OUTPUT = "clean.parquet"
 
 
-def parquet_input(data: Source) -> Path | None:
-    """The Parquet file ``data`` reads, whose column types clean.parquet keeps."""
-    path = data.path if isinstance(data, FileSource) else None
-    return path if path and path.is_file() and detect_format(path) == "parquet" else None
-
-
 @dataclass
 class CleanResult:
     out_dir: Path
@@ -130,7 +124,9 @@ def clean(
             R.replace_dir(ckpt.folder / kind, out_dir / kind)
         if output_format == "parquet":
             target = out_dir / PARQUET_OUTPUT
-            rows = jsonl_to_parquet(out_dir / "clean.jsonl", target, parquet_input(data))
+            path = data.path if isinstance(data, FileSource) else None  # its types are kept
+            like = path if path and path.is_file() and detect_format(path) == "parquet" else None
+            rows = jsonl_to_parquet(out_dir / "clean.jsonl", target, like)
             manifest["outputs"][PARQUET_OUTPUT] = {"rows": rows, "sha256": file_sha256(target)}
         elif not on_ray:
             (out_dir / PARQUET_OUTPUT).unlink(missing_ok=True)  # an older run's, now stale

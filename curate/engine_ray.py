@@ -51,7 +51,6 @@ from curate.ray_io import (
     provenance,
     ray_session,
     remote,
-    surfacing_curate_errors,
     to_arrow,
     worker_cached,
 )
@@ -298,7 +297,7 @@ def run_pipeline(
     The steps are cut before each whole-dataset step: the read tasks run the first run of
     per-record steps, and a task per block and whole-dataset step runs its marks and the
     per-record steps after it; the last task of a block finishes it."""
-    with ray_session(address, num_cpus), surfacing_curate_errors():
+    with ray_session(address, num_cpus):
         import ray
 
         cuts = [i for i, (_, step) in enumerate(steps) if isinstance(step, GlobalStep)]

@@ -2,10 +2,11 @@
 (``Step.parallel_safe``), and the scans of the checks, run in worker processes.
 
 The main process reads, keeps the order, runs what needs the whole dataset (deduplication) and
-adds up what the workers counted. Each batch goes to one worker, which runs the same step
-runners on it with a ledger of its own, then returns the batch with what each runner counted,
-the totals each step keeps for its summary (``Step.totals``), the rows a step dropped, and,
-when no later step changes the text, each check's scan as a column (``Check.scan_column``).
+adds up what the workers counted. Each batch goes to one worker, which advances it as a Ray
+task advances a block (``curate.pipeline.Block``: the same step runners, with a ledger of its
+own), then returns the block: what each step counted, the totals it keeps for its summary
+(``Step.totals``), the rows it dropped, and, when no later step changes the text, each check's
+scan as a column (``Check.scan_column``) with the checks' totals.
 Results come back in input order, so outputs are byte-identical to a run in one process.
 """
 

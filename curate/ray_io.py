@@ -51,6 +51,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     """Connect to ``address`` (an existing cluster, or ``auto``) or start a local Ray.
 
     A session already open in this process (a test, a notebook) is used as it is and left open.
+    A CurateError raised in a task comes out as itself (exit 2 with its one line), not wrapped
+    in Ray's exceptions (found among their causes).
     """
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
@@ -86,17 +88,6 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     try:
         yield
-    finally:
-        if started:
-            ray.shutdown()
-
-
-@contextlib.contextmanager
-def surfacing_curate_errors() -> Iterator[None]:
-    """A CurateError raised in a task comes out as itself (exit 2 with its one line), not
-    wrapped in Ray's exceptions (found among their causes)."""
-    try:
-        yield
     except Exception as exc:
         seen: set[int] = set()
         todo: list[BaseException | None] = [exc]
@@ -109,6 +100,9 @@ def surfacing_curate_errors() -> Iterator[None]:
                 raise current from None
             todo += [current.__cause__, current.__context__, getattr(current, "cause", None)]
         raise
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def _module_roots(modules: Sequence[str]) -> list[str]:
