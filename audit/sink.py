@@ -19,9 +19,8 @@ from audit.stats import DatasetStats
 from curate import batch as B
 from curate import registry
 from curate.atomic import LineWriter
-from curate.pipeline import build_checks
 from curate.registry import Totals
-from curate.rules import Rules
+from curate.rules import Rules, build_checks
 
 QUARANTINE_EXAMPLES = 20
 
@@ -133,24 +132,3 @@ class AuditSink:
     def restore_state(self, state: AuditShare) -> None:
         self.take()
         self.add(state)
-
-    # -- audit.json ----------------------------------------------------------------------
-
-    def measured(self, rules: Rules) -> tuple[dict[str, Any], dict[str, Any], set[str]]:
-        """The checks' metrics (``<check>.<metric>``), details, and the metrics they left
-        without evidence (the gate then says so instead of failing them), for audit.json."""
-        metrics: dict[str, Any] = {}
-        details: dict[str, Any] = {}
-        unmeasured: set[str] = set()
-        for spec, check in zip(rules.checks, self.checks, strict=True):
-            metrics.update({f"{spec.check}.{k}": v for k, v in check.result().items()})
-            details[spec.check] = check.details()
-            unmeasured |= {f"{spec.check}.{name}" for name in check.without_evidence()}
-        if self.collapsed_checks:
-            details["collapsed"] = {"records": self.collapsed_records, "checks": {}}
-            for spec, check in zip(rules.checks, self.collapsed_checks, strict=True):
-                result = check.result()
-                metrics.update({f"collapsed.{spec.check}.{k}": v for k, v in result.items()})
-                details["collapsed"]["checks"][spec.check] = result
-                unmeasured |= {f"collapsed.{spec.check}.{n}" for n in check.without_evidence()}
-        return metrics, details, unmeasured

@@ -23,6 +23,7 @@ from curate.atomic import AtomicWriter, LineWriter, write_json
 from curate.checkpoint import DEFAULT_EVERY, Position, held_run
 from curate.errors import CurateError
 from curate.ledger import Ledger, StepCount
+from curate.outdir import replace_dir
 from curate.pipeline import Block
 from curate.reader import detect_format, file_sha256
 from curate.rules import Rules, load_rules, provenance_of
@@ -121,7 +122,7 @@ def clean(
         for writer in writers.values():
             writer.commit()
         for kind in shards:
-            R.replace_dir(ckpt.folder / kind, out_dir / kind)
+            replace_dir(ckpt.folder / kind, out_dir / kind)
         if output_format == "parquet":
             target = out_dir / PARQUET_OUTPUT
             path = data.path if isinstance(data, FileSource) else None  # its types are kept

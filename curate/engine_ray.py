@@ -21,8 +21,6 @@ cannot run with the local results is refused (``check_supported``).
 from __future__ import annotations
 
 import itertools
-import os
-import shutil
 import socket
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -35,20 +33,16 @@ import polars as pl
 
 from curate import batch as B
 from curate import registry
-from curate.errors import InputError, RulesError
+from curate.errors import RulesError
 from curate.inputfile import ReadRecord
 from curate.ledger import Ledger, StepCount
-from curate.pipeline import Block, build_step, build_steps
+from curate.pipeline import Block
 from curate.ray_io import (
-    Inputs,
     RayEngineError,
     ReadUnit,
-    TaskRead,
     from_arrow,
-    list_inputs,
     maybe_fail,
     plan_reads,
-    provenance,
     ray_session,
     remote,
     to_arrow,
@@ -56,8 +50,9 @@ from curate.ray_io import (
 )
 from curate.reader import read_batches, read_part
 from curate.registry import Decision, GlobalStep, fetch_ranks
-from curate.rules import Rules, StepSpec
+from curate.rules import Rules, StepSpec, build_step, build_steps
 from curate.runner import count_read, finish_ledger, require_records
+from curate.sources import Inputs, TaskRead, list_inputs, provenance
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -360,17 +355,6 @@ def planned(
     steps = build_steps(rules)
     check_supported(rules, steps)
     return inputs, rules, steps
-
-
-def replace_dir(source: Path, target: Path) -> None:
-    """Put the shard folder ``source`` in place of ``target`` (an older run's shards)."""
-    if target.exists():
-        if not target.is_dir() or any(
-            not (p.name.startswith("part-") and p.suffix == ".jsonl") for p in target.iterdir()
-        ):
-            raise InputError(f"{target}: exists and holds other files than output shards")
-        shutil.rmtree(target)
-    os.replace(source, target)
 
 
 def read_shards(out_dir: str | Path, kind: str) -> Iterator[bytes]:

@@ -21,15 +21,15 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
 from curate.errors import EXIT_INTERNAL, CurateError
-from curate.pipeline import Block, StepRunner, build_checks, build_steps
+from curate.pipeline import Block, StepRunner
 from curate.registry import Check, Step, Totals, load_plugins, plugin_modules
-from curate.rules import Rules, StepSpec
+from curate.rules import Rules, StepSpec, build_checks, build_steps
+from curate.sources import input_bytes
 
 #: Set in worker processes, so that a worker does not start helper processes of its own.
 WORKER_ENV = "CURATE_WORKER"
@@ -195,16 +195,3 @@ def _run_batch(frame: pl.DataFrame, action: str | None) -> tuple[Block, list[Tot
             check.scan(block.frame).alias(str(check.scan_column)) for check in _CHECKS
         )
     return block, [check.take_totals() for check in _CHECKS]
-
-
-def input_bytes(source: object) -> int | None:
-    """Bytes on disk of a file or folder input; None for records in memory."""
-    path = getattr(source, "path", None)
-    if not isinstance(path, Path):
-        return None
-    try:
-        if path.is_dir():
-            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-        return path.stat().st_size
-    except OSError:
-        return None

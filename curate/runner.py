@@ -19,11 +19,11 @@ from curate.checkpoint import Checkpointer
 from curate.errors import CurateError, InputError
 from curate.ledger import Ledger
 from curate.parallel import ParallelRunner
-from curate.pipeline import Sink, StepRunner, build_steps, chain
+from curate.pipeline import Sink, StepRunner, chain
 from curate.progress import start_phase
 from curate.reader import ReadBatch
 from curate.registry import Check, Step
-from curate.rules import Rules, StepSpec
+from curate.rules import Rules, StepSpec, build_steps
 from curate.sources import Source
 from curate.writer import with_text_in_raw
 

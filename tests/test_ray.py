@@ -357,8 +357,7 @@ def test_ray_records_the_bytes_its_read_tasks_hashed(cluster: Path, tmp_path: Pa
     it consumed (not of the file reopened afterwards), and a file swapped, rewritten or
     truncated after its read is an error, never an input recorded as read."""
     from curate.errors import InputError
-    from curate.pipeline import build_steps
-    from curate.rules import load_rules
+    from curate.rules import build_steps, load_rules
 
     shards = tmp_path / "shards"
     shards.mkdir()
