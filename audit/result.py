@@ -100,8 +100,8 @@ def audit_result(
     details["dataset"]["quarantine_examples"] = sink.examples
     details["dataset"]["quarantined_by_reason"] = dict(sorted(ledger.quarantine_reasons.items()))
     details["steps"] = [c.to_json() for c in ledger.steps.values()]
-    measured, by_check, without_evidence = sink.measured(rules)
-    metrics.update(measured)
+    by_metric, by_check, without_evidence = measured(sink, rules)
+    metrics.update(by_metric)
     details.update(by_check)
     gate_checks = gate.evaluate(rules.gate, metrics, without_evidence)
     gate_checks += gate.integrity_checks(details)
@@ -133,6 +133,26 @@ def audit_result(
     if signature is not None:
         result["signature"] = signature
     return result
+
+
+def measured(sink: AuditSink, rules: Rules) -> tuple[dict[str, Any], dict[str, Any], set[str]]:
+    """The checks' metrics (``<check>.<metric>``), details, and the metrics they left
+    without evidence (the gate then says so instead of failing them), for audit.json."""
+    metrics: dict[str, Any] = {}
+    details: dict[str, Any] = {}
+    unmeasured: set[str] = set()
+    for spec, check in zip(rules.checks, sink.checks, strict=True):
+        metrics.update({f"{spec.check}.{k}": v for k, v in check.result().items()})
+        details[spec.check] = check.details()
+        unmeasured |= {f"{spec.check}.{name}" for name in check.without_evidence()}
+    if sink.collapsed_checks:
+        details["collapsed"] = {"records": sink.collapsed_records, "checks": {}}
+        for spec, check in zip(rules.checks, sink.collapsed_checks, strict=True):
+            result = check.result()
+            metrics.update({f"collapsed.{spec.check}.{k}": v for k, v in result.items()})
+            details["collapsed"]["checks"][spec.check] = result
+            unmeasured |= {f"collapsed.{spec.check}.{n}" for n in check.without_evidence()}
+    return metrics, details, unmeasured
 
 
 def _jsonable(value: Any) -> Any:

@@ -11,12 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from audit.result import AuditResult, audit_result  # AuditResult: also imported from here
-from audit.signing import (  # TamperedError, content_digest, load_audit: also imported from here
-    TamperedError,  # noqa: F401
-    check_keys,
-    content_digest,  # noqa: F401
-    load_audit,
-)
+from audit.signing import check_keys, load_audit  # load_audit: also imported from here
 from audit.sink import AuditSink
 from curate.atomic import write_json
 from curate.checkpoint import DEFAULT_EVERY, held_run
@@ -77,12 +72,11 @@ def run_audit(
         if engine == "ray":
             # each block is measured by an AuditSink in a worker (``SinkBlocks``); this one
             # adds their totals up and writes their findings, in input order
-            extras = R.SinkBlocks(rules, AuditSink)
-            options = {"action": "flag", "work": None, "copies_are_added": False}
-            run, info = R.run_on_ray(plan, rules, address, num_cpus, extras=extras, **options)
-            ledger = run.ledger
-            for partial in run.partials:
-                lines, share = partial["extras"]
+            output = R.SinkBlocks(rules, AuditSink)
+            options = {"action": "flag", "copies_are_added": False, "num_cpus": num_cpus}
+            run = R.run_pipeline(*plan, address=address, output=output, **options)
+            ledger, info = run.ledger, run.info
+            for lines, share in run.outputs:
                 sink.add(share)
                 for line in lines:
                     findings.write_line(line)

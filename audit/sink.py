@@ -19,17 +19,10 @@ from audit.stats import DatasetStats
 from curate import batch as B
 from curate import registry
 from curate.atomic import LineWriter
-from curate.pipeline import build_checks
 from curate.registry import Totals
-from curate.rules import Rules
+from curate.rules import Rules, build_checks
 
 QUARANTINE_EXAMPLES = 20
-
-
-def dedupe_step_ids(rules: Rules) -> list[str]:
-    """The ids of the rules' steps that mark duplicates."""
-    registry.load_plugins()
-    return [s.id for s in rules.steps if registry.STEPS[s.step].marks_duplicates]
 
 
 def is_duplicate(frame: pl.DataFrame, step_ids: list[str]) -> pl.Series:
@@ -55,7 +48,7 @@ class AuditShare:
 
 class AuditSink:
     """Statistics and checks over the kept records; see the module doc. As a run's sink
-    (``curate.runner.Sink``), it writes findings to ``findings`` and drops nothing."""
+    (``curate.pipeline.Sink``), it writes findings to ``findings`` and drops nothing."""
 
     def __init__(self, rules: Rules, findings: LineWriter | None = None) -> None:
         self.findings = findings
@@ -63,7 +56,9 @@ class AuditSink:
         self.checks = build_checks(rules)
         # The same checks on the data as it would be after duplicate removal: a value repeated
         # in a thousand copies is one problem, not a thousand.
-        self.duplicate_steps = dedupe_step_ids(rules)
+        registry.load_plugins()
+        marking = [s for s in rules.steps if registry.STEPS[s.step].marks_duplicates]
+        self.duplicate_steps = [s.id for s in marking]
         collapse = rules.collapsed_metrics and self.duplicate_steps
         self.collapsed_checks = build_checks(rules) if collapse else []
         self.collapsed_records = 0
@@ -137,24 +132,3 @@ class AuditSink:
     def restore_state(self, state: AuditShare) -> None:
         self.take()
         self.add(state)
-
-    # -- audit.json ----------------------------------------------------------------------
-
-    def measured(self, rules: Rules) -> tuple[dict[str, Any], dict[str, Any], set[str]]:
-        """The checks' metrics (``<check>.<metric>``), details, and the metrics they left
-        without evidence (the gate then says so instead of failing them), for audit.json."""
-        metrics: dict[str, Any] = {}
-        details: dict[str, Any] = {}
-        unmeasured: set[str] = set()
-        for spec, check in zip(rules.checks, self.checks, strict=True):
-            metrics.update({f"{spec.check}.{k}": v for k, v in check.result().items()})
-            details[spec.check] = check.details()
-            unmeasured |= {f"{spec.check}.{name}" for name in check.without_evidence()}
-        if self.collapsed_checks:
-            details["collapsed"] = {"records": self.collapsed_records, "checks": {}}
-            for spec, check in zip(rules.checks, self.collapsed_checks, strict=True):
-                result = check.result()
-                metrics.update({f"collapsed.{spec.check}.{k}": v for k, v in result.items()})
-                details["collapsed"]["checks"][spec.check] = result
-                unmeasured |= {f"collapsed.{spec.check}.{n}" for n in check.without_evidence()}
-        return metrics, details, unmeasured

@@ -144,10 +144,18 @@ def ranked(frames: Iterable[pl.DataFrame], start: int = 0) -> Iterator[pl.DataFr
     done = start
     for frame in frames:
         if frame.height:
-            yield frame.with_columns(
-                pl.int_range(done, done + frame.height, dtype=pl.Int64).alias(RANK)
-            )
+            yield rank(frame, done)
             done += frame.height
+
+
+def rank(frame: pl.DataFrame, start: int) -> pl.DataFrame:
+    """``frame`` with each record's rank (``RANK``), from ``start``."""
+    return frame.with_columns(pl.int_range(start, start + frame.height, dtype=pl.Int64).alias(RANK))
+
+
+def copies(frame: pl.DataFrame) -> int:
+    """How many of the rows are upsampled copies (``UPSAMPLED``)."""
+    return int(frame[UPSAMPLED].sum()) if UPSAMPLED in frame.columns else 0
 
 
 def unranked(frame: pl.DataFrame) -> pl.DataFrame:

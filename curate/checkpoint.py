@@ -22,19 +22,16 @@ A checkpoint is used only if the same command, curate, numpy and polars versions
 input (sha256) made it and every file it names is there; otherwise the run starts over. Saving
 is throttled (``every`` seconds, at most about a tenth of the run's time): state such as
 ``dedupe_exact``'s hash table grows with the input. The file is a pickle read with an
-allow-list of data classes, so a tampered checkpoint cannot run code.
+allow-list of data classes (``curate.safepickle``), so a tampered checkpoint cannot run code.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
-import io
 import os
 import pickle
 import shutil
-import sys
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
@@ -48,7 +45,7 @@ import polars as pl
 from curate import batch as B
 from curate.atomic import AtomicWriter, atomic_open
 from curate.outdir import claim, sweep_stale
-from curate.registry import Decision, Totals
+from curate.safepickle import load_data
 
 FORMAT = 2
 CHECKPOINT_FILE = "checkpoint.pkl"
@@ -65,53 +62,6 @@ class Saved(Protocol):
     def saved_state(self) -> Any: ...
 
     def restore_state(self, state: Any) -> None: ...
-
-
-# --- a pickle that can only build data ----------------------------------------------------
-
-_OWN_PACKAGES = ("curate", "audit", "finetune")
-# numbers, containers, numpy arrays and random generators, polars frames
-_ALLOWED = {
-    (module, name)
-    for modules, names in [
-        ("builtins", "complex set frozenset bytearray int float str list dict"),
-        ("collections", "Counter OrderedDict defaultdict"),
-        ("numpy", "dtype ndarray"),
-        ("numpy._core.numeric numpy.core.numeric", "_frombuffer"),
-        ("numpy._core.multiarray numpy.core.multiarray", "_reconstruct scalar"),
-        ("numpy.random._pickle", "__generator_ctor __bit_generator_ctor"),
-        ("numpy.random.bit_generator", "__pyx_unpickle_SeedSequence SeedSequence"),
-        ("polars.series.series", "Series"),
-        ("polars.dataframe.frame", "DataFrame"),
-    ]
-    for module in modules.split()
-    for name in names.split()
-}
-_BIT_GENERATORS = {"PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64"}
-
-
-class _DataUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _ALLOWED or (
-            module.startswith("numpy.random._") and name in _BIT_GENERATORS
-        ):
-            return super().find_class(module, name)
-        # A dataclass of curate's own packages, or a plugin's totals or decision from a module
-        # this run imported already (a checkpoint never makes a plugin's module be imported).
-        own = module.split(".")[0] in _OWN_PACKAGES
-        found = (
-            super().find_class(module, name)
-            if own
-            else getattr(sys.modules.get(module), name, None)
-        )
-        is_data = isinstance(found, type) and dataclasses.is_dataclass(found)
-        if is_data and (own or issubclass(found, (Totals, Decision))):
-            return found
-        raise pickle.UnpicklingError(f"checkpoint refers to {module}.{name}: not data")
-
-
-def _load(path: Path) -> Any:
-    return _DataUnpickler(io.BytesIO(path.read_bytes())).load()
 
 
 # --- the spool of a fit step --------------------------------------------------------------
@@ -208,7 +158,7 @@ class Checkpointer:
     def _load(self) -> dict[str, Any] | None:
         """The checkpoint in the folder if it is usable; else None, and the folder emptied."""
         try:
-            saved = _load(self.folder / CHECKPOINT_FILE)
+            saved = load_data((self.folder / CHECKPOINT_FILE).read_bytes())
         except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError):
             saved = None
         if not self._usable(saved):

@@ -19,10 +19,12 @@ from typing import Any
 
 import polars as pl
 
-from curate.atomic import LineWriter, write_json
+from curate.atomic import AtomicWriter, LineWriter, write_json
 from curate.checkpoint import DEFAULT_EVERY, Position, held_run
 from curate.errors import CurateError
 from curate.ledger import Ledger, StepCount
+from curate.outdir import replace_dir
+from curate.pipeline import Block
 from curate.reader import detect_format, file_sha256
 from curate.rules import Rules, load_rules, provenance_of
 from curate.runner import Progress, check_engine, run_local
@@ -38,13 +40,9 @@ from curate.writer import (
 )
 
 OUTPUT_FILES = ("clean.jsonl", "dropped.jsonl", "quarantine.jsonl", "duplicates.jsonl")
+#: the outputs that a run on Ray writes as folders of shards, one per block
+SHARDED = ("clean", "dropped", "quarantine")
 PARQUET_OUTPUT = "clean.parquet"
-
-
-def parquet_input(data: Source) -> Path | None:
-    """The Parquet file ``data`` reads, whose column types clean.parquet keeps."""
-    path = data.path if isinstance(data, FileSource) else None
-    return path if path and path.is_file() and detect_format(path) == "parquet" else None
 
 
 @dataclass
@@ -101,13 +99,11 @@ def clean(
     with held_run(out_dir, outputs, "clean", rules, data, checkpoint_every, resume) as ckpt:
         if on_ray:
             writers = {"duplicates.jsonl": ckpt.writer(out_dir / "duplicates.jsonl")}
-            for kind in R.OUTPUT_KINDS:
+            for kind in SHARDED:
                 (ckpt.folder / kind).mkdir()
-            options = {"action": None, "work": ckpt.folder, "extras": None}
-            run, info = R.run_on_ray(
-                plan, rules, address, num_cpus, copies_are_added=True, **options
-            )
-            ledger, steps, shards = run.ledger, plan[1], _shards(run.partials, R.OUTPUT_KINDS)
+            options = {"action": None, "output": Shards(ckpt.folder, rules), "num_cpus": num_cpus}
+            run = R.run_pipeline(*plan, address=address, copies_are_added=True, **options)
+            ledger, steps, info, shards = run.ledger, plan[2], run.info, _shards(run.outputs)
         else:
             writers = {name: ckpt.writer(out_dir / name) for name in OUTPUT_FILES}
             sink = CleanSink(writers, rules)
@@ -126,10 +122,12 @@ def clean(
         for writer in writers.values():
             writer.commit()
         for kind in shards:
-            R.replace_dir(ckpt.folder / kind, out_dir / kind)
+            replace_dir(ckpt.folder / kind, out_dir / kind)
         if output_format == "parquet":
             target = out_dir / PARQUET_OUTPUT
-            rows = jsonl_to_parquet(out_dir / "clean.jsonl", target, parquet_input(data))
+            path = data.path if isinstance(data, FileSource) else None  # its types are kept
+            like = path if path and path.is_file() and detect_format(path) == "parquet" else None
+            rows = jsonl_to_parquet(out_dir / "clean.jsonl", target, like)
             manifest["outputs"][PARQUET_OUTPUT] = {"rows": rows, "sha256": file_sha256(target)}
         elif not on_ray:
             (out_dir / PARQUET_OUTPUT).unlink(missing_ok=True)  # an older run's, now stale
@@ -137,28 +135,56 @@ def clean(
     return CleanResult(out_dir, manifest, ledger, ckpt.resumed_from)
 
 
-def _shards(partials: list[dict[str, Any]], kinds: tuple[str, ...]) -> dict[str, Any]:
+def _shards(outputs: list[dict[str, Any]]) -> dict[str, Any]:
     """The manifest's listing of a Ray run's shards, per output, in input order."""
     listing = {}
-    for kind in kinds:
-        shards = [p["shards"][kind] for p in partials if p["shards"].get(kind)]
+    for kind in SHARDED:
+        shards = [block[kind] for block in outputs if kind in block]
         listing[kind] = {"lines": sum(s["lines"] for s in shards), "shards": shards}
     return listing
 
 
-class CleanSink:
-    """Writes kept, dropped and quarantined records (see the module doc)."""
+@dataclass(frozen=True)
+class Shards:
+    """On Ray, the end of each block (``curate.engine_ray.Advance.output``): its records
+    through a ``CleanSink`` into shards of the work folder, one per output that has lines;
+    their listing."""
 
-    def __init__(self, writers: dict[str, LineWriter], rules: Rules) -> None:
+    work: Path
+    rules: Rules
+
+    def __call__(self, block: Block) -> dict[str, Any]:
+        name = f"part-{block.name}.jsonl"
+        writers = {f"{kind}.jsonl": AtomicWriter(self.work / kind / name) for kind in SHARDED}
+        block.into(CleanSink(writers, self.rules, block.label))
+        shards = {}
+        for kind, writer in zip(SHARDED, writers.values(), strict=True):
+            if not writer.lines:
+                writer.abort()
+                continue
+            writer.commit()  # a task that Ray re-runs writes the same bytes again
+            shards[kind] = {"path": f"{kind}/{name}", "lines": writer.lines}
+            shards[kind]["sha256"] = writer.sha256
+        return shards
+
+
+class CleanSink:
+    """Writes kept, dropped and quarantined records (see the module doc); ``file`` names the
+    input file of the records (on Ray, with several)."""
+
+    def __init__(
+        self, writers: dict[str, LineWriter], rules: Rules, file: str | None = None
+    ) -> None:
         self.writers = writers
         self.withhold = withholds_record_text(spec.step for spec in rules.steps)
+        self.file = file
 
     def quarantined(self, entries: list[dict[str, Any]]) -> None:
         for entry in entries:
             self.writers["quarantine.jsonl"].write_line(quarantine_output(entry, self.withhold))
 
     def dropped(self, frame: pl.DataFrame, count: StepCount) -> None:
-        for line in dropped_lines(frame, count.id):
+        for line in dropped_lines(frame, count.id, self.file):
             self.writers["dropped.jsonl"].write_line(dropped_output(line, self.withhold))
 
     def kept(self, frame: pl.DataFrame) -> None:

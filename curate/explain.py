@@ -26,8 +26,8 @@ from curate import registry
 from curate.checkpoint import Checkpointer
 from curate.errors import InputError
 from curate.ledger import StepCount
-from curate.pipeline import REDACTABLE, build_checks
-from curate.rules import Rules, load_rules
+from curate.pipeline import REDACTABLE
+from curate.rules import Rules, build_checks, load_rules
 from curate.runner import run_local
 from curate.sources import open_source
 

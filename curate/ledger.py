@@ -10,6 +10,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
+
+from curate import batch as B
 from curate.errors import LedgerError
 
 
@@ -84,11 +87,11 @@ class Ledger:
             "outputs": outputs,
         }
 
-    def count_out(self, rows: int, copies: int, *, copies_are_added: bool) -> None:
-        """Rows that reached the end of the steps, ``copies`` of them upsampled copies: added
-        records when the run writes them (a clean), else kept ones (an audit)."""
-        copies = copies if copies_are_added else 0
-        self.kept += rows - copies
+    def count_out(self, frame: pl.DataFrame, *, copies_are_added: bool) -> None:
+        """Rows that reached the end of the steps; their upsampled copies are added records
+        when the run writes them (a clean), else kept ones (an audit)."""
+        copies = B.copies(frame) if copies_are_added else 0
+        self.kept += frame.height - copies
         self.added += copies
 
     def add(self, other: Ledger) -> None:

@@ -22,7 +22,7 @@ import shutil
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from curate.errors import CurateError
+from curate.errors import CurateError, InputError
 
 LOCK_NAME = ".curate.lock"
 # Names made by tempfile.mkstemp / mkdtemp (8 characters from [a-z0-9_]) with the prefixes and
@@ -108,3 +108,14 @@ def claim(folder: str | Path, outputs: Iterable[str] = ()) -> Iterator[None]:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(folder / LOCK_NAME)
             os.close(fd)
+
+
+def replace_dir(source: Path, target: Path) -> None:
+    """Put the shard folder ``source`` in place of ``target`` (an older run's shards)."""
+    if target.exists():
+        if not target.is_dir() or any(
+            not (p.name.startswith("part-") and p.suffix == ".jsonl") for p in target.iterdir()
+        ):
+            raise InputError(f"{target}: exists and holds other files than output shards")
+        shutil.rmtree(target)
+    os.replace(source, target)

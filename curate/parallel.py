@@ -2,10 +2,11 @@
 (``Step.parallel_safe``), and the scans of the checks, run in worker processes.
 
 The main process reads, keeps the order, runs what needs the whole dataset (deduplication) and
-adds up what the workers counted. Each batch goes to one worker, which runs the same step
-runners on it with a ledger of its own, then returns the batch with what each runner counted,
-the totals each step keeps for its summary (``Step.totals``), the rows a step dropped, and,
-when no later step changes the text, each check's scan as a column (``Check.scan_column``).
+adds up what the workers counted. Each batch goes to one worker, which advances it as a Ray
+task advances a block (``curate.pipeline.Block``: the same step runners, with a ledger of its
+own), then returns the block: what each step counted, the totals it keeps for its summary
+(``Step.totals``), the rows it dropped, and, when no later step changes the text, each check's
+scan as a column (``Check.scan_column``) with the checks' totals.
 Results come back in input order, so outputs are byte-identical to a run in one process.
 """
 
@@ -20,16 +21,15 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from curate.errors import EXIT_INTERNAL, CurateError
-from curate.ledger import Ledger, StepCount
-from curate.pipeline import StepRunner, build_checks, build_steps
-from curate.registry import Check, Totals, load_plugins, plugin_modules
-from curate.rules import Rules
+from curate.pipeline import Block, StepRunner
+from curate.registry import Check, Step, Totals, load_plugins, plugin_modules
+from curate.rules import Rules, StepSpec, build_checks, build_steps
+from curate.sources import input_bytes
 
 #: Set in worker processes, so that a worker does not start helper processes of its own.
 WORKER_ENV = "CURATE_WORKER"
@@ -73,38 +73,36 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-@dataclass
-class BatchResult:
-    """What a worker sends back for one batch."""
-
-    frame: pl.DataFrame
-    counts: list[StepCount]
-    totals: list[Totals]
-    scan_totals: list[Totals]
-    dropped: list[tuple[int, pl.DataFrame]]
-
-
 class ParallelRunner:
-    """Runs ``runners`` (a parallel-safe prefix of a run's steps) and the scans of ``scans``
-    over a stream of batches in ``workers`` processes, yielding the batches in order.
-
-    An input under ``POOL_MIN_BYTES`` (or, of unknown size, the first ``INLINE_SECONDS`` of
-    work) runs here: a short run starts no process.
+    """The head of a run that worker processes share: the leading parallel-safe ``runners``,
+    and the scans of ``checks`` when no later step changes the text, over a stream of
+    batches, yielding the batches in order. It runs here with one worker, or ``resumable``
+    (``--resume`` saves state between batches, so none may be in flight), and so does an
+    input under ``POOL_MIN_BYTES`` (or, of unknown size, the first ``INLINE_SECONDS`` of
+    work): a short run starts no process.
     """
 
     def __init__(
         self,
         rules: Rules,
         runners: list[StepRunner],
-        scans: list[Check],
-        workers: int,
-        input_bytes: int | None = None,
+        checks: list[Check],
+        workers: int | None,
+        resumable: bool,
+        source: object,
+        action: str | None,
     ) -> None:
+        if workers is not None and workers < 0:
+            raise CurateError(f"workers must be 0 (one per core) or more, not {workers}")
+        count = len(list(itertools.takewhile(lambda r: r.step.parallel_safe, runners)))
+        later_changes_text = any(r.step.changes_text for r in runners[count:])
         self.rules = rules
-        self.input_bytes = input_bytes
-        self.runners = runners
-        self.scans = scans  # checks whose scans the workers make
-        self.workers = max(1, workers)
+        self.runners = runners[:count]
+        self.scans = [] if later_changes_text else [c for c in checks if c.scan_column]
+        many = workers or default_workers()
+        self.workers = 1 if resumable or not (count or self.scans) else many
+        self.input_bytes = input_bytes(source)
+        self.action = action  # the run's, over every step's (an audit flags)
 
     def __call__(self, frames: Iterable[pl.DataFrame]) -> Iterator[pl.DataFrame]:
         stream = iter(frames)
@@ -130,34 +128,36 @@ class ParallelRunner:
         return frame
 
     def _pooled(self, frames: Iterator[pl.DataFrame]) -> Iterator[pl.DataFrame]:
-        actions = [r.action for r in self.runners]
+        steps = len(self.runners)
         pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(self.rules, actions, bool(self.scans), os.getpid(), plugin_modules()),
+            initargs=(self.rules, steps, bool(self.scans), os.getpid(), plugin_modules()),
         )
-        pending: deque[Future[BatchResult]] = deque()
+        pending: deque[Future[tuple[Block, list[Totals]]]] = deque()
         try:
             for frame in frames:
-                pending.append(pool.submit(_run_batch, frame))
+                pending.append(pool.submit(_run_batch, frame, self.action))
                 while len(pending) > AHEAD * self.workers:
-                    yield self._merge(_result(pending.popleft()))
+                    yield self._merge(*pending.popleft().result())
             while pending:
-                yield self._merge(_result(pending.popleft()))
+                yield self._merge(*pending.popleft().result())
+        except BrokenProcessPool as exc:
+            raise WorkerDied(f"a worker process died: {exc}") from None
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _merge(self, result: BatchResult) -> pl.DataFrame:
-        for runner, count, totals in zip(self.runners, result.counts, result.totals, strict=True):
-            runner.count.add(count)
-            runner.step.add_totals(totals)
-        for check, totals in zip(self.scans, result.scan_totals, strict=True):
+    def _merge(self, block: Block, scan_totals: list[Totals]) -> pl.DataFrame:
+        for index, runner in enumerate(self.runners):
+            runner.count.add(block.ledger.steps[runner.spec.id])
+            runner.step.add_totals(block.totals[index])
+        for check, totals in zip(self.scans, scan_totals, strict=True):
             check.add_totals(totals)
-        for index, dropped in result.dropped:
-            runner = self.runners[index]
-            runner.on_drop(dropped, runner.count)
-        return result.frame
+        for step_id, rows in block.dropped:  # in the order the steps dropped them
+            runner = next(r for r in self.runners if r.spec.id == step_id)
+            runner.on_drop(rows, runner.count)
+        return block.frame
 
 
 class WorkerDied(CurateError):
@@ -166,85 +166,32 @@ class WorkerDied(CurateError):
     exit_code = EXIT_INTERNAL
 
 
-def _result(future: Future[BatchResult]) -> BatchResult:
-    try:
-        return future.result()
-    except BrokenProcessPool as exc:
-        raise WorkerDied(f"a worker process died: {exc}") from None
-
-
 # --- in the worker -----------------------------------------------------------------------
 
 
-_RUNNERS: list[StepRunner] = []
+_STEPS: list[tuple[int, StepSpec, Step[Any]]] = []
 _CHECKS: list[Check] = []
-_DROPPED: list[tuple[int, pl.DataFrame]] = []  # (runner, rows) of the batch at hand
 
 
-def _start_worker(
-    rules: Rules, actions: list[str], scans: bool, parent: int, plugins: list[str]
-) -> None:
-    """Build the leading steps (with their ``actions``) and, with ``scans``, the checks, once
-    per worker; ``parent`` is the main process, ``plugins`` the modules that registered the
-    user's own steps and checks."""
-    global _RUNNERS, _CHECKS
+def _start_worker(rules: Rules, steps: int, scans: bool, parent: int, plugins: list[str]) -> None:
+    """Build the leading ``steps`` and, with ``scans``, the checks, once per worker;
+    ``parent`` is the main process, ``plugins`` the modules that registered the user's own
+    steps and checks."""
+    global _STEPS, _CHECKS
     exit_with_parent(parent)
     os.environ[WORKER_ENV] = "1"
     load_plugins(plugins)
-    steps = zip(build_steps(rules), actions, strict=False)
-    _RUNNERS = [
-        StepRunner(spec, step, Ledger(), lambda rows, _, i=i: _DROPPED.append((i, rows)), action)
-        for i, ((spec, step), action) in enumerate(steps)
-    ]
+    _STEPS = [(i, spec, step) for i, (spec, step) in enumerate(build_steps(rules)[:steps])]
     _CHECKS = [c for c in build_checks(rules) if c.scan_column] if scans else []
 
 
-def _run_batch(frame: pl.DataFrame) -> BatchResult:
-    _DROPPED.clear()
-    for runner in _RUNNERS:
-        runner.count = StepCount(runner.spec.id, runner.spec.step, runner.action)  # this batch's
-        frame = runner(frame)
-    if frame.height:
-        frame = frame.with_columns(
-            check.scan(frame).alias(str(check.scan_column)) for check in _CHECKS
+def _run_batch(frame: pl.DataFrame, action: str | None) -> tuple[Block, list[Totals]]:
+    """A batch through the worker's steps, with the checks' scans as columns; the block and
+    the scans' totals."""
+    block = Block(frame)
+    block.advance(_STEPS, action)
+    if block.frame.height:
+        block.frame = block.frame.with_columns(
+            check.scan(block.frame).alias(str(check.scan_column)) for check in _CHECKS
         )
-    return BatchResult(
-        frame=frame,
-        counts=[r.count for r in _RUNNERS],
-        totals=[r.step.take_totals() for r in _RUNNERS],
-        scan_totals=[check.take_totals() for check in _CHECKS],
-        dropped=list(_DROPPED),
-    )
-
-
-def input_bytes(source: object) -> int | None:
-    """Bytes on disk of a file or folder input; None for records in memory."""
-    path = getattr(source, "path", None)
-    if not isinstance(path, Path):
-        return None
-    try:
-        if path.is_dir():
-            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
-        return path.stat().st_size
-    except OSError:
-        return None
-
-
-def split_for_workers(
-    rules: Rules,
-    runners: list[StepRunner],
-    checks: list[Check],
-    workers: int | None,
-    resumable: bool = False,
-    source: object | None = None,
-) -> ParallelRunner:
-    """The head of a run that worker processes share: the leading parallel-safe runners, and
-    the checks' scans when no later step changes the text. With one worker, or ``resumable``
-    (``--resume`` saves state between batches, so none may be in flight), it runs here."""
-    if workers is not None and workers < 0:
-        raise CurateError(f"workers must be 0 (one per core) or more, not {workers}")
-    count = len(list(itertools.takewhile(lambda r: r.step.parallel_safe, runners)))
-    later_changes_text = any(r.step.changes_text for r in runners[count:])
-    scans = [] if later_changes_text else [c for c in checks if c.scan_column]
-    processes = 1 if resumable or not (count or scans) else workers or default_workers()
-    return ParallelRunner(rules, runners[:count], scans, processes, input_bytes(source))
+    return block, [check.take_totals() for check in _CHECKS]

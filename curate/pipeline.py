@@ -8,53 +8,29 @@ through ``apply``, so memory stays bounded by the batch size plus the step's own
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import polars as pl
 
 from curate import batch as B
 from curate import registry
-from curate.checkpoint import Checkpointer
-from curate.errors import RulesError
+from curate.checkpoint import Checkpointer, Saved
 from curate.ledger import Ledger, StepCount
-from curate.rules import Rules, StepSpec
+from curate.rules import StepSpec
 
 DropSink = Callable[[pl.DataFrame, StepCount], None]
 
 
-def build_steps(rules: Rules) -> list[tuple[StepSpec, registry.Step[Any]]]:
-    """Construct every configured step; a step that rejects its setup is a rules error."""
-    return [(spec, build_step(rules, spec)) for spec in rules.steps]
+class Sink(Saved, Protocol):
+    """Where the records of a run go; what of it a ``--resume`` checkpoint keeps."""
 
+    def quarantined(self, entries: list[dict[str, Any]]) -> None:
+        """Quarantine entries (``Quarantined.to_json``: line, reason, error, raw)."""
 
-def build_step(rules: Rules, spec: StepSpec) -> registry.Step[Any]:
-    """Construct one configured step (in this process or in a worker), bound to the rules'
-    record shape: every engine builds its steps here."""
-    return _built(rules, spec, registry.STEPS[spec.step], f"step {spec.id!r}")
+    def dropped(self, frame: pl.DataFrame, count: StepCount) -> None: ...
 
-
-def build_checks(rules: Rules) -> list[registry.Check]:
-    """Construct every configured check; a check that rejects its setup is a rules error."""
-    return [_built(rules, s, registry.CHECKS[s.check], f"check {s.check!r}") for s in rules.checks]
-
-
-def _built(rules: Rules, spec: Any, cls: Any, what: str) -> Any:
-    """A step or check of ``cls`` for ``spec``, bound to the rules' fields (a rules error if
-    it rejects its setup or reads a column the rules do not name)."""
-    try:
-        made = cls(spec.params, seed=rules.seed, base_dir=rules.base_dir)
-    except (ValueError, OSError) as exc:
-        raise RulesError(f"{spec.where}: {what}: {exc}") from None
-    if isinstance(made, registry.Check):
-        made.bind_fields(label=rules.fields.label, sensitive=list(rules.fields.sensitive))
-    made.bind_record_shape(rules.fields)
-    missing = [c for c in made.required_columns() if c not in rules.required_columns()]
-    if missing:
-        raise RulesError(
-            f"{spec.where}: {what} reads column {missing[0]!r}: name it in "
-            "fields.label, fields.sensitive or fields.columns"
-        )
-    return made
+    def kept(self, frame: pl.DataFrame) -> None: ...
 
 
 class StepRunner:
@@ -85,8 +61,7 @@ class StepRunner:
             if self.action == "flag" and self.step.redacts:
                 marked = _as_read(frame, marked, changed)
         if B.UPSAMPLED in marked.columns:
-            previous = int(frame[B.UPSAMPLED].sum()) if B.UPSAMPLED in frame.columns else 0
-            self.count.added += int(marked[B.UPSAMPLED].sum()) - previous
+            self.count.added += B.copies(marked) - B.copies(frame)
         if B.REASON not in marked.columns:
             return marked
         marked = self._annotate(marked)
@@ -164,6 +139,60 @@ def _as_read(frame: pl.DataFrame, marked: pl.DataFrame, changed: pl.Series) -> p
         .otherwise(reason)
         .alias(B.REASON),
     )
+
+
+@dataclass
+class Block:
+    """A batch and what the steps did to it, held apart from the run (in a worker process, a
+    Ray task): what they counted (``ledger``), the rows each dropped (with its step's id) and
+    each step's totals (by the step's index), for the run to add up in input order. On Ray a
+    block also says where it comes from: ``name`` names its shards, ``label`` its input file
+    (when there are several), ``quarantined`` holds the entries of its read."""
+
+    frame: pl.DataFrame
+    ledger: Ledger = field(default_factory=Ledger)
+    dropped: list[tuple[str, pl.DataFrame]] = field(default_factory=list)
+    totals: dict[int, registry.Totals] = field(default_factory=dict)
+    name: str = ""
+    label: str | None = None
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+
+    def drop(self, rows: pl.DataFrame, count: StepCount) -> None:
+        self.dropped.append((count.id, rows))
+
+    def advance(
+        self,
+        steps: Iterable[tuple[int, StepSpec, registry.Step[Any]]],
+        action: str | None,
+        start: int = 0,
+    ) -> None:
+        """Run ``steps`` (each with its index in the rules) over the batch; a decided
+        whole-dataset step marks it by rank, counted from ``start`` (the batch's first)."""
+        for index, spec, step in steps:
+            step.take_totals()  # a task that failed in this process left totals behind
+            runs: Any = step
+            frame = self.frame
+            if isinstance(step, registry.GlobalStep):
+                frame, runs = B.rank(frame, start), _Marking(step)
+            self.frame = B.unranked(StepRunner(spec, runs, self.ledger, self.drop, action)(frame))
+            self.totals[index] = step.take_totals()
+
+    def into(self, sink: Sink) -> None:
+        """Hand the records to a run's sink, as the run in one process does."""
+        sink.quarantined(self.quarantined)
+        for step_id, rows in self.dropped:
+            sink.dropped(rows, self.ledger.steps[step_id])
+        sink.kept(self.frame)
+
+
+class _Marking:
+    """A decided whole-dataset step as ``StepRunner`` runs it: its generic ``mark`` (one
+    process may ``apply`` otherwise, e.g. fold batch by batch)."""
+
+    changes_text = redacts = False
+
+    def __init__(self, step: registry.GlobalStep[Any]) -> None:
+        self.apply = step.mark
 
 
 def chain(

@@ -1,6 +1,6 @@
-"""Ray's side of reading: the session, objects cached per worker, the inputs (one file, a
-saved ``datasets`` folder or a folder of shards), how they are cut into read tasks, and the
-fingerprints of what those tasks read. The steps and the outputs are in ``curate.engine_ray``.
+"""Ray's side of reading: the session, objects cached per worker, and how the inputs (one
+file, a saved ``datasets`` folder or a folder of shards: ``curate.sources.list_inputs``) are
+cut into read tasks. The steps and the outputs are in ``curate.engine_ray``.
 
 A plain JSONL or a Parquet file larger than ``CURATE_RAY_PART_BYTES`` (default 128 MiB) is
 read in parts (``curate.reader.split_file``): byte ranges of lines, or runs of row groups, with
@@ -10,7 +10,6 @@ the line numbers of the whole file. Compressed files, CSV and saved datasets are
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import socket
@@ -22,11 +21,10 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from curate import registry
-from curate.datasets_folder import saved_dataset_shards
-from curate.errors import CurateError, InputError
-from curate.inputfile import Fingerprint, check_unchanged
-from curate.reader import FilePart, check_stamp, detect_format, split_file
-from curate.rules import Rules, provenance_of
+from curate.errors import CurateError
+from curate.reader import FilePart, detect_format, split_file
+from curate.rules import Rules
+from curate.sources import Inputs, TaskRead
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -37,7 +35,6 @@ if TYPE_CHECKING:
 FAULT_ENV = "CURATE_RAY_FAULT_DIR"
 #: files larger than this many bytes (plain JSONL, Parquet) are read by several tasks
 PART_BYTES_ENV = "CURATE_RAY_PART_BYTES"
-OUTPUT_KINDS = ("clean", "dropped", "quarantine")
 
 
 class RayEngineError(CurateError):
@@ -52,6 +49,8 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     """Connect to ``address`` (an existing cluster, or ``auto``) or start a local Ray.
 
     A session already open in this process (a test, a notebook) is used as it is and left open.
+    A CurateError raised in a task comes out as itself (exit 2 with its one line), not wrapped
+    in Ray's exceptions (found among their causes).
     """
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
@@ -87,17 +86,6 @@ def ray_session(address: str | None = None, num_cpus: int | None = None) -> Iter
     logging.getLogger("ray.data").setLevel(logging.WARNING)
     try:
         yield
-    finally:
-        if started:
-            ray.shutdown()
-
-
-@contextlib.contextmanager
-def surfacing_curate_errors() -> Iterator[None]:
-    """A CurateError raised in a task comes out as itself (exit 2 with its one line), not
-    wrapped in Ray's exceptions (found among their causes)."""
-    try:
-        yield
     except Exception as exc:
         seen: set[int] = set()
         todo: list[BaseException | None] = [exc]
@@ -110,6 +98,9 @@ def surfacing_curate_errors() -> Iterator[None]:
                 raise current from None
             todo += [current.__cause__, current.__context__, getattr(current, "cause", None)]
         raise
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def _module_roots(modules: Sequence[str]) -> list[str]:
@@ -150,99 +141,6 @@ def worker_cached(rules: Rules, key: tuple[Any, ...], build: Callable[[], Any]) 
         registry.load_plugins()
         _WORKER_CACHE[key] = build()
     return _WORKER_CACHE[key]
-
-
-# -- inputs ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """The files to read, in the order that defines positions."""
-
-    root: Path
-    files: tuple[Path, ...]
-
-    @property
-    def single(self) -> bool:
-        return len(self.files) == 1 and self.files[0] == self.root
-
-
-def list_inputs(path: str | Path, rules: Rules) -> Inputs:
-    """One file, a saved ``datasets`` folder, or a folder of shards (read in path order).
-
-    In a folder, hidden files and names starting with ``_`` (``_SUCCESS``) are skipped, and so
-    are files whose format is not recognised.
-    """
-    from curate.sources import is_saved_dataset
-
-    root = Path(path)
-    if not root.exists():
-        raise InputError(f"{root}: input file not found")
-    if root.is_file() or is_saved_dataset(root):
-        return Inputs(root, (root,))
-    files = []
-    for candidate in sorted(root.rglob("*")):
-        parts = candidate.relative_to(root).parts
-        if any(p.startswith((".", "_")) for p in parts) or not candidate.is_file():
-            continue
-        try:
-            detect_format(candidate, rules.read.format)
-        except InputError:
-            continue
-        files.append(candidate)
-    if not files:
-        raise InputError(
-            f"{root}: no data files in this folder (.jsonl, .jsonl.gz, .jsonl.zst, .csv, .parquet)"
-        )
-    return Inputs(root, tuple(files))
-
-
-@dataclass(frozen=True)
-class TaskRead:
-    """What a read task consumed of one input file, and the node it ran on."""
-
-    fingerprint: Fingerprint
-    host: str
-
-
-def _check_unchanged(path: Path, read: TaskRead) -> None:
-    """The file at ``path`` is still the one a task read. Read on another node, (device,
-    inode) may differ for the same file on a shared file system: size and mtime are compared."""
-    paths = saved_dataset_shards(path) if path.is_dir() else [path]
-    if read.host == socket.gethostname():
-        check_unchanged(paths, read.fingerprint)
-    for one, stamp in zip(paths, read.fingerprint.stamps, strict=True):
-        check_stamp(one, stamp)
-
-
-def provenance(inputs: Inputs, rules: Rules, reads: Sequence[TaskRead]) -> dict[str, Any]:
-    """The rules and the ``input`` block of the manifest, from the fingerprints the read tasks
-    (or the scan of a file read in parts) took of the bytes they consumed, never from a later
-    pass, after checking each path still names the file that was read (else ``InputError``):
-    as the local engine's for one file; for shards, each file, and a sha256 over the list of
-    (relative path, sha256)."""
-    files = []
-    for path, read in zip(inputs.files, reads, strict=True):
-        _check_unchanged(path, read)
-        files.append(
-            {
-                "path": str(path.relative_to(inputs.root) if not inputs.single else path),
-                "format": detect_format(path, rules.read.format),
-                "bytes": read.fingerprint.bytes,
-                "sha256": read.fingerprint.sha256,
-            }
-        )
-    if inputs.single:
-        return provenance_of(files[0], rules)
-    listing = "".join(f"{f['path']}\t{f['sha256']}\n" for f in files)
-    shards = {
-        "path": str(inputs.root),
-        "format": "shards",
-        "bytes": sum(f["bytes"] for f in files),
-        "sha256": hashlib.sha256(listing.encode()).hexdigest(),
-        "files": files,
-    }
-    return provenance_of(shards, rules)
 
 
 def remote(function: Callable[..., Any], **options: Any) -> Any:

@@ -535,3 +535,38 @@ def provenance_of(input_info: dict[str, Any], rules: Rules) -> dict[str, Any]:
             "seed": rules.seed,
         },
     }
+
+
+def build_steps(rules: Rules) -> list[tuple[StepSpec, registry.Step[Any]]]:
+    """Construct every configured step; a step that rejects its setup is a rules error."""
+    return [(spec, build_step(rules, spec)) for spec in rules.steps]
+
+
+def build_step(rules: Rules, spec: StepSpec) -> registry.Step[Any]:
+    """Construct one configured step (in this process or in a worker), bound to the rules'
+    record shape: every engine builds its steps here."""
+    return _built(rules, spec, registry.STEPS[spec.step], f"step {spec.id!r}")
+
+
+def build_checks(rules: Rules) -> list[registry.Check]:
+    """Construct every configured check; a check that rejects its setup is a rules error."""
+    return [_built(rules, s, registry.CHECKS[s.check], f"check {s.check!r}") for s in rules.checks]
+
+
+def _built(rules: Rules, spec: Any, cls: Any, what: str) -> Any:
+    """A step or check of ``cls`` for ``spec``, bound to the rules' fields (a rules error if
+    it rejects its setup or reads a column the rules do not name)."""
+    try:
+        made = cls(spec.params, seed=rules.seed, base_dir=rules.base_dir)
+    except (ValueError, OSError) as exc:
+        raise RulesError(f"{spec.where}: {what}: {exc}") from None
+    if isinstance(made, registry.Check):
+        made.bind_fields(label=rules.fields.label, sensitive=list(rules.fields.sensitive))
+    made.bind_record_shape(rules.fields)
+    missing = [c for c in made.required_columns() if c not in rules.required_columns()]
+    if missing:
+        raise RulesError(
+            f"{spec.where}: {what} reads column {missing[0]!r}: name it in "
+            "fields.label, fields.sensitive or fields.columns"
+        )
+    return made

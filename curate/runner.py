@@ -11,35 +11,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import polars as pl
 
-from curate import batch as B
-from curate.checkpoint import Checkpointer, Saved
+from curate.checkpoint import Checkpointer
 from curate.errors import CurateError, InputError
-from curate.ledger import Ledger, StepCount
-from curate.parallel import split_for_workers
-from curate.pipeline import StepRunner, build_steps, chain
+from curate.ledger import Ledger
+from curate.parallel import ParallelRunner
+from curate.pipeline import Sink, StepRunner, chain
 from curate.progress import start_phase
 from curate.reader import ReadBatch
 from curate.registry import Check, Step
-from curate.rules import Rules, StepSpec
+from curate.rules import Rules, StepSpec, build_steps
 from curate.sources import Source
 from curate.writer import with_text_in_raw
 
 Progress = Callable[[int, int], None]
-
-
-class Sink(Saved, Protocol):
-    """Where the records of a run go; what of it a ``--resume`` checkpoint keeps."""
-
-    def quarantined(self, entries: list[dict[str, Any]]) -> None:
-        """Quarantine entries (``Quarantined.to_json``: line, reason, error, raw)."""
-
-    def dropped(self, frame: pl.DataFrame, count: StepCount) -> None: ...
-
-    def kept(self, frame: pl.DataFrame) -> None: ...
 
 
 def check_engine(engine: str, *, resume: bool, workers: int | None) -> None:
@@ -120,14 +108,14 @@ def run_local(
             yield read.frame
         start_phase(progress, "whole-dataset steps (dedup) and checks")
 
-    head = split_for_workers(rules, runners, scans or [], workers, ckpt.key is not None, data)
+    resumable = ckpt.key is not None
+    head = ParallelRunner(rules, runners, scans or [], workers, resumable, data, action)
     # A run that redacts keeps no raw text on disk while it works: its spools hold the
     # records with their redacted texts (``_raw`` rewritten), not as read.
     redacts = any(step.redacts for _, step in steps)
     scrub = with_text_in_raw if redacts and action != "flag" else None
     for frame in chain(head(frames()), runners[len(head.runners) :], ckpt, scrub):
-        copies = int(frame[B.UPSAMPLED].sum()) if B.UPSAMPLED in frame.columns else 0
-        ledger.count_out(frame.height, copies, copies_are_added=copies_are_added)
+        ledger.count_out(frame, copies_are_added=copies_are_added)
         sink.kept(frame)
     finish_ledger(ledger, steps, data.label)
     return ledger, steps

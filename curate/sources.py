@@ -11,13 +11,20 @@ is that of those JSON lines, each ending in a newline, i.e. the digest of the JS
 would be exported to with curate's serialisation. A saved ``datasets`` folder is identified by
 its Arrow shards, hashed in the order its ``state.json`` lists them.
 
+On Ray an input may also be a folder of shards (``list_inputs``), read by tasks that take the
+fingerprints of what they read (``TaskRead``), from which ``provenance`` makes the manifest's
+input block.
+
 Neither ``datasets``, pandas nor pyarrow is imported here: objects are recognised by their
 type's module, so curate keeps working (and reads saved folders, through polars) without them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import hashlib
+import socket
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,12 +38,23 @@ from curate.datasets_folder import (
 )
 from curate.errors import InputError
 from curate.inputfile import Fingerprint, ReadRecord, check_unchanged
-from curate.reader import detect_format, file_fingerprint, read_batches
+from curate.reader import check_stamp, detect_format, file_fingerprint, read_batches
 from curate.records import Extractor
 from curate.rowbuilder import BatchBuilder, ReadBatch, RowDigest, dumps_row, fill
-from curate.rules import Rules
+from curate.rules import Rules, provenance_of
 
-__all__ = ["FileSource", "RowSource", "Source", "is_saved_dataset", "open_source"]
+__all__ = [
+    "FileSource",
+    "Inputs",
+    "RowSource",
+    "Source",
+    "TaskRead",
+    "input_bytes",
+    "is_saved_dataset",
+    "list_inputs",
+    "open_source",
+    "provenance",
+]
 
 Rows = Iterable[Any]
 
@@ -298,3 +316,103 @@ def open_source(data: Any, *, name: str | None = None) -> Source:
         "folder, a datasets.Dataset, a polars or pandas DataFrame, a pyarrow Table, or a "
         "list of dicts"
     )
+
+
+def input_bytes(source: object) -> int | None:
+    """Bytes on disk of a file or folder input; None for records in memory."""
+    path = getattr(source, "path", None)
+    if not isinstance(path, Path):
+        return None
+    try:
+        if path.is_dir():
+            return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+# -- a folder of shards (read by Ray's tasks) -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The files to read, in the order that defines positions."""
+
+    root: Path
+    files: tuple[Path, ...]
+
+    @property
+    def single(self) -> bool:
+        return len(self.files) == 1 and self.files[0] == self.root
+
+
+def list_inputs(path: str | Path, rules: Rules) -> Inputs:
+    """One file, a saved ``datasets`` folder, or a folder of shards (read in path order).
+
+    In a folder, hidden files and names starting with ``_`` (``_SUCCESS``) are skipped, and so
+    are files whose format is not recognised.
+    """
+    root = Path(path)
+    if not root.exists():
+        raise InputError(f"{root}: input file not found")
+    if root.is_file() or is_saved_dataset(root):
+        return Inputs(root, (root,))
+    files = []
+    for candidate in sorted(root.rglob("*")):
+        parts = candidate.relative_to(root).parts
+        if any(p.startswith((".", "_")) for p in parts) or not candidate.is_file():
+            continue
+        try:
+            detect_format(candidate, rules.read.format)
+        except InputError:
+            continue
+        files.append(candidate)
+    if not files:
+        raise InputError(
+            f"{root}: no data files in this folder (.jsonl, .jsonl.gz, .jsonl.zst, .csv, .parquet)"
+        )
+    return Inputs(root, tuple(files))
+
+
+@dataclass(frozen=True)
+class TaskRead:
+    """What a read task consumed of one input file, and the node it ran on."""
+
+    fingerprint: Fingerprint
+    host: str
+
+
+def provenance(inputs: Inputs, rules: Rules, reads: Sequence[TaskRead]) -> dict[str, Any]:
+    """The rules and the ``input`` block of the manifest, from the fingerprints the read tasks
+    (or the scan of a file read in parts) took of the bytes they consumed, never from a later
+    pass, after checking each path still names the file that was read (else ``InputError``):
+    as the local engine's for one file; for shards, each file, and a sha256 over the list of
+    (relative path, sha256)."""
+    files = []
+    for path, read in zip(inputs.files, reads, strict=True):
+        # Read on another node, (device, inode) may differ for the same file on a shared file
+        # system: there size and mtime are compared.
+        paths = saved_dataset_shards(path) if path.is_dir() else [path]
+        if read.host == socket.gethostname():
+            check_unchanged(paths, read.fingerprint)
+        for one, stamp in zip(paths, read.fingerprint.stamps, strict=True):
+            check_stamp(one, stamp)
+        files.append(
+            {
+                "path": str(path.relative_to(inputs.root) if not inputs.single else path),
+                "format": detect_format(path, rules.read.format),
+                "bytes": read.fingerprint.bytes,
+                "sha256": read.fingerprint.sha256,
+            }
+        )
+    if inputs.single:
+        return provenance_of(files[0], rules)
+    listing = "".join(f"{f['path']}\t{f['sha256']}\n" for f in files)
+    shards = {
+        "path": str(inputs.root),
+        "format": "shards",
+        "bytes": sum(f["bytes"] for f in files),
+        "sha256": hashlib.sha256(listing.encode()).hexdigest(),
+        "files": files,
+    }
+    return provenance_of(shards, rules)

@@ -150,8 +150,9 @@ def _rewrite(raw: str, texts: list[tuple[str, str]], meta: dict[str, Any] | None
     return orjson.dumps(record)
 
 
-def dropped_lines(frame: pl.DataFrame, step_id: str) -> list[bytes]:
-    """Each dropped record as it was read, plus ``_curate``: step, reason and evidence."""
+def dropped_lines(frame: pl.DataFrame, step_id: str, file: str | None = None) -> list[bytes]:
+    """Each dropped record as it was read, plus ``_curate``: step, reason and evidence, and
+    the input ``file`` it is in when there are several."""
     extra = [c for c in (B.SCORE, B.DUPLICATE_OF, B.CLUSTER) if c in frame.columns]
     flags = [c for c in (B.DETAIL, B.NOTES, B.UPSAMPLED) if c in frame.columns]
     out: list[bytes] = []
@@ -181,6 +182,8 @@ def dropped_lines(frame: pl.DataFrame, step_id: str) -> list[bytes]:
             meta["annotations"] = _annotations(row[B.NOTES])
         if row.get(B.UPSAMPLED):
             meta["upsampled"] = True
+        if file is not None:
+            meta["file"] = file
         out.append(_rewrite(row[B.RAW], [], meta))
     return out
 

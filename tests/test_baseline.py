@@ -123,7 +123,7 @@ def test_tampered_baseline_is_refused(tmp_path: Path, cli) -> None:
 
 
 def test_diff_hides_unchanged_metrics_and_float_noise(tmp_path: Path, cli) -> None:
-    from audit.run import content_digest
+    from audit.signing import content_digest
 
     rules = tmp_path / "r.yaml"
     rules.write_text(RULES)

@@ -33,11 +33,11 @@ from curate.checkpoint import (
     CHECKPOINT_FILE,
     Checkpointer,
     Position,
-    _load,
     resume_folder,
 )
 from curate.cleaning import OUTPUT_FILES, clean
 from curate.outdir import LOCK_NAME, claim
+from curate.safepickle import load_data
 
 WORDS = [
     *("river", "stone", "light", "morning", "paper", "garden", "window", "quiet", "orange"),
@@ -333,7 +333,7 @@ def test_a_tampered_checkpoint_cannot_run_code(tmp_path: Path, data: Path, rules
     with pytest.raises(Stop):
         clean(data, out, rules, progress=stop_after(6), resume=True, checkpoint_every=0)
     path = resume_folder(out, "clean") / CHECKPOINT_FILE
-    saved = _load(path)
+    saved = load_data(path.read_bytes())
     marker = tmp_path / "pwned"
     saved["state"]["ledger"] = ("attrs", {"records": _Planted(marker)})
     path.write_bytes(pickle.dumps(saved))
@@ -570,7 +570,7 @@ def _checkpoint_position(out: Path, kind: str) -> tuple[int, int]:
     path = resume_folder(out, kind) / CHECKPOINT_FILE
     if not path.exists():
         return (0, 0)
-    position = _load(path)["position"]
+    position = load_data(path.read_bytes())["position"]
     return (position["segment"], position["chunk"])
 
 

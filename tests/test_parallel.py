@@ -193,7 +193,7 @@ def test_every_parallel_safe_step_declares_totals_that_add_up() -> None:
 def test_pii_scan_column_gives_the_same_findings_as_scanning(
     inputs: tuple[Path, Path],
 ) -> None:
-    from curate.pipeline import build_checks
+    from curate.rules import build_checks
 
     rules = load_rules(inputs[1])
     texts = [

@@ -27,6 +27,7 @@ from audit.run import run_audit  # noqa: E402
 from curate import engine_ray as R  # noqa: E402
 from curate.cleaning import clean  # noqa: E402
 from curate.errors import RulesError  # noqa: E402
+from curate.ray_io import FAULT_ENV  # noqa: E402
 
 WORDS = [f"w{i}" for i in range(300)]
 
@@ -112,7 +113,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         address="local",
         num_cpus=2,
         include_dashboard=False,
-        runtime_env={"env_vars": {R.FAULT_ENV: str(faults)}},
+        runtime_env={"env_vars": {FAULT_ENV: str(faults)}},
     )
     try:
         yield faults
@@ -356,8 +357,7 @@ def test_ray_records_the_bytes_its_read_tasks_hashed(cluster: Path, tmp_path: Pa
     it consumed (not of the file reopened afterwards), and a file swapped, rewritten or
     truncated after its read is an error, never an input recorded as read."""
     from curate.errors import InputError
-    from curate.pipeline import build_steps
-    from curate.rules import load_rules
+    from curate.rules import build_steps, load_rules
 
     shards = tmp_path / "shards"
     shards.mkdir()
@@ -373,8 +373,7 @@ def test_ray_records_the_bytes_its_read_tasks_hashed(cluster: Path, tmp_path: Pa
         rules,
         build_steps(rules),
         action=None,
-        work=None,
-        extras=None,
+        output=None,
         copies_are_added=True,
     )
     digests = {

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from audit.run import content_digest, load_audit, run_audit
-from audit.signing import KEY_ENV, SignatureError
+from audit.run import load_audit, run_audit
+from audit.signing import KEY_ENV, SignatureError, content_digest
 from curate.rules import load_rules
 from finetune.gate import GateRefused, check_gate
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from audit.attestation import attachments, sign
-from audit.run import content_digest
+from audit.signing import content_digest
 
 RULES = """\
 name: t
