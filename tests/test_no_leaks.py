@@ -382,10 +382,11 @@ def test_report_ids_mask_what_the_detector_could_miss(tmp_path: Path, cli: Any) 
     assert bogus and {f["id"] for f in bogus} == {"<MASKED> (line 21)"}
     result = json.loads((tmp_path / "report" / "audit.json").read_text())
     (near,) = [s for s in result["details"]["steps"] if s["step"] == "dedupe_near"]
-    examples = near["summary"]["examples"]
-    assert {"id": "cust <MASKED> (line 23)", "duplicate_of": "cust <MASKED> (line 22)"}.items() <= (
-        examples[0].items()
-    )
+    # masked as detected (<PHONE_NUMBER>) or as what detection could miss (<MASKED>)
+    shown = re.compile(r"cust <[A-Z_]+> \(line (\d+)\)")
+    pairs = {(e["id"], e["duplicate_of"]) for e in near["summary"]["examples"]}
+    lines = {tuple(m.group(1) for m in map(shown.fullmatch, pair) if m) for pair in pairs}
+    assert ("23", "22") in lines, pairs
 
 
 def test_report_id_masker_leaves_plain_ids_and_masks_digit_runs() -> None:
