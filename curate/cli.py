@@ -610,8 +610,20 @@ class Terminated(BaseException):
         self.signum = signum
 
 
+#: the signal that arrived during this run, if any. A signal's exception raised while a
+#: library runs Python code from native code (polars building a frame) can come out as
+#: another exception (TypeError "unprintable str object"): the run was still interrupted.
+_signal_received: list[int] = []
+
+
 def _on_sigterm(signum: int, frame: Any) -> None:
+    _signal_received.append(signum)
     raise Terminated(signum)
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    _signal_received.append(signum)
+    raise KeyboardInterrupt
 
 
 #: errno values that mean the machine or the user's files, not curate: exit 2, one line
@@ -648,9 +660,11 @@ def run(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:
         return int(exc.code or 0)
     func: Callable[[argparse.Namespace], int] = args.func
-    previous = None
+    previous = previous_int = None
+    _signal_received.clear()
     if threading_main():
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        previous_int = signal.signal(signal.SIGINT, _on_sigint)
     try:
         return func(args)
     except Terminated as exc:
@@ -677,10 +691,18 @@ def run(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"curate: error: {_environment_message(exc)}\n")
         return EXIT_USAGE
     except Exception as exc:
+        if _signal_received:  # the signal's exception, converted on its way through a library
+            signum = _signal_received[0]
+            sys.stderr.write(
+                f"curate: {'interrupted' if signum == signal.SIGINT else 'terminated'}\n"
+            )
+            return 128 + signum
         return _internal(args, exc)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
 
 
 def threading_main() -> bool:

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -239,3 +240,34 @@ def test_sarif_uris_are_percent_encoded(
         for loc in res["locations"]
     }
     assert uris == {"my%20data%231.jsonl"}
+
+
+def test_a_signal_converted_by_a_library_still_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    """SIGINT while polars runs Python code from Rust comes out as a TypeError ("unprintable
+    str object"): the run was interrupted, not broken (exit 130, not 3)."""
+    import curate.cli as cli_module
+
+    def interrupted_inside_a_library(_args: object) -> int:
+        try:
+            signal.raise_signal(signal.SIGINT)
+        except KeyboardInterrupt:
+            raise TypeError("'<unprintable str object>' is not a Polars data type") from None
+        return 0
+
+    parser = cli_module.build_parser()
+    monkeypatch.setattr(
+        cli_module, "build_parser", lambda: _with_func(parser, interrupted_inside_a_library)
+    )
+    assert cli_module.run(["rules", "show", "default"]) == 128 + signal.SIGINT
+
+
+def _with_func(parser: Any, func: Any) -> Any:
+    parse = parser.parse_args
+
+    def parse_args(argv: Any = None) -> Any:
+        args = parse(argv)
+        args.func = func
+        return args
+
+    parser.parse_args = parse_args
+    return parser
