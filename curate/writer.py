@@ -221,11 +221,10 @@ def cluster_line(cluster: dict[str, Any], withhold: bool = False) -> bytes:
     """A duplicates.jsonl line with the record ids in it masked (``kept``, ``members`` and the
     ``cluster`` name, which holds the kept id): an id may be an e-mail address. With
     ``withhold`` (a redacting run) also where they could hold a value the detector missed."""
-    detected = registry.id_masker()
+    masker = registry.id_masker(unconfirmed=withhold)
 
     def mask(ids: list[str | None]) -> list[str | None]:
-        shown = detected(ids, None)
-        return [mask_unconfirmed(i) for i in shown] if withhold else shown
+        return masker(ids, None)
 
     out = dict(cluster)
     for key in ("kept", "cluster"):
