@@ -30,7 +30,7 @@ from curate.rules import Rules, load_rules, provenance_of
 from curate.runner import Progress, check_engine, run_local
 from curate.sources import FileSource, Source, open_source
 from curate.writer import (
-    cluster_line,
+    cluster_lines,
     dropped_lines,
     dropped_output,
     jsonl_to_parquet,
@@ -111,8 +111,8 @@ def clean(
             info, shards = provenance(data, rules), {}
         withhold = withholds_record_text(spec.step for spec in rules.steps)
         for _, step in steps:
-            for cluster in step.duplicate_clusters():
-                writers["duplicates.jsonl"].write_line(cluster_line(cluster, withhold))
+            for line in cluster_lines(step.duplicate_clusters(), withhold):
+                writers["duplicates.jsonl"].write_line(line)
         files = {name: {"lines": w.lines, "sha256": w.sha256} for name, w in writers.items()}
         engine_key = {"engine": "ray"} if on_ray else {}
         manifest = ledger.manifest("clean", info, {**shards, **files}, **engine_key)

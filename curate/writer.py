@@ -217,22 +217,34 @@ def jsonl_to_parquet(jsonl: Path, parquet: Path, like: Path | None = None) -> in
     return frame.height
 
 
-def cluster_line(cluster: dict[str, Any], withhold: bool = False) -> bytes:
-    """A duplicates.jsonl line with the record ids in it masked (``kept``, ``members`` and the
+def cluster_lines(clusters: Iterable[dict[str, Any]], withhold: bool = False) -> list[bytes]:
+    """duplicates.jsonl lines with the record ids in them masked (``kept``, ``members`` and the
     ``cluster`` name, which holds the kept id): an id may be an e-mail address. With
-    ``withhold`` (a redacting run) also where they could hold a value the detector missed."""
-    masker = registry.id_masker(unconfirmed=withhold)
-
-    def mask(ids: list[str | None]) -> list[str | None]:
-        return masker(ids, None)
-
-    out = dict(cluster)
-    for key in ("kept", "cluster"):
-        if isinstance(out.get(key), str):
-            out[key] = mask([out[key]])[0]
-    if isinstance(out.get("members"), list):
-        out["members"] = mask(out["members"])
-    return orjson.dumps(out)
+    ``withhold`` (a redacting run) also where they could hold a value the detector missed.
+    All ids go through the masker in one call: one call per cluster cost ~9 s per 10k clusters."""
+    clusters = list(clusters)
+    slots: list[tuple[int, str, int | None]] = []  # (cluster, key, index in members or None)
+    ids: list[str | None] = []
+    for at, cluster in enumerate(clusters):
+        for key in ("kept", "cluster"):
+            if isinstance(cluster.get(key), str):
+                slots.append((at, key, None))
+                ids.append(cluster[key])
+        if isinstance(cluster.get("members"), list):
+            for index, member in enumerate(cluster["members"]):
+                slots.append((at, "members", index))
+                ids.append(member)
+    shown = registry.id_masker(unconfirmed=withhold)(ids, None) if ids else []
+    out = [dict(cluster) for cluster in clusters]
+    for cluster in out:
+        if isinstance(cluster.get("members"), list):
+            cluster["members"] = list(cluster["members"])
+    for (at, key, index), value in zip(slots, shown, strict=True):
+        if index is None:
+            out[at][key] = value
+        else:
+            out[at][key][index] = value
+    return [orjson.dumps(cluster) for cluster in out]
 
 
 # --- a run that redacts personal data ---------------------------------------------------------

@@ -340,12 +340,19 @@ def test_duplicate_clusters_mask_ids(tmp_path: Path) -> None:
     assert "ana@example.org" not in (tmp_path / "out" / "duplicates.jsonl").read_text()
 
 
-def test_cluster_line_masks_every_id() -> None:
-    from curate.writer import cluster_line
+def test_cluster_lines_mask_every_id_of_every_cluster() -> None:
+    from curate.writer import cluster_lines
 
-    cluster = {"cluster": "exact:ana@example.org", "kept": "ana@example.org", "members": ["b"]}
-    line = json.loads(cluster_line(cluster))
-    assert line == {"cluster": "exact:<EMAIL_ADDRESS>", "kept": "<EMAIL_ADDRESS>", "members": ["b"]}
+    clusters = [
+        {"cluster": "exact:ana@example.org", "kept": "ana@example.org", "members": ["b"]},
+        {"cluster": "near:c", "kept": "c", "members": ["c", "bo@example.org"], "size": 2},
+    ]
+    lines = [json.loads(line) for line in cluster_lines(clusters)]
+    assert lines == [
+        {"cluster": "exact:<EMAIL_ADDRESS>", "kept": "<EMAIL_ADDRESS>", "members": ["b"]},
+        {"cluster": "near:c", "kept": "c", "members": ["c", "<EMAIL_ADDRESS>"], "size": 2},
+    ]
+    assert clusters[1]["members"][1] == "bo@example.org"  # the step's own clusters unchanged
 
 
 def test_report_ids_mask_what_the_detector_could_miss(tmp_path: Path, cli: Any) -> None:
