@@ -97,7 +97,7 @@ class BatchBuilder:
                 B.LINE: pl.Series(self.lines, dtype=pl.Int64),
                 B.ID: pl.Series(self.ids, dtype=pl.String),
                 B.RAW: pl.Series(self.raws, dtype=pl.String),
-                B.SEGMENTS: pl.Series(self.segments, dtype=B.SEGMENT_DTYPE),
+                B.SEGMENTS: B.segment_lists(self.segments),
                 **{name: pl.Series(v, dtype=pl.String) for name, v in self.columns.items()},
             }
         ).with_columns(
