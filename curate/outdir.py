@@ -110,12 +110,21 @@ def claim(folder: str | Path, outputs: Iterable[str] = ()) -> Iterator[None]:
             os.close(fd)
 
 
+_SHARD = re.compile(r"^part-[^/]*\.jsonl$")
+# a shard's temp file, left when a Ray task was killed while writing it (Ray ran it again)
+_STALE_SHARD = re.compile(rf"^\.part-[^/]*\.jsonl\.{_RANDOM}\.tmp$")
+
+
 def replace_dir(source: Path, target: Path) -> None:
-    """Put the shard folder ``source`` in place of ``target`` (an older run's shards)."""
+    """Put the shard folder ``source`` in place of ``target`` (an older run's shards). Temp
+    files of shards that killed tasks left are removed from both: every task has ended."""
+    for folder in (source, target):
+        if folder.is_dir():
+            for stale in folder.iterdir():
+                if _STALE_SHARD.match(stale.name) and stale.is_file():
+                    stale.unlink()
     if target.exists():
-        if not target.is_dir() or any(
-            not (p.name.startswith("part-") and p.suffix == ".jsonl") for p in target.iterdir()
-        ):
+        if not target.is_dir() or any(not _SHARD.match(p.name) for p in target.iterdir()):
             raise InputError(f"{target}: exists and holds other files than output shards")
         shutil.rmtree(target)
     os.replace(source, target)

@@ -632,3 +632,31 @@ def test_sigkill_with_resume_continues_to_identical_outputs(
     if kind == "clean":
         counts = json.loads((out / "manifest.json").read_text())["counts"]
         assert counts["records"] == counts["kept"] + counts["dropped"] + counts["quarantined"]
+
+
+def test_shard_folders_replace_an_older_run_despite_a_killed_tasks_temp_file(
+    tmp_path: Path,
+) -> None:
+    """A Ray task killed while writing its shard leaves ``.part-….jsonl.XXXXXXXX.tmp`` in the
+    work folder (Ray runs the task again); the shards went into the output folder with it and
+    the next run refused to replace them ("holds other files than output shards")."""
+    from curate.errors import InputError
+    from curate.outdir import replace_dir
+
+    old, new = tmp_path / "out" / "clean", tmp_path / "work" / "clean"
+    old.mkdir(parents=True)
+    new.mkdir(parents=True)
+    (old / "part-00001.jsonl").write_text("old\n")
+    (old / ".part-00002.jsonl.k3j_x9aq.tmp").write_text("half a shard\n")
+    (new / "part-00001.jsonl").write_text("new\n")
+    (new / ".part-00001.jsonl.ab12cd34.tmp").write_text("killed task\n")
+    replace_dir(new, old)
+    assert sorted(p.name for p in old.iterdir()) == ["part-00001.jsonl"]
+    assert (old / "part-00001.jsonl").read_text() == "new\n"
+    # a file curate did not write is still never deleted
+    other = tmp_path / "work2" / "clean"
+    other.mkdir(parents=True)
+    (old / "notes.txt").write_text("mine\n")
+    with pytest.raises(InputError, match="other files than output shards"):
+        replace_dir(other, old)
+    assert (old / "notes.txt").exists()
