@@ -33,6 +33,7 @@ from typing import Any
 
 import regex
 
+from audit.pii_foreign import foreign_noise, foreign_titled
 from audit.pii_names import (
     CAPITALISED,
     NAME_WORDS,
@@ -446,6 +447,7 @@ def person_spans(
     cued += mentions(text)
     cued += chat_names(text, english)
     cued += titled_names(text)
+    cued += foreign_titled(text)
     cued += inverted_names(text, english)
     cued += cell_names(text, english)
     cued += parsed_names(text, doc, spans, english)
@@ -461,6 +463,7 @@ def drop_person(text: str, start: int, end: int, doc: Any, english: frozenset[st
     """Whether a PERSON span (the model's or a rule's) is a word, not a name."""
     return (
         word_not_name(text, start, end, english)
+        or foreign_noise(text, start, end)
         or english_alone(text, start, end, english)
         or _modifier(doc, start, end)
         or company_named(text[start:end])

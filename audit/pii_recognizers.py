@@ -36,6 +36,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, SpacyRecognizer
 
 from audit.pii_custom import RecognizerSpec
+from audit.pii_foreign import trim_titles
 from audit.pii_names import non_name
 from audit.pii_people import drop_person, person_spans
 from audit.pii_phone import (
@@ -296,6 +297,9 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
             recognizer_result(self, "PERSON", s, e, score)
             for s, e, score in person_spans(text, spans, doc, english)
         ]
+        for r in kept:  # "Estimada Sra. Aarif" -> "Aarif"
+            if r.entity_type == "PERSON":
+                r.start, r.end = trim_titles(text, r.start, r.end)
         return [
             r
             for r in kept
