@@ -106,6 +106,13 @@ def foreign_words() -> frozenset[str]:
     return frozenset(w for w in words if not is_stop_word(w) and w not in PARTICLES_SET)
 
 
+@functools.cache
+def _language_words() -> frozenset[str]:
+    """``foreign_words`` and the particles, which are articles and prepositions there
+    ("le", "la", "el", "de", "het"): what tells a sentence's language."""
+    return foreign_words() | frozenset(p for p in PARTICLES_SET if not is_stop_word(p))
+
+
 def foreign_word(word: str) -> bool:
     return word.lower().strip(".") in foreign_words() or word.lower() in foreign_words()
 
@@ -120,7 +127,7 @@ def _line_around(text: str, start: int) -> str:
 @functools.lru_cache(maxsize=4096)
 def _foreign_text(line: str) -> bool:
     words = [w.lower() for w in WORDS.findall(line)]
-    foreign = sum(1 for w in words if w in foreign_words())
+    foreign = sum(1 for w in words if w in _language_words())
     english = sum(1 for w in words if is_stop_word(w))
     return foreign >= 2 and foreign > english or (foreign >= 1 and english == 0 and len(words) <= 4)
 
@@ -140,6 +147,8 @@ def foreign_noise(text: str, start: int, end: int) -> bool:
     words = WORDS.findall(text, start, end)
     if not words:
         return False
+    if words[0] in PARTICLES_SET and all(w[:1].islower() for w in words):
+        return True  # "de la rappeler": a lower-case name does not start with a particle
     lower = [w for w in words if w[:1].islower() and w not in PARTICLES_SET]
     if any(foreign_word(w) and not in_lexicon(w.capitalize()) for w in lower):
         return True

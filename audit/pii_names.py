@@ -149,7 +149,12 @@ ACTS = (
     r"here(?=[ ]*[,.!;:—–-])"
 )
 # What a bracket after a name says about that person: "Ranveer Mody (SSN ...)".
-ABOUT_PERSON = r"ssn|social|dob|born|age|aged|e-?mail|phone|tel|mobile|cell|id|employee|he|she"
+ABOUT_PERSON = (
+    r"ssn|social|dob|born|age|aged|e-?mail|phone|tel|mobile|cell|id|employee|he|she|"
+    # a relation written beside a name: "Chizoba Obi / sister / +1 ..."
+    r"sister|brother|wife|husband|partner|spouse|mother|father|son|daughter|parent|friend|"
+    r"guardian|colleague|neighbou?r|cousin|aunt|uncle|grandmother|grandfather|fianc[ée]e?"
+)
 TEAMS = r"HR|IT|accounts|accounting|finance|sales|support|legal|payroll|marketing|billing|ops"
 # A person addressed by name at the start of a sentence: "Riccardo, your appointment is...".
 VOCATIVE = regex.compile(

@@ -34,6 +34,7 @@ from typing import Any
 import regex
 
 from audit.pii_foreign import foreign_noise, foreign_titled
+from audit.pii_forms import caps_names, initial_names, lone_cells, lower_names
 from audit.pii_names import (
     CAPITALISED,
     NAME_WORDS,
@@ -89,7 +90,10 @@ _CHAT_WORDS = """
 CHAT_WORDS = frozenset(_CHAT_WORDS.split())
 CHAT_CUE = (
     r"hey|heya|hi|hiya|hello|yo|sup|thx|thanks|thank[ ]you|ty|cheers|lol|lmao|omg|haha|"
-    r"love|xoxo|bye|congrats|dear|ping|cc|tell|ask|text|dm"
+    r"love|xoxo|bye|congrats|dear|ping|cc|tell|ask|text|dm|"
+    # greetings of other languages: "hola emeka!", "ciao marco", "hallo jens"
+    r"hola|ciao|hallo|salut|bonjour|hoi|olá|oi|hej|moin|servus|buongiorno|buenas|grazie|"
+    r"gracias|merci|danke|bedankt|obrigado|obrigada"
 )
 LOWER_WORD = r"\p{Ll}[\p{Ll}'’-]*\p{Ll}"
 CHAT_NAME = regex.compile(
@@ -103,12 +107,22 @@ def _lower_name(word: str, english: frozenset[str]) -> bool:
     word, no stop word and no chat abbreviation."""
     if word in CHAT_WORDS or is_stop_word(word) or len(word) < 3:
         return False
+    if is_stop_word(regex.split(r"['’]", word)[0]):
+        return False  # "it's", "i'm", "we'll"
     cap = word[:1].upper() + word[1:]
     if cap in NOT_NAMES or word in ORG_WORDS or word in PLACE_WORDS:
         return False
     if in_lexicon(cap) or in_lexicon(cap, words=True) or _given(cap):
         return True
-    return bool(english) and not english_form(word, english)
+    return bool(english) and not english_form(word, english) and not compound(word, english)
+
+
+def compound(word: str, english: frozenset[str]) -> bool:
+    """Whether a lower-case word is two English words written as one ("whitelisted")."""
+    return any(
+        word[:i] in english and english_form(word[i:], english)
+        for i in range(3, len(word) - 2)
+    )
 
 
 def mentions(text: str) -> Iterable[Span]:
@@ -298,7 +312,7 @@ GIVEN_PAIR = regex.compile(
 
 # --- names joined to found ones --------------------------------------------------------------
 
-JOIN = r"(?:[ ]*,[ ]*|[ ]+(?:and|&|or|und|et|y|e|og|och|en)[ ]+)"
+JOIN = r"(?:[ ]*[,/][ ]*|[ ]+(?:and|&|or|und|et|y|e|og|och|en)[ ]+)"
 TITLE_OPT = r"(?:(?i:mr|mrs|ms|dr|prof)\.?[ ]+|\p{Lu}\p{L}{0,4}\.(?:-?\p{L}{1,4}\.?)*[ ]+)?"
 JOINED_AFTER = regex.compile(rf"{JOIN}{TITLE_OPT}(?P<name>{NAME_WORDS})")
 JOINED_BEFORE = regex.compile(rf"(?<![\w'’-])(?P<name>{NAME_WORDS}){JOIN}{TITLE_OPT}$")
@@ -452,6 +466,10 @@ def person_spans(
     cued += cell_names(text, english)
     cued += parsed_names(text, doc, spans, english)
     cued += given_then_unknown(text, english)
+    cued += caps_names(text, english)
+    cued += lower_names(text, lambda w: _lower_name(w, english))
+    cued += initial_names(text, english)
+    cued += lone_cells(text, english)
     cued = [(s, e) for s, e in cued if not company_named(text[s:e])]
     model = [(s, e) for s, e, label in spans if label == "PERSON"]
     cued += coordinated(text, sorted(set(cued + model)), english)
@@ -459,10 +477,33 @@ def person_spans(
     return out
 
 
+CELL_START = regex.compile(r"(?:^|[|\t])[ ]*$")
+NOT_IN_NAMES = regex.compile(r"[\d_@/\\#=<>{}\[\]]")
+
+
+def english_words_only(text: str, start: int, end: int, english: frozenset[str]) -> bool:
+    """Words that are all English and no given name, where a capital is no evidence: alone
+    on a line ("Sincerely,\nPeople Operations"), opening a cell ("| Date of birth") or a
+    sentence with a hyphen ("Geo-block triggered")."""
+    if not english:
+        return False
+    words = [w for w in regex.split(r"[ -]+", text[start:end]) if w]
+    if not words or any(_given(w) or not english_form(w.lower(), english) for w in words):
+        return False
+    first = regex.split(r"[ ]+", text[start:end])[0]
+    return (
+        _alone_on_line(text, start, end)
+        or bool(CELL_START.search(text, max(0, start - 10), start))
+        or ("-" in first and opens_sentence(text, start))
+    )
+
+
 def drop_person(text: str, start: int, end: int, doc: Any, english: frozenset[str]) -> bool:
     """Whether a PERSON span (the model's or a rule's) is a word, not a name."""
     return (
-        word_not_name(text, start, end, english)
+        bool(NOT_IN_NAMES.search(text, start, end))  # "order_id": an identifier
+        or word_not_name(text, start, end, english)
+        or english_words_only(text, start, end, english)
         or foreign_noise(text, start, end)
         or english_alone(text, start, end, english)
         or _modifier(doc, start, end)

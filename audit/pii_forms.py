@@ -1,0 +1,160 @@
+"""Names written the way forms, logs, code and chats write them (ner mode): in capitals, in
+lower case, as initials, alone in a cell. Rules combined by ``pii_people.person_spans``:
+
+- ``caps_names``: two to five words in capitals ("OKAFOR, CHIAMAKA", "NURUL AISYAH BIN
+  ISMAIL") after a label or word that names a person ("Account holder:", "PAYEE:", "filer",
+  "FRM"), or with a given name of the lexicon among them and no English word;
+- ``lower_names``: lower-case names where logs and code put a person: after "<verb>ed by"
+  ("posted by ruoxi xiao"), in "TODO(jianguo)", as the speaker of a chat line ("[14:02]
+  adhra: ..."), right before a phone number or an e-mail address ("card: tigist +84...");
+- ``initial_names``: initials then a family name ("T.L. Mwangi", "Y. Youprasert");
+- ``lone_cells``: one capitalised word alone in a cell of a row that also holds an e-mail
+  address or a phone number ("Agyeman<TAB>Mehin<TAB>a@b.org<TAB>+49 ...").
+
+Each takes a word for a name only when it is no English word (the model's word list), no word
+known not to be a name, or a given name of the lexicon.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import regex
+
+from audit.pii_names import (
+    CAPITALISED,
+    PARTICLES,
+    PARTICLES_SET,
+    english_form,
+    in_lexicon,
+    is_stop_word,
+    not_a_name,
+    unknown_word,
+)
+
+Span = tuple[int, int]
+
+# --- capitals ------------------------------------------------------------------------------
+
+CAPS_WORD = r"\p{Lu}[\p{Lu}'’]*+(?:-\p{Lu}[\p{Lu}'’]*+)*+"
+CAPS_PARTICLE = r"(?:VAN|VON|DER|DEN|DE|DEL|DELLA|DA|DI|DU|DOS|LA|LE|BIN|BINTI|BINT|IBN|AL|EL)"
+CAPS_RUN = regex.compile(
+    rf"(?<![\w@.-])(?P<name>{CAPS_WORD}(?:,?[ ]+(?:{CAPS_PARTICLE}[ ]+){{0,2}}{CAPS_WORD}){{1,4}})"
+    rf"(?![\w@]|\.\w)"
+)
+# Labels and words after which a form or a message gives a person's name.
+PERSON_LABEL = (
+    r"name|full[ ]name|holder|account[ ]holder|card[ ]?holder|payee|payer|filer|applicant|"
+    r"surname|forename|first[ ]name|last[ ]name|given[ ]names?|family[ ]name|beneficiary|"
+    r"customer|client|patient|employee|tenant|insured|policyholder|signatory|recipient|"
+    r"sender|from|frm|fr|to|attn|contact|passenger|guest|member|owner|signed|by|"
+    r"nom|nombre|nome|naam|vorname|nachname|titular|intestatario|inhaber"
+)
+LABEL_BEFORE = regex.compile(rf"(?<![\w])(?i:{PERSON_LABEL})(?:[ ]*[:=][ ]*|[ ]+)$")
+
+
+def _title_case(word: str) -> str:
+    return "-".join(p[:1] + p[1:].lower() for p in word.split("-"))
+
+
+def caps_names(text: str, english: frozenset[str]) -> Iterable[Span]:
+    for m in CAPS_RUN.finditer(text):
+        words = [w for w in regex.split(r"[ ,]+", m.group("name")) if w]
+        names = [_title_case(w) for w in words if w not in CAPS_PARTICLE_SET]
+        if len(names) < 2 or any(len(w) < 2 or not_a_name(w) for w in names):
+            continue
+        labelled = LABEL_BEFORE.search(text, max(0, m.start() - 30), m.start()) is not None
+        if labelled:
+            yield m.span("name")
+            continue
+        if not english:
+            continue
+        known = [w for w in names if english_form(w.lower(), english) or is_stop_word(w.lower())]
+        if known and not all(in_lexicon(w) for w in known):
+            continue  # "APPLICATION FORM", "SOCIAL SECURITY"
+        if any(in_lexicon(w) for w in names) and all(len(w) >= 3 for w in names):
+            yield m.span("name")
+
+
+CAPS_PARTICLE_SET = frozenset(CAPS_PARTICLE.strip("(?:)").split("|"))
+
+# --- lower case ----------------------------------------------------------------------------
+
+LOWER = r"\p{Ll}[\p{Ll}'’]*+(?:-\p{Ll}+)*+"
+LOWER_RUN = rf"{LOWER}(?:[ ]+(?:{PARTICLES}[ ]+){{0,2}}{LOWER}){{0,3}}"
+# "posted by x", "reported by x y", "assigned to x"
+BY_LOWER = regex.compile(
+    rf"(?<![\w])(?i:\p{{L}}+ed[ ]by|assigned[ ]to|owner|reviewer|author)[:]?[ ]+"
+    rf"(?P<name>{LOWER_RUN})(?![\w@'’-])"
+)
+# "TODO(jianguo)", "FIXME(ana lopes):"
+CODE_OWNER = regex.compile(
+    r"(?<![\w])(?:TODO|FIXME|XXX|HACK|NOTE|BUG)\((?P<name>[\p{L}][\p{L} .'’-]{0,40}?)\)"
+)
+# A chat or log line's speaker: "[14:02] adhra: ok", "<ana> hi"
+SPEAKER_LOWER = regex.compile(
+    rf"(?:^|\n)[ \t]*(?:\[[\d:. ]+\][ ]*|\d{{1,2}}:\d{{2}}[ ]+)(?P<name>{LOWER_RUN})[ ]?:[ ]"
+)
+# Lower-case words right before a phone number or an e-mail address
+BEFORE_CONTACT = regex.compile(
+    rf"(?<![\w@.'’-])(?P<name>{LOWER_RUN})[ ]*[,:-]?[ ]+"
+    r"(?:[^\s<>()@,]+@[^\s@]+\.\w|(?:\+|00)\d[\d ().-]{6,}\d|\(?\d{2,4}\)?[ .-]\d{3}[ .-]?\d{3,4})"
+)
+
+
+def lower_names(text: str, is_name: Callable[[str], bool]) -> Iterable[Span]:
+    """``is_name``: whether a lower-case word may be a name (``pii_people``'s test)."""
+    for pattern in (BY_LOWER, SPEAKER_LOWER, BEFORE_CONTACT):
+        for m in pattern.finditer(text):
+            yield from _name_words(text, m.start("name"), m.end("name"), is_name)
+    for m in CODE_OWNER.finditer(text):
+        value = m.group("name")
+        words = [w for w in value.split() if w.lower() not in PARTICLES_SET]
+        if words and all(w[:1].isalpha() and not is_stop_word(w.lower()) for w in words):
+            yield m.span("name")
+
+
+def _name_words(text: str, start: int, end: int, is_name: Callable[[str], bool]) -> Iterable[Span]:
+    """The longest run of name words from ``start``, particles inside (at most four)."""
+    kept: list[Span] = []
+    for w in regex.finditer(r"\S+", text[:end], pos=start):
+        word = w.group()
+        if word in PARTICLES_SET and kept:
+            continue
+        if not is_name(word):
+            break
+        kept.append(w.span())
+    if kept:
+        yield kept[0][0], kept[-1][1]
+
+
+# --- initials -----------------------------------------------------------------------------
+
+INITIALS = regex.compile(
+    rf"(?<![\w.])(?P<name>(?:\p{{Lu}}\.[ ]?){{1,3}}(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED})"
+    r"(?![\w@]|\.\w)"
+)
+
+
+def initial_names(text: str, english: frozenset[str]) -> Iterable[Span]:
+    for m in INITIALS.finditer(text):
+        last = regex.split(r"[ .]+", m.group("name"))[-1]
+        if unknown_word(last, english) or in_lexicon(last):
+            yield m.span("name")
+
+
+# --- cells ---------------------------------------------------------------------------------
+
+CELL_WORD = regex.compile(rf"(?:^|(?<=[\t|;]))[ ]*\"?(?P<name>{CAPITALISED})\"?[ ]*(?=[\t|;]|$)", regex.M)
+CONTACT_CELL = regex.compile(r"@[\w-]+\.\w|(?:^|[\t|;])[ ]*\+?[\d ().-]{8,}[ ]*(?:[\t|;]|$)", regex.M)
+
+
+def lone_cells(text: str, english: frozenset[str]) -> Iterable[Span]:
+    for line in regex.finditer(r"[^\n]+", text):
+        row = line.group()
+        if len(regex.findall(r"[\t|;]", row)) < 2 or not CONTACT_CELL.search(row):
+            continue
+        for m in CELL_WORD.finditer(row):
+            word = m.group("name")
+            if unknown_word(word, english) or in_lexicon(word):
+                yield line.start() + m.start("name"), line.start() + m.end("name")
