@@ -89,7 +89,6 @@ FOREIGN_TITLED = regex.compile(
     rf"(?P<name>{CAPITALISED}(?:[ ]+(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED}){{0,2}})"
 )
 WORDS = regex.compile(r"[\p{L}][\p{L}'’.-]*")
-LINE = regex.compile(r"[^\n.!?;]*")
 
 
 @functools.cache
@@ -117,11 +116,17 @@ def foreign_word(word: str) -> bool:
     return word.lower().strip(".") in foreign_words() or word.lower() in foreign_words()
 
 
+SENTENCE_END = regex.compile(r"\n|[.!?;](?=\s)")
+SENTENCE_BEGIN = regex.compile(r"(?:\n|[.!?;]\s)(?:[^\n.!?;]|[.!?;](?!\s))*$")
+
+
 def _line_around(text: str, start: int) -> str:
-    """The line (or sentence) holding ``start``."""
-    begin = max(text.rfind("\n", 0, start), *(text.rfind(p, 0, start) for p in ".!?;")) + 1
-    m = LINE.match(text, start)
-    return text[begin : m.end() if m else len(text)]
+    """The line (or sentence) holding ``start``: up to a line break, or a full stop, "!",
+    "?" or ";" before a blank (the dots of an address or a number end nothing)."""
+    m = SENTENCE_BEGIN.search(text, max(0, start - 300), start)
+    begin = m.start() + 1 if m else max(0, start - 300)
+    end = SENTENCE_END.search(text, start)
+    return text[begin : end.start() if end else len(text)]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -38,9 +38,11 @@ Span = tuple[int, int]
 
 CAPS_WORD = r"\p{Lu}[\p{Lu}'’]*+(?:-\p{Lu}[\p{Lu}'’]*+)*+"
 CAPS_PARTICLE = r"(?:VAN|VON|DER|DEN|DE|DEL|DELLA|DA|DI|DU|DOS|LA|LE|BIN|BINTI|BINT|IBN|AL|EL)"
+# A family name in capitals, then more words in capitals or a given name written as usual
+# ("OKAFOR, CHIAMAKA", "IVANOVA Svetlana", "NURUL AISYAH BIN ISMAIL").
 CAPS_RUN = regex.compile(
-    rf"(?<![\w@.-])(?P<name>{CAPS_WORD}(?:,?[ ]+(?:{CAPS_PARTICLE}[ ]+){{0,2}}{CAPS_WORD}){{1,4}})"
-    rf"(?![\w@]|\.\w)"
+    rf"(?<![\w@.-])(?P<name>{CAPS_WORD}(?:,?[ ]+(?:{CAPS_PARTICLE}[ ]+){{0,2}}"
+    rf"(?:{CAPS_WORD}|{CAPITALISED})){{1,4}})(?![\w@]|\.\w)"
 )
 # Labels and words after which a form or a message gives a person's name.
 PERSON_LABEL = (
@@ -51,6 +53,15 @@ PERSON_LABEL = (
     r"nom|nombre|nome|naam|vorname|nachname|titular|intestatario|inhaber"
 )
 LABEL_BEFORE = regex.compile(rf"(?<![\w])(?i:{PERSON_LABEL})(?:[ ]*[:=][ ]*|[ ]+)$")
+LABEL_WORD = regex.compile(rf"(?i:{PERSON_LABEL})")
+# Abbreviations forms write in capitals beside a name; never part of one.
+_FORM_WORDS = """
+    SSN DOB IBAN BIC SWIFT PIN ID TIN EIN VAT IP PO ZIP USA UK EU AM PM HR IT CEO CFO CTO MD
+    PHD DDS RN ESQ JR SR II III IV LLC INC LTD GMBH PLC TEL FAX NO NR REF RE FW FWD CC BCC
+    URGENT NOTE OK N/A NA TBD ASAP FYI DR MR MRS MS
+"""
+FORM_WORDS = frozenset(_FORM_WORDS.split())
+CAPS_PARTICLE_SET = frozenset(CAPS_PARTICLE.strip("(?:)").split("|"))
 
 
 def _title_case(word: str) -> str:
@@ -59,24 +70,33 @@ def _title_case(word: str) -> str:
 
 def caps_names(text: str, english: frozenset[str]) -> Iterable[Span]:
     for m in CAPS_RUN.finditer(text):
-        words = [w for w in regex.split(r"[ ,]+", m.group("name")) if w]
-        names = [_title_case(w) for w in words if w not in CAPS_PARTICLE_SET]
-        if len(names) < 2 or any(len(w) < 2 or not_a_name(w) for w in names):
-            continue
+        words = list(regex.finditer(r"[^ ,]+", m.group("name")))
         labelled = LABEL_BEFORE.search(text, max(0, m.start() - 30), m.start()) is not None
-        if labelled:
-            yield m.span("name")
+        while words and LABEL_WORD.fullmatch(words[0].group()):
+            words.pop(0)  # "FRM RAMIREZ, ROBERT": the label is in capitals too
+            labelled = True
+        kept: list[regex.Match[str]] = []
+        for w in words:
+            word = w.group()
+            if word.upper() in CAPS_PARTICLE_SET and kept:
+                kept.append(w)
+                continue
+            plain = _title_case(word)
+            if word in FORM_WORDS or len(word) < 2 or not_a_name(plain):
+                break
+            if not labelled and english and english_form(plain.lower(), english):
+                if not in_lexicon(plain):
+                    break  # "APPLICATION FORM", "SOCIAL SECURITY"
+            kept.append(w)
+        while kept and kept[-1].group().upper() in CAPS_PARTICLE_SET:
+            kept.pop()
+        names = [_title_case(w.group()) for w in kept]
+        if len(names) < 2:
             continue
-        if not english:
-            continue
-        known = [w for w in names if english_form(w.lower(), english) or is_stop_word(w.lower())]
-        if known and not all(in_lexicon(w) for w in known):
-            continue  # "APPLICATION FORM", "SOCIAL SECURITY"
-        if any(in_lexicon(w) for w in names) and all(len(w) >= 3 for w in names):
-            yield m.span("name")
+        if labelled or (any(in_lexicon(w) for w in names) and all(len(w) >= 3 for w in names)):
+            base = m.start("name")
+            yield base + kept[0].start(), base + kept[-1].end()
 
-
-CAPS_PARTICLE_SET = frozenset(CAPS_PARTICLE.strip("(?:)").split("|"))
 
 # --- lower case ----------------------------------------------------------------------------
 
@@ -97,7 +117,7 @@ SPEAKER_LOWER = regex.compile(
 )
 # Lower-case words right before a phone number or an e-mail address
 BEFORE_CONTACT = regex.compile(
-    rf"(?<![\w@.'’-])(?P<name>{LOWER_RUN})[ ]*[,:-]?[ ]+"
+    rf"(?:^|(?<=[\n:|,;\t])[ ]*)(?P<name>{LOWER_RUN})[ ]*[,:-]?[ ]+"
     r"(?:[^\s<>()@,]+@[^\s@]+\.\w|(?:\+|00)\d[\d ().-]{6,}\d|\(?\d{2,4}\)?[ .-]\d{3}[ .-]?\d{3,4})"
 )
 

@@ -36,6 +36,7 @@ import regex
 from audit.pii_foreign import foreign_noise, foreign_titled
 from audit.pii_forms import caps_names, initial_names, lone_cells, lower_names
 from audit.pii_names import (
+    ACTS,
     CAPITALISED,
     NAME_WORDS,
     NOT_NAMES,
@@ -374,6 +375,8 @@ def company_named(value: str) -> bool:
 def _describes(word: Any, name: Any) -> bool:
     """Whether ``word`` is a lower-case noun right after ``name`` that the two make one
     phrase with (the parser without a tagger links them either way)."""
+    if ACTED.fullmatch(word.lower_):
+        return False  # "Ragnhild rang", "Abdulaziz reacted": a verb, the name its subject
     return (
         word.i == name.i + 1
         and word.text[:1].islower()
@@ -389,15 +392,31 @@ def _describes(word: Any, name: Any) -> bool:
 
 
 def _modifier(doc: Any, start: int, end: int) -> bool:
-    """One word that makes one phrase with a lower-case noun after it ("Gift voucher")."""
+    """Words that make one phrase with a lower-case noun after them: "Gift voucher", "Ruby
+    Red grapefruit", "Dawn dish soap" (the parser makes the last word a modifier of a noun
+    up to two words after it, the words between modifying it too)."""
     if doc is None:
         return False
     span = doc.char_span(start, end)
-    if span is None or len(span) != 1 or span[0].i + 1 >= len(doc):
+    if span is None or span[-1].i + 1 >= len(doc):
         return False
-    return _describes(doc[span[0].i + 1], span[0])
+    last = span[-1]
+    if len(span) == 1 and _describes(doc[last.i + 1], last):
+        return True
+    head = last.head
+    if last.dep_ not in ("compound", "amod", "nmod") or not 0 < head.i - last.i <= 3:
+        return False
+    between = doc[last.i + 1 : head.i]
+    return (
+        head.dep_ != "ROOT"
+        and head.text.isalpha()
+        and head.text.islower()
+        and not is_stop_word(head.lower_)
+        and all(t.head.i == head.i and t.text.islower() for t in between)
+    )
 
 
+ACTED = regex.compile(rf"(?:{ACTS})|\p{{Ll}}{{3,}}ed")
 LINE_ALONE = regex.compile(r"(?:^|\n)[ \t]*$")
 LINE_END = regex.compile(r"[ \t.!,]*(?:\n|$)")
 
@@ -498,12 +517,36 @@ def english_words_only(text: str, start: int, end: int, english: frozenset[str])
     )
 
 
+# An English verb opening a sentence before an article is an order: "Mark the ticket".
+IMPERATIVE = regex.compile(r"[ ]+(?:the|a|an|this|that|these|those|all|your|my|our|it)\b")
+# A word naming a company's role before a single word: "vendor Espressif".
+COMPANY_ROLE = regex.compile(
+    r"(?<![\w])(?i:vendor|supplier|manufacturer|maker|brand|carrier|provider|merchant|"
+    r"retailer|distributor|courier[ ]service)[:]?[ ]+$"
+)
+
+
+def thing_named(text: str, start: int, end: int, english: frozenset[str]) -> bool:
+    """An imperative verb ("Mark the ticket") or a company after its role ("vendor X")."""
+    word = text[start:end]
+    if " " in word:
+        return False
+    if (
+        english_form(word.lower(), english)
+        and opens_sentence(text, start)
+        and IMPERATIVE.match(text, end)
+    ):
+        return True
+    return bool(COMPANY_ROLE.search(text, max(0, start - 30), start))
+
+
 def drop_person(text: str, start: int, end: int, doc: Any, english: frozenset[str]) -> bool:
     """Whether a PERSON span (the model's or a rule's) is a word, not a name."""
     return (
         bool(NOT_IN_NAMES.search(text, start, end))  # "order_id": an identifier
         or word_not_name(text, start, end, english)
         or english_words_only(text, start, end, english)
+        or thing_named(text, start, end, english)
         or foreign_noise(text, start, end)
         or english_alone(text, start, end, english)
         or _modifier(doc, start, end)
