@@ -86,7 +86,8 @@ BEFORE_NAME = regex.compile(
 )
 FOREIGN_TITLED = regex.compile(
     rf"(?<![\w.])(?i:{TITLE_WORDS})\.?[ ]+(?:(?i:{TITLE_WORDS})\.?[ ]+)?"
-    rf"(?P<name>{CAPITALISED}(?:[ ]+(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED}){{0,2}})"
+    rf"(?P<name>(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED}(?:[ ]+(?:{PARTICLES}[ ]+){{0,2}}"
+    rf"{CAPITALISED}){{0,2}})"
 )
 WORDS = regex.compile(r"[\p{L}][\p{L}'’.-]*")
 
@@ -187,11 +188,16 @@ def foreign_titled(text: str) -> list[tuple[int, int]]:
     for m in FOREIGN_TITLED.finditer(text):
         kept: list[tuple[int, int]] = []
         for w in regex.finditer(r"\S+", text[: m.end("name")], pos=m.start("name")):
+            if w.group() in PARTICLES_SET:
+                kept.append(w.span())
+                continue
             if foreign_word(w.group()):
                 break
             kept.append(w.span())
         while kept and text[kept[-1][0] : kept[-1][1]] in PARTICLES_SET:
             kept.pop()
+        if kept and text[kept[0][0] : kept[0][1]] in PARTICLES_SET and len(kept) == 1:
+            continue
         if kept:
             out.append((kept[0][0], kept[-1][1]))
     return out

@@ -81,19 +81,19 @@ def caps_names(text: str, english: frozenset[str]) -> Iterable[Span]:
             if word.upper() in CAPS_PARTICLE_SET and kept:
                 kept.append(w)
                 continue
-            plain = _title_case(word)
-            if word in FORM_WORDS or len(word) < 2 or not_a_name(plain):
+            if word in FORM_WORDS or len(word) < 2 or not_a_name(_title_case(word)):
                 break
-            if not labelled and english and english_form(plain.lower(), english):
-                if not in_lexicon(plain):
-                    break  # "APPLICATION FORM", "SOCIAL SECURITY"
             kept.append(w)
         while kept and kept[-1].group().upper() in CAPS_PARTICLE_SET:
             kept.pop()
-        names = [_title_case(w.group()) for w in kept]
+        names = [_title_case(w.group()) for w in kept if w.group() not in CAPS_PARTICLE_SET]
         if len(names) < 2:
             continue
-        if labelled or (any(in_lexicon(w) for w in names) and all(len(w) >= 3 for w in names)):
+        known = [w for w in names if english and english_form(w.lower(), english)]
+        # A given name of the lexicon and not only English words ("FLORIAN BARMAN"), not
+        # a heading ("APPLICATION FORM", "SOCIAL SECURITY").
+        given = any(in_lexicon(w) for w in names) and len(known) < len(names)
+        if labelled or (given and all(len(w) >= 3 for w in names)):
             base = m.start("name")
             yield base + kept[0].start(), base + kept[-1].end()
 
@@ -118,13 +118,18 @@ SPEAKER_LOWER = regex.compile(
 # Lower-case words right before a phone number or an e-mail address
 BEFORE_CONTACT = regex.compile(
     rf"(?:^|(?<=[\n:|,;\t])[ ]*)(?P<name>{LOWER_RUN})[ ]*[,:-]?[ ]+"
-    r"(?:[^\s<>()@,]+@[^\s@]+\.\w|(?:\+|00)\d[\d ().-]{6,}\d|\(?\d{2,4}\)?[ .-]\d{3}[ .-]?\d{3,4})"
+    r"(?:[^\s<>()@,]+@[^\s@]+\.\w|\+?\(?\d[\d ()./-]{6,}\d)"
+)
+# A lower-case name opening a log line after its label, before what it did: "Standup:
+# elturan blocked on VPN", "Update: ana merged the fix".
+LABEL_THEN_ACT = regex.compile(
+    rf"(?:^|\n)[ \t]*\p{{L}}[\p{{L}} ]{{0,20}}:[ ]+(?P<name>{LOWER_RUN})[ ]+\p{{Ll}}{{2,}}(?:ed|ing)\b"
 )
 
 
 def lower_names(text: str, is_name: Callable[[str], bool]) -> Iterable[Span]:
     """``is_name``: whether a lower-case word may be a name (``pii_people``'s test)."""
-    for pattern in (BY_LOWER, SPEAKER_LOWER, BEFORE_CONTACT):
+    for pattern in (BY_LOWER, SPEAKER_LOWER, BEFORE_CONTACT, LABEL_THEN_ACT):
         for m in pattern.finditer(text):
             yield from _name_words(text, m.start("name"), m.end("name"), is_name)
     for m in CODE_OWNER.finditer(text):

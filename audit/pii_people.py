@@ -151,7 +151,8 @@ def chat_names(text: str, english: frozenset[str]) -> Iterable[Span]:
 # --- titles, rows and cells ----------------------------------------------------------------
 
 TITLED = regex.compile(
-    r"(?<![\w.])(?:[MD]rs?|Ms|Mx|Prof|mrs?|ms|dr|prof)\.[ ]+(?P<name>\p{L}[\p{L}'’-]*\p{L})"
+    r"(?<![\w.])(?:[MD]rs?|Ms|Mx|Prof|mrs?|ms|dr|prof)\.[ ]+"
+    rf"(?P<name>(?:{PARTICLES}[ ]+){{0,2}}\p{{L}}[\p{{L}}'’-]*\p{{L}})"
     r"(?![\w@])"
 )
 
@@ -391,7 +392,7 @@ def _describes(word: Any, name: Any) -> bool:
     )
 
 
-def _modifier(doc: Any, start: int, end: int) -> bool:
+def _modifier(doc: Any, start: int, end: int, english: frozenset[str]) -> bool:
     """Words that make one phrase with a lower-case noun after them: "Gift voucher", "Ruby
     Red grapefruit", "Dawn dish soap" (the parser makes the last word a modifier of a noun
     up to two words after it, the words between modifying it too)."""
@@ -411,6 +412,7 @@ def _modifier(doc: Any, start: int, end: int) -> bool:
         head.dep_ != "ROOT"
         and head.text.isalpha()
         and head.text.islower()
+        and english_form(head.lower_, english)  # "Omar Nasser bitte": German, no noun
         and not is_stop_word(head.lower_)
         and all(t.head.i == head.i and t.text.islower() for t in between)
     )
@@ -549,6 +551,6 @@ def drop_person(text: str, start: int, end: int, doc: Any, english: frozenset[st
         or thing_named(text, start, end, english)
         or foreign_noise(text, start, end)
         or english_alone(text, start, end, english)
-        or _modifier(doc, start, end)
+        or _modifier(doc, start, end, english)
         or company_named(text[start:end])
     )
