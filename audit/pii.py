@@ -74,7 +74,7 @@ DENY_WORDS = {
         "item", "part", "model", "po", "account", "acct", "id", "barcode", "ean", "upc",
         "gtin", "firmware", "patch", "license", "licence", "passport", "policy", "claim",
         "member", "membership", "permit", "vat", "tax", "parcel", "shipment", "consignment",
-        "waybill", "batch", "lot",
+        "waybill", "batch", "lot", "sn", "ssn", "security", "itin",
     ],
     "CREDIT_CARD": ["isbn", "barcode", "ean", "upc", "gtin", "tracking", "order"],
     "IP_ADDRESS": ["version", "ver", "v", "release", "build", "firmware"],

@@ -51,7 +51,13 @@ def recognizer_result(
 PHONE_CONTEXT = [
     "phone", "telephone", "tel", "cell", "cellphone", "mobile", "call", "fax", "contact",
     "dial", "whatsapp", "sms", "landline", "hotline", "reach", "ring", "desk", "office",
-    "number", "text", "extension", "ext", "mob", "voicemail", "pager", "line",
+    "number", "text", "extension", "ext", "mob", "voicemail", "pager", "line", "direct",
+    # the same words in German, French, Spanish, Italian, Dutch, Portuguese, Nordic
+    "telefon", "telefono", "teléfono", "téléphone", "telefoon", "telefone", "tlf", "tfn",
+    "numéro", "número", "numero", "nummer", "handy", "mobil", "móvil", "movil", "celular",
+    "cellulare", "portable", "natel", "gsm", "anrufen", "rufen", "erreichen", "bellen",
+    "chiami", "chiamare", "chiamaci", "appelez", "appeler", "rappeler", "llamar", "llame",
+    "llámame", "ligar", "ring", "tel.",
 ]  # fmt: skip
 PHONE_SEPARATORS = frozenset(" -.()/+")
 LITERAL_ESCAPE = re.compile(r"\\[nrt]")
@@ -281,7 +287,7 @@ PHONE_STYLE = regex.compile(
 )
 # A phone-style number right after one of these is where someone is reached ("nobody
 # answered at ...", "on ... after six"), though no phone word says so.
-REACHED_AT = frozenset(["at", "on", "via", "under"])
+REACHED_AT = frozenset(["at", "on", "via", "under", "unter", "op", "al", "au", "sous"])
 
 
 def reached_at(text: str, start: int, end: int) -> bool:
