@@ -26,7 +26,14 @@ import importlib
 
 import regex
 
-from audit.pii_names import CAPITALISED, PARTICLES, PARTICLES_SET, in_lexicon, is_stop_word
+from audit.pii_names import (
+    CAPITALISED,
+    PARTICLES,
+    PARTICLES_SET,
+    any_given_name,
+    in_lexicon,
+    is_stop_word,
+)
 
 LANGUAGES = ("de", "fr", "es", "it", "nl", "pt")
 # Frequent capitalised words of letters, mails, chats and tickets in those languages (lower
@@ -89,7 +96,7 @@ FOREIGN_TITLED = regex.compile(
     rf"(?P<name>(?:{PARTICLES}[ ]+){{0,2}}{CAPITALISED}(?:[ ]+(?:{PARTICLES}[ ]+){{0,2}}"
     rf"{CAPITALISED}){{0,2}})"
 )
-WORDS = regex.compile(r"[\p{L}][\p{L}'’.-]*")
+WORDS = regex.compile(r"\p{L}[\p{L}'’.-]*\p{L}")
 
 
 @functools.cache
@@ -117,8 +124,11 @@ def foreign_word(word: str) -> bool:
     return word.lower().strip(".") in foreign_words() or word.lower() in foreign_words()
 
 
-SENTENCE_END = regex.compile(r"\n|[.!?;](?=\s)")
-SENTENCE_BEGIN = regex.compile(r"(?:\n|[.!?;]\s)(?:[^\n.!?;]|[.!?;](?!\s))*$")
+# The full stop of an initial ("Yves U. Jacobs") ends no sentence.
+SENTENCE_END = regex.compile(r"\n|(?<!(?<!\w)\p{Lu})[.!?;](?=\s)")
+SENTENCE_BEGIN = regex.compile(
+    r"(?:\n|(?<!(?<!\w)\p{Lu})[.!?;]\s)(?:[^\n.!?;]|[.!?;](?!\s)|(?<=(?<!\w)\p{Lu})\.)*$"
+)
 
 
 def _line_around(text: str, start: int) -> str:
@@ -135,7 +145,12 @@ def _foreign_text(line: str) -> bool:
     words = [w.lower() for w in WORDS.findall(line)]
     foreign = sum(1 for w in words if w in _language_words())
     english = sum(1 for w in words if is_stop_word(w))
-    return foreign >= 2 and foreign > english or (foreign >= 1 and english == 0 and len(words) <= 4)
+    # A short line of its own ("Mit freundlichen Grüßen", "Betreff: Rückruf") needs one word
+    # that is no given name ("Ali" ends a list of names).
+    names = any_given_name()
+    plain = sum(1 for w in words if w in _language_words() and w.capitalize() not in names)
+    short = plain >= 1 and english == 0 and len(words) <= 4
+    return (foreign >= 2 and foreign > english) or short
 
 
 def foreign_line(text: str, start: int) -> bool:
@@ -148,6 +163,11 @@ def evidence_before(text: str, start: int) -> bool:
     return BEFORE_NAME.search(text, max(0, start - 40), start) is not None
 
 
+def _given(word: str) -> bool:
+    names = any_given_name()
+    return word in names or word.capitalize() in names
+
+
 def foreign_noise(text: str, start: int, end: int) -> bool:
     """Whether a PERSON span is words of another language, not a name (see the module)."""
     words = WORDS.findall(text, start, end)
@@ -156,14 +176,17 @@ def foreign_noise(text: str, start: int, end: int) -> bool:
     if words[0] in PARTICLES_SET and all(w[:1].islower() for w in words):
         return True  # "de la rappeler": a lower-case name does not start with a particle
     lower = [w for w in words if w[:1].islower() and w not in PARTICLES_SET]
-    if any(foreign_word(w) and not in_lexicon(w.capitalize()) for w in lower):
-        return True
+    if any(foreign_word(w) and not _given(w) for w in lower):
+        return True  # "votre rendez-vous", "il bonifico"
     names = [w for w in words if w not in PARTICLES_SET]
-    if all(foreign_word(w) for w in names):
-        return True
-    if not foreign_line(text, start):
-        return False
+    if all(w.lower().strip(".") in COMMON and not _given(w) for w in names):
+        return True  # "Estimada Sra", "Sehr geehrter Herr": salutations and titles only
     if evidence_before(text, start):
+        return False  # "Frau Kealoha", "Ms. Gut", "Ciao Ali"
+    foreign = foreign_line(text, start)
+    if all(foreign_word(w) for w in names) and (foreign or not any(_given(w) for w in names)):
+        return True  # "Estimada Sra", "Danke"; not "Sue, can I..." nor "Nada, we rebooked"
+    if not foreign:
         return False
     if lower:
         return True  # lower case in a sentence of another language, no greeting before

@@ -25,6 +25,7 @@ from audit.pii_names import (
     CAPITALISED,
     PARTICLES,
     PARTICLES_SET,
+    PLACE_WORDS,
     english_form,
     in_lexicon,
     is_stop_word,
@@ -49,11 +50,11 @@ PERSON_LABEL = (
     r"name|full[ ]name|holder|account[ ]holder|card[ ]?holder|payee|payer|filer|applicant|"
     r"surname|forename|first[ ]name|last[ ]name|given[ ]names?|family[ ]name|beneficiary|"
     r"customer|client|patient|employee|tenant|insured|policyholder|signatory|recipient|"
-    r"sender|from|frm|fr|to|attn|contact|passenger|guest|member|owner|signed|by|"
+    r"sender|frm|from[ ]*:|to[ ]*:|by[ ]*:|attn|contact|passenger|guest|member|owner|signed|"
     r"nom|nombre|nome|naam|vorname|nachname|titular|intestatario|inhaber"
 )
 LABEL_BEFORE = regex.compile(rf"(?<![\w])(?i:{PERSON_LABEL})(?:[ ]*[:=][ ]*|[ ]+)$")
-LABEL_WORD = regex.compile(rf"(?i:{PERSON_LABEL})")
+LABEL_WORD = regex.compile(rf"(?i:{PERSON_LABEL})[:]?")
 # Abbreviations forms write in capitals beside a name; never part of one.
 _FORM_WORDS = """
     SSN DOB IBAN BIC SWIFT PIN ID TIN EIN VAT IP PO ZIP USA UK EU AM PM HR IT CEO CFO CTO MD
@@ -93,6 +94,8 @@ def caps_names(text: str, english: frozenset[str]) -> Iterable[Span]:
         # A given name of the lexicon and not only English words ("FLORIAN BARMAN"), not
         # a heading ("APPLICATION FORM", "SOCIAL SECURITY").
         given = any(in_lexicon(w) for w in names) and len(known) < len(names)
+        if labelled and len(known) == len(names) and not given:
+            continue  # "FROM: PRESS OFFICE": English words, no name
         if labelled or (given and all(len(w) >= 3 for w in names)):
             base = m.start("name")
             yield base + kept[0].start(), base + kept[-1].end()
@@ -123,7 +126,8 @@ BEFORE_CONTACT = regex.compile(
 # A lower-case name opening a log line after its label, before what it did: "Standup:
 # elturan blocked on VPN", "Update: ana merged the fix".
 LABEL_THEN_ACT = regex.compile(
-    rf"(?:^|\n)[ \t]*\p{{L}}[\p{{L}} ]{{0,20}}:[ ]+(?P<name>{LOWER_RUN})[ ]+\p{{Ll}}{{2,}}(?:ed|ing)\b"
+    rf"(?:^|\n)[ \t]*\p{{L}}[\p{{L}} ]{{0,20}}:[ ]+(?P<name>{LOWER_RUN})"
+    r"[ ]+\p{Ll}{2,}(?:ed|ing)\b"
 )
 
 
@@ -131,7 +135,10 @@ def lower_names(text: str, is_name: Callable[[str], bool]) -> Iterable[Span]:
     """``is_name``: whether a lower-case word may be a name (``pii_people``'s test)."""
     for pattern in (BY_LOWER, SPEAKER_LOWER, BEFORE_CONTACT, LABEL_THEN_ACT):
         for m in pattern.finditer(text):
-            yield from _name_words(text, m.start("name"), m.end("name"), is_name)
+            found = list(_name_words(text, m.start("name"), m.end("name"), is_name))
+            if pattern is BEFORE_CONTACT and found and found[0][1] != m.end("name"):
+                continue  # right before the number or address, or nothing: "e-ticket sent to"
+            yield from found
     for m in CODE_OWNER.finditer(text):
         value = m.group("name")
         words = [w for w in value.split() if w.lower() not in PARTICLES_SET]
@@ -161,8 +168,19 @@ INITIALS = regex.compile(
 )
 
 
+# A number before or a street's word after: a street named after someone ("227 M. Portaliou
+# Street", "0348 65 R. Mongi Bali"), not a person.
+NUMBER_BEFORE = regex.compile(r"\d[ ]*$")
+WORD_AFTER = regex.compile(r"[ ]+(\p{L}+)")
+
+
 def initial_names(text: str, english: frozenset[str]) -> Iterable[Span]:
     for m in INITIALS.finditer(text):
+        if NUMBER_BEFORE.search(text, max(0, m.start() - 3), m.start()):
+            continue
+        after = WORD_AFTER.match(text, m.end())
+        if after and after.group(1).lower() in PLACE_WORDS:
+            continue
         last = regex.split(r"[ .]+", m.group("name"))[-1]
         if unknown_word(last, english) or in_lexicon(last):
             yield m.span("name")
@@ -170,8 +188,12 @@ def initial_names(text: str, english: frozenset[str]) -> Iterable[Span]:
 
 # --- cells ---------------------------------------------------------------------------------
 
-CELL_WORD = regex.compile(rf"(?:^|(?<=[\t|;]))[ ]*\"?(?P<name>{CAPITALISED})\"?[ ]*(?=[\t|;]|$)", regex.M)
-CONTACT_CELL = regex.compile(r"@[\w-]+\.\w|(?:^|[\t|;])[ ]*\+?[\d ().-]{8,}[ ]*(?:[\t|;]|$)", regex.M)
+CELL_WORD = regex.compile(
+    rf"(?:^|(?<=[\t|;]))[ ]*\"?(?P<name>{CAPITALISED})\"?[ ]*(?=[\t|;]|$)", regex.M
+)
+CONTACT_CELL = regex.compile(
+    r"@[\w-]+\.\w|(?:^|[\t|;])[ ]*\+?[\d ().-]{8,}[ ]*(?:[\t|;]|$)", regex.M
+)
 
 
 def lone_cells(text: str, english: frozenset[str]) -> Iterable[Span]:

@@ -121,8 +121,7 @@ def _lower_name(word: str, english: frozenset[str]) -> bool:
 def compound(word: str, english: frozenset[str]) -> bool:
     """Whether a lower-case word is two English words written as one ("whitelisted")."""
     return any(
-        word[:i] in english and english_form(word[i:], english)
-        for i in range(3, len(word) - 2)
+        word[:i] in english and english_form(word[i:], english) for i in range(3, len(word) - 2)
     )
 
 
@@ -407,6 +406,11 @@ def _modifier(doc: Any, start: int, end: int, english: frozenset[str]) -> bool:
     head = last.head
     if last.dep_ not in ("compound", "amod", "nmod") or not 0 < head.i - last.i <= 3:
         return False
+    # Only words that are English words too ("Ruby Red", "Dawn", "Joy-Con"): "a Cecilie
+    # Josefsen fan", "the Kristian Herzog version" name a person.
+    parts = [p for t in span for p in t.text.split("-") if p.isalpha()]
+    if not parts or not all(english_form(p.lower(), english) for p in parts):
+        return False
     between = doc[last.i + 1 : head.i]
     return (
         head.dep_ != "ROOT"
@@ -508,6 +512,11 @@ def english_words_only(text: str, start: int, end: int, english: frozenset[str])
     sentence with a hyphen ("Geo-block triggered")."""
     if not english:
         return False
+    head, _, tail = text[start:end].partition("-")
+    if tail.islower() and tail.isalpha() and len(tail) >= 4 and " " not in text[start:end]:
+        # "Geo-block triggered": a compound with an English word, not "Da-eun", "Jae-sung"
+        if english_form(tail, english) and not _given(head) and opens_sentence(text, start):
+            return True
     words = [w for w in regex.split(r"[ -]+", text[start:end]) if w]
     if not words or any(_given(w) or not english_form(w.lower(), english) for w in words):
         return False

@@ -61,6 +61,7 @@ _PHONE_WORDS = "phone telephone tel mobile cell cellphone landline fax whatsapp 
 NAMING_WORDS = {"PHONE_NUMBER": frozenset(_PHONE_WORDS.split())}
 # Long enough to hold eight words before a match; context is only looked for that far back.
 CONTEXT_CHARS = 120
+LITERAL_BREAK = regex.compile(r"\\[nrt]")
 WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -300,6 +301,10 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
         for r in kept:  # "Estimada Sra. Aarif" -> "Aarif"
             if r.entity_type == "PERSON":
                 r.start, r.end = trim_titles(text, r.start, r.end)
+                # a name ends at a line break typed as "\n" ("Paul Waechter\n\nJestetten")
+                escape = LITERAL_BREAK.search(text, r.start, r.end)
+                if escape and escape.start() > r.start:
+                    r.end = escape.start()
         return [
             r
             for r in kept
