@@ -513,10 +513,17 @@ def english_words_only(text: str, start: int, end: int, english: frozenset[str])
     if not english:
         return False
     head, _, tail = text[start:end].partition("-")
-    if tail.islower() and tail.isalpha() and len(tail) >= 4 and " " not in text[start:end]:
-        # "Geo-block triggered": a compound with an English word, not "Da-eun", "Jae-sung"
-        if english_form(tail, english) and not _given(head) and opens_sentence(text, start):
-            return True
+    # "Sign-up opens": a compound with an English word, not "Da-eun", "Jae-sung"
+    if (
+        tail.islower()
+        and tail.isalpha()
+        and len(tail) >= 4
+        and " " not in text[start:end]
+        and english_form(tail, english)
+        and not _given(head)
+        and opens_sentence(text, start)
+    ):
+        return True
     words = [w for w in regex.split(r"[ -]+", text[start:end]) if w]
     if not words or any(_given(w) or not english_form(w.lower(), english) for w in words):
         return False
