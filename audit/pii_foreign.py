@@ -40,7 +40,7 @@ LANGUAGES = ("de", "fr", "es", "it", "nl", "pt")
 # case): salutations, sign-offs, titles, mail headers, weekdays, months, and the nouns such
 # texts are made of. Never a name there; a name is found by its own evidence instead.
 _COMMON = """
-    herr frau fräulein sehr geehrte geehrter geehrtes liebe lieber liebes hallo moin servus
+    guten herr frau fräulein sehr geehrte geehrter geehrtes liebe lieber liebes hallo moin servus
     grüße grüßen gruß grüsse grüssen freundlichen freundliche besten beste herzliche danke
     dank vielen bitte betreff gesendet anbei rechnung konto überweisung bestellung lieferung
     termin frage fragen rückfragen rückruf nachricht telefon handy datum uhr kunde kundin

@@ -169,3 +169,25 @@ def test_cards_grouped_as_printed_and_barcodes(engine: PiiEngine) -> None:
     assert card_score(visa) > card_score(serial)
     # A '+' makes it a phone number, never a card.
     assert found(engine, "Call +4539148803436467 now", "CREDIT_CARD") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Je kunt me bellen op 8197 4712 na vijf uur.", "8197 4712"),
+        ("Rufen Sie mich bitte unter 601 722 614 zurück.", "601 722 614"),
+        ("Mi chiami al 022249900 domani.", "022249900"),
+        ("Mi teléfono es 14 101 48 30.", "14 101 48 30"),
+        ("Direct: 2295 899737 | Fax: none", "2295 899737"),
+    ],
+)
+def test_phone_words_of_other_languages_give_context(
+    engine: PiiEngine, text: str, number: str
+) -> None:
+    assert found(engine, text, "PHONE_NUMBER") == [number]
+
+
+def test_serial_and_ssn_words_deny_a_phone_number(engine: PiiEngine) -> None:
+    assert found(engine, "Serial SN 857-937-6067 is under warranty.", "PHONE_NUMBER") == []
+    text = "Your social security number 832652089 was confirmed."
+    assert found(engine, text, "PHONE_NUMBER") == []
