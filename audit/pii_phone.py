@@ -108,9 +108,17 @@ def date_like(body: str) -> bool:
 
 def not_phone(body: str) -> bool:
     """Shapes that are something else even after a phone word: dates, dotted quads (an IPv4
-    address, a four-part version)."""
+    address, a four-part version), four groups of four digits (a card's or a gift card's
+    print: no phone number has 16 digits)."""
     body = body.strip()
-    return date_like(body) or DOTTED_QUAD.fullmatch(body) is not None
+    return (
+        date_like(body)
+        or DOTTED_QUAD.fullmatch(body) is not None
+        or CARD_PRINT.fullmatch(body) is not None
+    )
+
+
+CARD_PRINT = regex.compile(r"\d{4}(?:[ -]\d{4}){3}")
 
 
 class GroupedPhoneRecognizer(LocalRecognizer):

@@ -153,8 +153,12 @@ def card_spans(text: str) -> Iterable[tuple[int, int]]:
     for run in DIGIT_RUN.finditer(text):
         groups = [(m.start(), m.end()) for m in DIGIT_GROUP.finditer(run.group(0))]
         offset = run.start()
+        # A number printed in fours as cards are (a gift card "4988 2249 5349 8488") is one
+        # number: no card starts in its middle when the whole fails the checksum.
+        whole = sum(e - s for s, e in groups)
+        one_number = printed_as_card([e - s for s, e in groups]) and whole <= CARD_DIGITS[1]
         i = 0
-        while i < len(groups):
+        while i < (1 if one_number and len(groups) > 1 else len(groups)):
             digits = ""
             last = -1
             for j in range(i, len(groups)):
@@ -165,6 +169,7 @@ def card_spans(text: str) -> Iterable[tuple[int, int]]:
                     len(digits) >= CARD_DIGITS[0]
                     and card_prefix_known(digits)
                     and luhn_valid(digits)
+                    and (not one_number or j == len(groups) - 1)
                 ):
                     last = j
             if last < 0:
@@ -211,6 +216,9 @@ def card_score(value: str) -> float:
 CARD_CONTEXT = (
     "credit", "card", "visa", "mastercard", "amex", "discover", "jcb", "maestro", "charge",
     "payment", "paid", "debit",
+    # card words of German, French, Spanish, Italian, Dutch, Portuguese text
+    "karte", "kreditkarte", "carte", "bancaire", "tarjeta", "crédito", "credito", "carta",
+    "kaart", "creditcard", "cartão", "cartao", "débito",
 )  # fmt: skip
 
 

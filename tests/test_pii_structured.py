@@ -191,3 +191,21 @@ def test_serial_and_ssn_words_deny_a_phone_number(engine: PiiEngine) -> None:
     assert found(engine, "Serial SN 857-937-6067 is under warranty.", "PHONE_NUMBER") == []
     text = "Your social security number 832652089 was confirmed."
     assert found(engine, text, "PHONE_NUMBER") == []
+
+
+def test_a_card_print_failing_the_checksum_is_no_card_nor_phone(engine: PiiEngine) -> None:
+    # 4526 0181 5908 0100 fails Luhn; its first twelve digits pass it by chance
+    text = "Store card 4526 0181 5908 0100 still holds a balance of $12.50."
+    assert found(engine, text, "CREDIT_CARD") == []
+    assert found(engine, text, "PHONE_NUMBER") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nous avons bloqué votre carte 4462 819 482 199 par précaution.",
+        "Se canceló la tarjeta 4462819482199 ayer.",
+    ],
+)
+def test_card_words_of_other_languages_give_context(engine: PiiEngine, text: str) -> None:
+    assert found(engine, text, "CREDIT_CARD") != []
