@@ -79,8 +79,16 @@ def glued(text: str, start: int, end: int) -> bool:
     if before.isdigit() or after.isdigit():
         return True
     if before and before in ".,:/-" and start >= 2 and text[start - 2].isdigit():
-        return True
-    return bool(after and after in ".,:/-" and end + 1 < len(text) and text[end + 1].isdigit())
+        # a comma between two fields of a CSV row glues nothing ("1990,614-30-1924"); one
+        # inside a number ("1,234,567") is followed by three digits
+        return before != "," or THOUSANDS.match(text, start - 1) is not None
+    if after and after in ".,:/-" and end + 1 < len(text) and text[end + 1].isdigit():
+        return after != "," or THOUSANDS.match(text, end) is not None
+    return False
+
+
+# A comma inside a number: a thousands group or decimals after it, then no more digits.
+THOUSANDS = regex.compile(r",(?:\d{3}|\d{1,2})(?![\d])")
 
 
 # Three groups of digits with one separator: a date when they read as day, month and year in

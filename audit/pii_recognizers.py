@@ -61,6 +61,10 @@ _PHONE_WORDS = "phone telephone tel mobile cell cellphone landline fax whatsapp 
 NAMING_WORDS = {"PHONE_NUMBER": frozenset(_PHONE_WORDS.split())}
 # Long enough to hold eight words before a match; context is only looked for that far back.
 CONTEXT_CHARS = 120
+NEEDS_CONTEXT = frozenset(["US_SSN"])
+NO_CONTEXT_SCORE = 0.3
+SSN_PRINT = regex.compile(r"\d{3}([- ])\d{2}\1\d{4}")
+SSN_PRINT_BONUS = 0.01
 LITERAL_BREAK = regex.compile(r"\\[nrt]")
 WORD = re.compile(r"[^\W\d_]+")
 
@@ -492,5 +496,15 @@ class WordWindowContext(ContextAwareEnhancer):
             )
             if keys and result.score < 1.0 and in_context:
                 result.score = min(1.0, max(result.score + CONTEXT_FACTOR, MIN_SCORE_WITH_CONTEXT))
+                if result.entity_type == "US_SSN" and SSN_PRINT.fullmatch(
+                    text, result.start, result.end
+                ):
+                    # an SSN's own print (3-2-4) in an SSN context wins the tie against a
+                    # phone number in a phone context ("ssn,phone\n...,614-30-1924,...")
+                    result.score = min(1.0, result.score + SSN_PRINT_BONUS)
+            elif result.entity_type in NEEDS_CONTEXT:
+                # "Bolt assortment 321-10-4836": nine digits in 3-2-4 are a part number as
+                # often as an SSN; without an SSN word or column it is not reported.
+                result.score = min(result.score, NO_CONTEXT_SCORE)
             kept.append(result)
         return kept

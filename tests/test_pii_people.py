@@ -196,9 +196,7 @@ def test_a_word_after_a_title_of_another_language_is_a_name(
         ("Signed for the lessor by K.J. Abernathy-Osei, witness present.", "K.J. Abernathy-Osei"),
     ],
 )
-def test_names_in_capitals_lower_case_and_initials(
-    engine: PiiEngine, text: str, name: str
-) -> None:
+def test_names_in_capitals_lower_case_and_initials(engine: PiiEngine, text: str, name: str) -> None:
     assert name in _persons(engine, text)
 
 
@@ -215,9 +213,7 @@ def test_names_in_capitals_lower_case_and_initials(
         "thanks, whitelisted",
     ],
 )
-def test_headings_orders_products_and_log_words_are_not_names(
-    engine: PiiEngine, text: str
-) -> None:
+def test_headings_orders_products_and_log_words_are_not_names(engine: PiiEngine, text: str) -> None:
     assert _persons(engine, text) == []
 
 

@@ -209,3 +209,14 @@ def test_a_card_print_failing_the_checksum_is_no_card_nor_phone(engine: PiiEngin
 )
 def test_card_words_of_other_languages_give_context(engine: PiiEngine, text: str) -> None:
     assert found(engine, text, "CREDIT_CARD") != []
+
+
+def test_an_ssn_shape_needs_an_ssn_word_or_column(engine: PiiEngine) -> None:
+    assert found(engine, "Hinge kit 517-24-8830 (brass, 12 pcs) ships Monday.", "US_SSN") == []
+    assert found(engine, "Her SSN is 517-24-8830.", "US_SSN") == ["517-24-8830"]
+
+
+def test_csv_commas_glue_no_numbers_together(engine: PiiEngine) -> None:
+    text = "id,name,ssn,phone\nA-17,Oriel Vance,517-24-8830,01632 960291"
+    assert found(engine, text, "US_SSN") == ["517-24-8830"]
+    assert found(engine, "Total: 1,234,567,890 units", "PHONE_NUMBER") == []
