@@ -21,7 +21,14 @@ rules of ``pii_names``, and rules that read the parse or the register of the tex
 - ``coordinated``: a name joined to a found one by "and", "&", "or" or a comma ("Reuben and
   Emil Urban", "Signed: A, Kaja, B").
 
-And filters: a span ending in a word that names a company ("Northwind Utilities"), a given
+Rules of ``pii_foreign`` (names after titles of German, French, Spanish, Italian, Dutch and
+Portuguese) and ``pii_forms`` (names in capitals, lower-case names in logs and code, initials,
+a lone word in a row with a contact cell) are added here too.
+
+And filters: words of another language's sentence with no title or greeting before them
+(``pii_foreign.foreign_noise``), identifiers ("order_id"), imperatives ("Mark the ticket"),
+companies after their role ("vendor X"), English words alone on a line or opening a cell,
+a span ending in a word that names a company ("Northwind Utilities"), a given
 name that modifies a lower-case noun ("Gift voucher") or an English word standing alone on a
 line ("Kind regards,\\nRecruiting") is no name.
 """
