@@ -58,11 +58,12 @@ _JOINERS = "number no num nr nbr id code is was ref reference the your my of"
 DENY_JOINERS = frozenset(_JOINERS.split())
 # Words that name an entity outright: nearer to a match than a deny word, they overrule it.
 _PHONE_WORDS = "phone telephone tel mobile cell cellphone landline fax whatsapp call ring"
-NAMING_WORDS = {"PHONE_NUMBER": frozenset(_PHONE_WORDS.split())}
+NAMING_WORDS = {
+    "PHONE_NUMBER": frozenset(_PHONE_WORDS.split()),
+    "US_SSN": frozenset(["ssn", "social", "security"]),
+}
 # Long enough to hold eight words before a match; context is only looked for that far back.
 CONTEXT_CHARS = 120
-NEEDS_CONTEXT = frozenset(["US_SSN"])
-NO_CONTEXT_SCORE = 0.3
 SSN_PRINT = regex.compile(r"\d{3}([- ])\d{2}\1\d{4}")
 SSN_PRINT_BONUS = 0.01
 LITERAL_BREAK = regex.compile(r"\\[nrt]")
@@ -502,9 +503,5 @@ class WordWindowContext(ContextAwareEnhancer):
                     # an SSN's own print (3-2-4) in an SSN context wins the tie against a
                     # phone number in a phone context ("ssn,phone\n...,614-30-1924,...")
                     result.score = min(1.0, result.score + SSN_PRINT_BONUS)
-            elif result.entity_type in NEEDS_CONTEXT:
-                # "Bolt assortment 321-10-4836": nine digits in 3-2-4 are a part number as
-                # often as an SSN; without an SSN word or column it is not reported.
-                result.score = min(result.score, NO_CONTEXT_SCORE)
             kept.append(result)
         return kept
