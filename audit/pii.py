@@ -74,9 +74,16 @@ DENY_WORDS = {
         "item", "part", "model", "po", "account", "acct", "id", "barcode", "ean", "upc",
         "gtin", "firmware", "patch", "license", "licence", "passport", "policy", "claim",
         "member", "membership", "permit", "vat", "tax", "parcel", "shipment", "consignment",
-        "waybill", "batch", "lot",
+        "waybill", "batch", "lot", "sn", "ssn", "security", "itin",
     ],
     "CREDIT_CARD": ["isbn", "barcode", "ean", "upc", "gtin", "tracking", "order"],
+    # a product's or a part's number is shaped like an SSN as often ("Bolt assortment
+    # 321-10-4836", "part no. 517-24-8830"); an SSN word nearer to the number overrules
+    "US_SSN": [
+        "part", "item", "sku", "model", "serial", "sn", "kit", "assortment", "article", "art",
+        "product", "catalog", "catalogue", "order", "invoice", "ref", "reference", "lot",
+        "batch", "tracking", "ticket", "case", "isbn",
+    ],
     "IP_ADDRESS": ["version", "ver", "v", "release", "build", "firmware"],
 }  # fmt: skip
 # Pattern entities dropped when they are only a piece of a longer number (digits joined by

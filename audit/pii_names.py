@@ -67,7 +67,10 @@ SUFFIX = r"(?:[ ]*[\p{L}.]*\.)?"
 SALUTATIONS = (
     r"dear|hi|hello|hey|thanks|thank[ ]you|greetings|regards|sincerely|cheers|signed|wishes|"
     r"happy[ ]birthday|congratulations|congrats|welcome|good[ ](?:morning|afternoon|evening)|"
-    r"morning|goodbye|bye|love|mr\.?|mrs\.?|ms\.?|dr\.?|prof\.?"
+    r"morning|goodbye|bye|love|mr\.?|mrs\.?|ms\.?|dr\.?|prof\.?|"
+    # sign-offs of other languages before a name: "Bises, Anouk", "Groet, Sanne"
+    r"bises|bisous|besos|abrazos|saludos|atentamente|cordialement|saluti|baci|groet|groeten|"
+    r"gr[üu](?:ß|ss)e|abraços|beijos|hälsningar|pozdrawiam"
 )
 # Nouns naming a person's role: a cue before a name, never a name themselves.
 _ROLES = (
@@ -101,7 +104,7 @@ CUES = (
     r"loop[ ]in|looped[ ]in|copy|copied|tag|tagged|mention|mentioned|well[ ]done|"
     r"good[ ]job|nice[ ]work|great[ ]job|(?:work|worked|working)[ ]with|do[ ]you[ ]know|"
     r"(?:request|confirmation|behalf|attention)[ ]of|confirmation[ ]for|"
-    r"(?:note|message|mail|letter|reply|call|request|complaint|word)[ ]from|"
+    r"(?:note|message|mail|letter|reply|call|request|complaint|word|quote)[ ]from|"
     r"(?:identity|name|account|details|file|record|profile|signature)[ ]of|"
     r"(?:reimbursement|refund|payment|transfer|details|invoice|receipt|checkout|approved|"
     r"issued|payable|registered|booked|reserved|charged|credited|addressed|made[ ]out)"
@@ -149,7 +152,12 @@ ACTS = (
     r"here(?=[ ]*[,.!;:—–-])"
 )
 # What a bracket after a name says about that person: "Ranveer Mody (SSN ...)".
-ABOUT_PERSON = r"ssn|social|dob|born|age|aged|e-?mail|phone|tel|mobile|cell|id|employee|he|she"
+ABOUT_PERSON = (
+    r"ssn|social|dob|born|age|aged|e-?mail|phone|tel|mobile|cell|id|employee|he|she|"
+    # a relation written beside a name: "Chizoba Obi / sister / +1 ..."
+    r"sister|brother|wife|husband|partner|spouse|mother|father|son|daughter|parent|friend|"
+    r"guardian|colleague|neighbou?r|cousin|aunt|uncle|grandmother|grandfather|fianc[ée]e?"
+)
 TEAMS = r"HR|IT|accounts|accounting|finance|sales|support|legal|payroll|marketing|billing|ops"
 # A person addressed by name at the start of a sentence: "Riccardo, your appointment is...".
 VOCATIVE = regex.compile(

@@ -21,7 +21,14 @@ rules of ``pii_names``, and rules that read the parse or the register of the tex
 - ``coordinated``: a name joined to a found one by "and", "&", "or" or a comma ("Reuben and
   Emil Urban", "Signed: A, Kaja, B").
 
-And filters: a span ending in a word that names a company ("Northwind Utilities"), a given
+Rules of ``pii_foreign`` (names after titles of German, French, Spanish, Italian, Dutch and
+Portuguese) and ``pii_forms`` (names in capitals, lower-case names in logs and code, initials,
+a lone word in a row with a contact cell) are added here too.
+
+And filters: words of another language's sentence with no title or greeting before them
+(``pii_foreign.foreign_noise``), identifiers ("order_id"), imperatives ("Mark the ticket"),
+companies after their role ("vendor X"), English words alone on a line or opening a cell,
+a span ending in a word that names a company ("Northwind Utilities"), a given
 name that modifies a lower-case noun ("Gift voucher") or an English word standing alone on a
 line ("Kind regards,\\nRecruiting") is no name.
 """
@@ -33,7 +40,10 @@ from typing import Any
 
 import regex
 
+from audit.pii_foreign import foreign_noise, foreign_titled
+from audit.pii_forms import caps_names, initial_names, lone_cells, lower_names
 from audit.pii_names import (
+    ACTS,
     CAPITALISED,
     NAME_WORDS,
     NOT_NAMES,
@@ -88,7 +98,10 @@ _CHAT_WORDS = """
 CHAT_WORDS = frozenset(_CHAT_WORDS.split())
 CHAT_CUE = (
     r"hey|heya|hi|hiya|hello|yo|sup|thx|thanks|thank[ ]you|ty|cheers|lol|lmao|omg|haha|"
-    r"love|xoxo|bye|congrats|dear|ping|cc|tell|ask|text|dm"
+    r"love|xoxo|bye|congrats|dear|ping|cc|tell|ask|text|dm|"
+    # greetings of other languages: "hola emeka!", "ciao marco", "hallo jens"
+    r"hola|ciao|hallo|salut|bonjour|hoi|olá|oi|hej|moin|servus|buongiorno|buenas|grazie|"
+    r"gracias|merci|danke|bedankt|obrigado|obrigada"
 )
 LOWER_WORD = r"\p{Ll}[\p{Ll}'’-]*\p{Ll}"
 CHAT_NAME = regex.compile(
@@ -102,12 +115,21 @@ def _lower_name(word: str, english: frozenset[str]) -> bool:
     word, no stop word and no chat abbreviation."""
     if word in CHAT_WORDS or is_stop_word(word) or len(word) < 3:
         return False
+    if is_stop_word(regex.split(r"['’]", word)[0]):
+        return False  # "it's", "i'm", "we'll"
     cap = word[:1].upper() + word[1:]
     if cap in NOT_NAMES or word in ORG_WORDS or word in PLACE_WORDS:
         return False
     if in_lexicon(cap) or in_lexicon(cap, words=True) or _given(cap):
         return True
-    return bool(english) and not english_form(word, english)
+    return bool(english) and not english_form(word, english) and not compound(word, english)
+
+
+def compound(word: str, english: frozenset[str]) -> bool:
+    """Whether a lower-case word is two English words written as one ("whitelisted")."""
+    return any(
+        word[:i] in english and english_form(word[i:], english) for i in range(3, len(word) - 2)
+    )
 
 
 def mentions(text: str) -> Iterable[Span]:
@@ -135,7 +157,8 @@ def chat_names(text: str, english: frozenset[str]) -> Iterable[Span]:
 # --- titles, rows and cells ----------------------------------------------------------------
 
 TITLED = regex.compile(
-    r"(?<![\w.])(?:[MD]rs?|Ms|Mx|Prof|mrs?|ms|dr|prof)\.[ ]+(?P<name>\p{L}[\p{L}'’-]*\p{L})"
+    r"(?<![\w.])(?:[MD]rs?|Ms|Mx|Prof|mrs?|ms|dr|prof)\.[ ]+"
+    rf"(?P<name>(?:{PARTICLES}[ ]+){{0,2}}\p{{L}}[\p{{L}}'’-]*\p{{L}})"
     r"(?![\w@])"
 )
 
@@ -297,7 +320,7 @@ GIVEN_PAIR = regex.compile(
 
 # --- names joined to found ones --------------------------------------------------------------
 
-JOIN = r"(?:[ ]*,[ ]*|[ ]+(?:and|&|or|und|et|y|e|og|och|en)[ ]+)"
+JOIN = r"(?:[ ]*[,/][ ]*|[ ]+(?:and|&|or|und|et|y|e|og|och|en)[ ]+)"
 TITLE_OPT = r"(?:(?i:mr|mrs|ms|dr|prof)\.?[ ]+|\p{Lu}\p{L}{0,4}\.(?:-?\p{L}{1,4}\.?)*[ ]+)?"
 JOINED_AFTER = regex.compile(rf"{JOIN}{TITLE_OPT}(?P<name>{NAME_WORDS})")
 JOINED_BEFORE = regex.compile(rf"(?<![\w'’-])(?P<name>{NAME_WORDS}){JOIN}{TITLE_OPT}$")
@@ -359,6 +382,8 @@ def company_named(value: str) -> bool:
 def _describes(word: Any, name: Any) -> bool:
     """Whether ``word`` is a lower-case noun right after ``name`` that the two make one
     phrase with (the parser without a tagger links them either way)."""
+    if ACTED.fullmatch(word.lower_):
+        return False  # "Ragnhild rang", "Abdulaziz reacted": a verb, the name its subject
     return (
         word.i == name.i + 1
         and word.text[:1].islower()
@@ -373,16 +398,38 @@ def _describes(word: Any, name: Any) -> bool:
     )
 
 
-def _modifier(doc: Any, start: int, end: int) -> bool:
-    """One word that makes one phrase with a lower-case noun after it ("Gift voucher")."""
+def _modifier(doc: Any, start: int, end: int, english: frozenset[str]) -> bool:
+    """Words that make one phrase with a lower-case noun after them: "Gift voucher", "Ruby
+    Red grapefruit", "Dawn dish soap" (the parser makes the last word a modifier of a noun
+    up to two words after it, the words between modifying it too)."""
     if doc is None:
         return False
     span = doc.char_span(start, end)
-    if span is None or len(span) != 1 or span[0].i + 1 >= len(doc):
+    if span is None or span[-1].i + 1 >= len(doc):
         return False
-    return _describes(doc[span[0].i + 1], span[0])
+    last = span[-1]
+    if len(span) == 1 and _describes(doc[last.i + 1], last):
+        return True
+    head = last.head
+    if last.dep_ not in ("compound", "amod", "nmod") or not 0 < head.i - last.i <= 3:
+        return False
+    # Only words that are English words too ("Ruby Red", "Dawn", "Joy-Con"): "a Cecilie
+    # Josefsen fan", "the Kristian Herzog version" name a person.
+    parts = [p for t in span for p in t.text.split("-") if p.isalpha()]
+    if not parts or not all(english_form(p.lower(), english) for p in parts):
+        return False
+    between = doc[last.i + 1 : head.i]
+    return (
+        head.dep_ != "ROOT"
+        and head.text.isalpha()
+        and head.text.islower()
+        and english_form(head.lower_, english)  # "Omar Nasser bitte": German, no noun
+        and not is_stop_word(head.lower_)
+        and all(t.head.i == head.i and t.text.islower() for t in between)
+    )
 
 
+ACTED = regex.compile(rf"(?:{ACTS})|\p{{Ll}}{{3,}}ed")
 LINE_ALONE = regex.compile(r"(?:^|\n)[ \t]*$")
 LINE_END = regex.compile(r"[ \t.!,]*(?:\n|$)")
 
@@ -446,10 +493,15 @@ def person_spans(
     cued += mentions(text)
     cued += chat_names(text, english)
     cued += titled_names(text)
+    cued += foreign_titled(text)
     cued += inverted_names(text, english)
     cued += cell_names(text, english)
     cued += parsed_names(text, doc, spans, english)
     cued += given_then_unknown(text, english)
+    cued += caps_names(text, english)
+    cued += lower_names(text, lambda w: _lower_name(w, english))
+    cued += initial_names(text, english)
+    cued += lone_cells(text, english)
     cued = [(s, e) for s, e in cued if not company_named(text[s:e])]
     model = [(s, e) for s, e, label in spans if label == "PERSON"]
     cued += coordinated(text, sorted(set(cued + model)), english)
@@ -457,11 +509,71 @@ def person_spans(
     return out
 
 
+CELL_START = regex.compile(r"(?:^|[|\t])[ ]*$")
+NOT_IN_NAMES = regex.compile(r"[\d_@/\\#=<>{}\[\]]")
+
+
+def english_words_only(text: str, start: int, end: int, english: frozenset[str]) -> bool:
+    """Words that are all English and no given name, where a capital is no evidence: alone
+    on a line ("Sincerely,\nPeople Operations"), opening a cell ("| Date of birth") or a
+    sentence with a hyphen ("Geo-block triggered")."""
+    if not english:
+        return False
+    head, _, tail = text[start:end].partition("-")
+    # "Sign-up opens": a compound with an English word, not "Da-eun", "Jae-sung"
+    if (
+        tail.islower()
+        and tail.isalpha()
+        and len(tail) >= 4
+        and " " not in text[start:end]
+        and english_form(tail, english)
+        and not _given(head)
+        and opens_sentence(text, start)
+    ):
+        return True
+    words = [w for w in regex.split(r"[ -]+", text[start:end]) if w]
+    if not words or any(_given(w) or not english_form(w.lower(), english) for w in words):
+        return False
+    first = regex.split(r"[ ]+", text[start:end])[0]
+    return (
+        _alone_on_line(text, start, end)
+        or bool(CELL_START.search(text, max(0, start - 10), start))
+        or ("-" in first and opens_sentence(text, start))
+    )
+
+
+# An English verb opening a sentence before an article is an order: "Mark the ticket".
+IMPERATIVE = regex.compile(r"[ ]+(?:the|a|an|this|that|these|those|all|your|my|our|it)\b")
+# A word naming a company's role before a single word: "vendor Espressif".
+COMPANY_ROLE = regex.compile(
+    r"(?<![\w])(?i:vendor|supplier|manufacturer|maker|brand|carrier|provider|merchant|"
+    r"retailer|distributor|courier[ ]service)[:]?[ ]+$"
+)
+
+
+def thing_named(text: str, start: int, end: int, english: frozenset[str]) -> bool:
+    """An imperative verb ("Mark the ticket") or a company after its role ("vendor X")."""
+    word = text[start:end]
+    if " " in word:
+        return False
+    if (
+        english_form(word.lower(), english)
+        and opens_sentence(text, start)
+        and IMPERATIVE.match(text, end)
+    ):
+        return True
+    return bool(COMPANY_ROLE.search(text, max(0, start - 30), start))
+
+
 def drop_person(text: str, start: int, end: int, doc: Any, english: frozenset[str]) -> bool:
     """Whether a PERSON span (the model's or a rule's) is a word, not a name."""
     return (
-        word_not_name(text, start, end, english)
+        bool(NOT_IN_NAMES.search(text, start, end))  # "order_id": an identifier
+        or word_not_name(text, start, end, english)
+        or english_words_only(text, start, end, english)
+        or thing_named(text, start, end, english)
+        or foreign_noise(text, start, end)
         or english_alone(text, start, end, english)
-        or _modifier(doc, start, end)
+        or _modifier(doc, start, end, english)
         or company_named(text[start:end])
     )

@@ -51,7 +51,13 @@ def recognizer_result(
 PHONE_CONTEXT = [
     "phone", "telephone", "tel", "cell", "cellphone", "mobile", "call", "fax", "contact",
     "dial", "whatsapp", "sms", "landline", "hotline", "reach", "ring", "desk", "office",
-    "number", "text", "extension", "ext", "mob", "voicemail", "pager", "line",
+    "number", "text", "extension", "ext", "mob", "voicemail", "pager", "line", "direct",
+    # the same words in German, French, Spanish, Italian, Dutch, Portuguese, Nordic
+    "telefon", "telefono", "teléfono", "téléphone", "telefoon", "telefone", "tlf", "tfn",
+    "numéro", "número", "numero", "nummer", "handy", "mobil", "móvil", "movil", "celular",
+    "cellulare", "portable", "natel", "gsm", "anrufen", "rufen", "erreichen", "bellen",
+    "chiami", "chiamare", "chiamaci", "appelez", "appeler", "rappeler", "llamar", "llame",
+    "llámame", "ligar", "ring", "tel.",
 ]  # fmt: skip
 PHONE_SEPARATORS = frozenset(" -.()/+")
 LITERAL_ESCAPE = re.compile(r"\\[nrt]")
@@ -73,8 +79,16 @@ def glued(text: str, start: int, end: int) -> bool:
     if before.isdigit() or after.isdigit():
         return True
     if before and before in ".,:/-" and start >= 2 and text[start - 2].isdigit():
-        return True
-    return bool(after and after in ".,:/-" and end + 1 < len(text) and text[end + 1].isdigit())
+        # a comma between two fields of a CSV row glues nothing ("1990,614-30-1924"); one
+        # inside a number ("1,234,567") is followed by three digits
+        return before != "," or THOUSANDS.match(text, start - 1) is not None
+    if after and after in ".,:/-" and end + 1 < len(text) and text[end + 1].isdigit():
+        return after != "," or THOUSANDS.match(text, end) is not None
+    return False
+
+
+# A comma inside a number: a thousands group or decimals after it, then no more digits.
+THOUSANDS = regex.compile(r",(?:\d{3}|\d{1,2})(?![\d])")
 
 
 # Three groups of digits with one separator: a date when they read as day, month and year in
@@ -102,9 +116,17 @@ def date_like(body: str) -> bool:
 
 def not_phone(body: str) -> bool:
     """Shapes that are something else even after a phone word: dates, dotted quads (an IPv4
-    address, a four-part version)."""
+    address, a four-part version), four groups of four digits (a card's or a gift card's
+    print: no phone number has 16 digits)."""
     body = body.strip()
-    return date_like(body) or DOTTED_QUAD.fullmatch(body) is not None
+    return (
+        date_like(body)
+        or DOTTED_QUAD.fullmatch(body) is not None
+        or CARD_PRINT.fullmatch(body) is not None
+    )
+
+
+CARD_PRINT = regex.compile(r"\d{4}(?:[ -]\d{4}){3}")
 
 
 class GroupedPhoneRecognizer(LocalRecognizer):
@@ -281,7 +303,7 @@ PHONE_STYLE = regex.compile(
 )
 # A phone-style number right after one of these is where someone is reached ("nobody
 # answered at ...", "on ... after six"), though no phone word says so.
-REACHED_AT = frozenset(["at", "on", "via", "under"])
+REACHED_AT = frozenset(["at", "on", "via", "under", "unter", "op", "al", "au", "sous"])
 
 
 def reached_at(text: str, start: int, end: int) -> bool:

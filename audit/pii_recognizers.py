@@ -36,6 +36,7 @@ from presidio_analyzer.nlp_engine import NlpArtifacts
 from presidio_analyzer.predefined_recognizers import EmailRecognizer, SpacyRecognizer
 
 from audit.pii_custom import RecognizerSpec
+from audit.pii_foreign import trim_titles
 from audit.pii_names import non_name
 from audit.pii_people import drop_person, person_spans
 from audit.pii_phone import (
@@ -57,9 +58,15 @@ _JOINERS = "number no num nr nbr id code is was ref reference the your my of"
 DENY_JOINERS = frozenset(_JOINERS.split())
 # Words that name an entity outright: nearer to a match than a deny word, they overrule it.
 _PHONE_WORDS = "phone telephone tel mobile cell cellphone landline fax whatsapp call ring"
-NAMING_WORDS = {"PHONE_NUMBER": frozenset(_PHONE_WORDS.split())}
+NAMING_WORDS = {
+    "PHONE_NUMBER": frozenset(_PHONE_WORDS.split()),
+    "US_SSN": frozenset(["ssn", "social", "security"]),
+}
 # Long enough to hold eight words before a match; context is only looked for that far back.
 CONTEXT_CHARS = 120
+SSN_PRINT = regex.compile(r"\d{3}([- ])\d{2}\1\d{4}")
+SSN_PRINT_BONUS = 0.01
+LITERAL_BREAK = regex.compile(r"\\[nrt]")
 WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -151,8 +158,12 @@ def card_spans(text: str) -> Iterable[tuple[int, int]]:
     for run in DIGIT_RUN.finditer(text):
         groups = [(m.start(), m.end()) for m in DIGIT_GROUP.finditer(run.group(0))]
         offset = run.start()
+        # A number printed in fours as cards are (a gift card "4988 2249 5349 8488") is one
+        # number: no card starts in its middle when the whole fails the checksum.
+        whole = sum(e - s for s, e in groups)
+        one_number = printed_as_card([e - s for s, e in groups]) and whole <= CARD_DIGITS[1]
         i = 0
-        while i < len(groups):
+        while i < (1 if one_number and len(groups) > 1 else len(groups)):
             digits = ""
             last = -1
             for j in range(i, len(groups)):
@@ -163,6 +174,7 @@ def card_spans(text: str) -> Iterable[tuple[int, int]]:
                     len(digits) >= CARD_DIGITS[0]
                     and card_prefix_known(digits)
                     and luhn_valid(digits)
+                    and (not one_number or j == len(groups) - 1)
                 ):
                     last = j
             if last < 0:
@@ -209,6 +221,9 @@ def card_score(value: str) -> float:
 CARD_CONTEXT = (
     "credit", "card", "visa", "mastercard", "amex", "discover", "jcb", "maestro", "charge",
     "payment", "paid", "debit",
+    # card words of German, French, Spanish, Italian, Dutch, Portuguese text
+    "karte", "kreditkarte", "carte", "bancaire", "tarjeta", "crédito", "credito", "carta",
+    "kaart", "creditcard", "cartão", "cartao", "débito",
 )  # fmt: skip
 
 
@@ -296,6 +311,13 @@ class CheckedSpacyRecognizer(SpacyRecognizer):
             recognizer_result(self, "PERSON", s, e, score)
             for s, e, score in person_spans(text, spans, doc, english)
         ]
+        for r in kept:  # "Estimada Sra. Aarif" -> "Aarif"
+            if r.entity_type == "PERSON":
+                r.start, r.end = trim_titles(text, r.start, r.end)
+                # a name ends at a line break typed as "\n" ("Paul Waechter\n\nJestetten")
+                escape = LITERAL_BREAK.search(text, r.start, r.end)
+                if escape and escape.start() > r.start:
+                    r.end = escape.start()
         return [
             r
             for r in kept
@@ -475,5 +497,11 @@ class WordWindowContext(ContextAwareEnhancer):
             )
             if keys and result.score < 1.0 and in_context:
                 result.score = min(1.0, max(result.score + CONTEXT_FACTOR, MIN_SCORE_WITH_CONTEXT))
+                if result.entity_type == "US_SSN" and SSN_PRINT.fullmatch(
+                    text, result.start, result.end
+                ):
+                    # an SSN's own print (3-2-4) in an SSN context wins the tie against a
+                    # phone number in a phone context ("ssn,phone\n...,614-30-1924,...")
+                    result.score = min(1.0, result.score + SSN_PRINT_BONUS)
             kept.append(result)
         return kept

@@ -144,3 +144,82 @@ def test_lower_case_chat_and_inverted_names_in_ner_mode(engine: PiiEngine) -> No
     assert "tomasz" in _persons(engine, text)
     row = "Wanjiru, Akinyi | +254 712 555 019 | akinyi.w@example.org"
     assert any("Wanjiru" in f for f in _persons(engine, row))
+
+
+# --- text that is not English, forms, logs (issue 15, trust-fresh diagnosis) ---------------
+
+NOT_ENGLISH_NO_NAMES = [
+    "Guten Tag,\n\nIhre Bestellung wurde heute versandt. Bei Rückfragen stehen wir Ihnen gern "
+    "zur Verfügung.\n\nMit besten Grüßen",
+    "Betreff: Lieferung\n\nVielen Dank für Ihre Zahlung. Die Rechnung liegt bei.",
+    "Bonjour, votre commande est prête. Merci de passer au guichet avant samedi.",
+    "Estimado cliente: su pedido sigue en camino. Atentamente, el equipo de soporte",
+    "Buongiorno, il pagamento è stato ricevuto. Cordiali saluti",
+    "Beste klant, uw bestelling is onderweg. Met vriendelijke groeten",
+]
+
+
+@needs_model
+@pytest.mark.parametrize("text", NOT_ENGLISH_NO_NAMES)
+def test_capitalised_words_of_other_languages_are_not_names(engine: PiiEngine, text: str) -> None:
+    assert _persons(engine, text) == []
+
+
+@needs_model
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Sehr geehrter Herr Wolkenstein, anbei der Vertrag.", "Wolkenstein"),
+        ("Liebe Frau Oyelaran-Binns, danke für Ihre Nachricht.", "Oyelaran-Binns"),
+        ("Chère Madame Quenneville, votre dossier est complet.", "Quenneville"),
+        ("Estimada Sra. Ochoaizpurua: su reembolso fue aprobado.", "Ochoaizpurua"),
+        ("Gentile Sig.ra Brambillasca, la pratica è chiusa.", "Brambillasca"),
+        ("Geachte heer van Duivenbode, uw pakket is verzonden.", "van Duivenbode"),
+    ],
+)
+def test_a_word_after_a_title_of_another_language_is_a_name(
+    engine: PiiEngine, text: str, name: str
+) -> None:
+    assert _persons(engine, text) == [name]
+
+
+@needs_model
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Policy holder: TREMBLAY-OKONJO, MARGUERITE\nPlan: basic", "TREMBLAY-OKONJO, MARGUERITE"),
+        ("BENEFICIARY: WIKTORIA SZCZEPANIK   REF: 4471", "WIKTORIA SZCZEPANIK"),
+        ("FRM HALVORSEN, INGRID: stuck in traffic", "HALVORSEN, INGRID"),
+        ("Posted by tomasz wiercinski on 3 Jan", "tomasz wiercinski"),
+        ("# TODO(oyelowo): drop the retry loop", "oyelowo"),
+        ("[09:41] ngozika: the build is green", "ngozika"),
+        ("Signed for the lessor by K.J. Abernathy-Osei, witness present.", "K.J. Abernathy-Osei"),
+    ],
+)
+def test_names_in_capitals_lower_case_and_initials(engine: PiiEngine, text: str, name: str) -> None:
+    assert name in _persons(engine, text)
+
+
+@needs_model
+@pytest.mark.parametrize(
+    "text",
+    [
+        "APPLICATION FORM\nPLEASE WRITE IN BLOCK CAPITALS",
+        "Mark the invoice as paid before Friday.",
+        "Fresh Ruby Red grapefruit and Iris bulbs arrived.",
+        "Plug-in updated overnight; no action needed.",
+        "Please unsubscribe list-admin@example.org from the digest.",
+        "The device reports vendor Quectel on port 3.",
+        "thanks, whitelisted",
+    ],
+)
+def test_headings_orders_products_and_log_words_are_not_names(engine: PiiEngine, text: str) -> None:
+    assert _persons(engine, text) == []
+
+
+@needs_model
+def test_given_names_that_are_function_words_elsewhere_stay_names(engine: PiiEngine) -> None:
+    # "Ali", "Nada" and "Sue" are also Italian, Spanish and Italian words
+    assert "Ali" in _persons(engine, "Guest list: Tiago Brennan (+1), Wanjiru Odhiambo, Ali")
+    assert _persons(engine, "Sue, can you sign the lease today?") == ["Sue"]
+    assert "Yves U. Jacobs" in _persons(engine, "New hire: Yves U. Jacobs, desk 4.")

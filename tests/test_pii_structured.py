@@ -169,3 +169,55 @@ def test_cards_grouped_as_printed_and_barcodes(engine: PiiEngine) -> None:
     assert card_score(visa) > card_score(serial)
     # A '+' makes it a phone number, never a card.
     assert found(engine, "Call +4539148803436467 now", "CREDIT_CARD") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("Je kunt me bellen op 8197 4712 na vijf uur.", "8197 4712"),
+        ("Rufen Sie mich bitte unter 601 722 614 zurück.", "601 722 614"),
+        ("Mi chiami al 022249900 domani.", "022249900"),
+        ("Mi teléfono es 14 101 48 30.", "14 101 48 30"),
+        ("Direct: 2295 899737 | Fax: none", "2295 899737"),
+    ],
+)
+def test_phone_words_of_other_languages_give_context(
+    engine: PiiEngine, text: str, number: str
+) -> None:
+    assert found(engine, text, "PHONE_NUMBER") == [number]
+
+
+def test_serial_and_ssn_words_deny_a_phone_number(engine: PiiEngine) -> None:
+    assert found(engine, "Serial SN 857-937-6067 is under warranty.", "PHONE_NUMBER") == []
+    text = "Your social security number 832652089 was confirmed."
+    assert found(engine, text, "PHONE_NUMBER") == []
+
+
+def test_a_card_print_failing_the_checksum_is_no_card_nor_phone(engine: PiiEngine) -> None:
+    # 4526 0181 5908 0100 fails Luhn; its first twelve digits pass it by chance
+    text = "Store card 4526 0181 5908 0100 still holds a balance of $12.50."
+    assert found(engine, text, "CREDIT_CARD") == []
+    assert found(engine, text, "PHONE_NUMBER") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Nous avons bloqué votre carte 4462 819 482 199 par précaution.",
+        "Se canceló la tarjeta 4462819482199 ayer.",
+    ],
+)
+def test_card_words_of_other_languages_give_context(engine: PiiEngine, text: str) -> None:
+    assert found(engine, text, "CREDIT_CARD") != []
+
+
+def test_a_part_word_denies_an_ssn_shape(engine: PiiEngine) -> None:
+    assert found(engine, "Hinge kit 517-24-8830 (brass, 12 pcs) ships Monday.", "US_SSN") == []
+    assert found(engine, "Call about 517-24-8830 today.", "US_SSN") == ["517-24-8830"]
+    assert found(engine, "Her SSN is 517-24-8830.", "US_SSN") == ["517-24-8830"]
+
+
+def test_csv_commas_glue_no_numbers_together(engine: PiiEngine) -> None:
+    text = "id,name,ssn,phone\nA-17,Oriel Vance,517-24-8830,01632 960291"
+    assert found(engine, text, "US_SSN") == ["517-24-8830"]
+    assert found(engine, "Total: 1,234,567,890 units", "PHONE_NUMBER") == []
