@@ -75,6 +75,11 @@ PHONE2_REGIONS = (
     "KH", "QA", "KW", "BH", "OM", "JO", "LB", "TN", "DZ", "SN", "CI", "CM", "UG", "TZ", "RW",
     "ZM", "MU", "FJ", "BA",
 )  # fmt: skip
+# a template in one of these languages draws a number of its countries half of the time
+LANG_REGIONS = {
+    "de": ("DE", "AT", "CH"), "fr": ("FR", "BE", "CH"), "es": ("ES",), "it": ("IT",),
+    "nl": ("NL", "BE"), "pt": ("PT",), "pl": ("PL",), "sv": ("SE",),
+}  # fmt: skip
 EXTENSIONS2 = (" ext. {}", " ext {}", " x{}", " x. {}", " Ext.{}")
 TITLES_EN = ("Mr", "Mrs", "Ms", "Miss", "Dr", "Prof.", "Rev.", "Capt.", "Sgt.", "Cllr")
 
@@ -173,6 +178,7 @@ class Fresh2Values:
             "last": lambda: self.person()[1],
             "lower": self.lower,
             "caps": self.caps,
+            "rev": self.reversed_name,
             "initials": self.initials,
             "phone": self.phone,
             "phone2": self.phone,
@@ -246,6 +252,11 @@ class Fresh2Values:
             return f"{given} {chr(65 + self.n(0, 26))}. {family}"
         return f"{given} {family}"
 
+    def reversed_name(self) -> str:
+        """ "Family, Given" as a mail client or directory writes it (one span)."""
+        given, family, _ = self.person()
+        return f"{family}, {given}"
+
     def initials(self) -> str:
         given, family, _ = self.person()
         parts = given.replace("-", " -").split()
@@ -283,7 +294,10 @@ class Fresh2Values:
     def _number(self) -> tuple[str, Any]:
         """A valid number: the region example's length, 2 leading digits kept, rest random."""
         pn = self.pn
-        region, example = self.pick(self.examples)
+        pool = self.examples
+        if self.lang in LANG_REGIONS and self.chance(LANG_SHARE):
+            pool = [(r, e) for r, e in self.examples if r in LANG_REGIONS[self.lang]]
+        region, example = self.pick(pool)
         nsn = pn.national_significant_number(example)
         for keep in (2, 3, 4, 5):
             for _ in range(30):

@@ -141,7 +141,7 @@ _N = (
     ("pt", "name_words", "Natal em Vitória e Belo Horizonte: as lojas Pão de Açúcar abrem às "
      "9 horas, até {date}."),
     ("pt", "order", "Encomenda {order} enviada em {date}; código de rastreio {tracking}."),
-    ("pt", "measure", "Medidas da peça: {measure}, peso {measure}."),
+    ("pt", "measure", "Medidas da peça: {measure}, peso {weight}."),
     ("pl", "name_words", "Promocja w Biedronce i Żabce: Wawel i Prince Polo taniej do {date}."),
     ("pl", "invoice", "Faktura {invoice} z dnia {date}, kwota {money}."),
     ("pl", "tracking", "Przesyłka {tracking} czeka w paczkomacie {postcode}."),

@@ -209,15 +209,13 @@ def negative_makers(v: Any) -> dict[str, Callable[[], str]]:
             )
         ),
         "measure": lambda: pick(
-            (
-                f"{n(100, 9999):,} mm",
-                f"{n(1, 99)}.{n(0, 9)} kg",
-                f"{n(35, 41)}.{n(0, 9)} °C",
-                f"{n(1, 400)} mg",
-                f"{n(2, 60)} x {n(2, 60)} x {n(2, 60)} cm",
-                f"{n(80, 200)}/{n(50, 110)} mmHg",
-            )
+            (f"{n(100, 9999):,} mm", f"{n(2, 60)} x {n(2, 60)} x {n(2, 60)} cm", f"{n(2, 90)} m")
         ),
+        "weight": lambda: f"{n(2, 140)}.{n(0, 10)} kg",
+        "temp": lambda: f"{n(35, 40)}.{n(0, 10)} °C",
+        "bp": lambda: f"{n(95, 180)}/{n(55, 110)} mmHg",
+        "dose": lambda: f"{pick((250, 400, 500, 1000))} mg",
+        "small": lambda: str(n(1, 30)),
         "ticket": lambda: pick(
             (
                 f"INC{d(7)}",
@@ -254,5 +252,6 @@ NEGATIVE_SLOTS = (
     "date", "stamp", "money", "badcard16", "imei", "isbn10", "isbn13", "issn", "ean8", "ean13",
     "semver", "version4", "build", "sha", "duration", "measure", "ticket", "invoice", "order",
     "tracking", "ssnpart", "phonepart", "coords", "postcode", "oid", "masked_card",
-    "masked_ssn", "int", "pct", "port", "hexid", "uuid", "line", "cvss", "nw",
+    "masked_ssn", "int", "pct", "port", "hexid", "uuid", "line", "cvss", "nw", "weight", "temp",
+    "bp", "dose", "small",
 )  # fmt: skip

@@ -12,7 +12,7 @@ from __future__ import annotations
 # {slot} -> entity of its value; every other slot holds no personal data.
 FRESH2_SLOTS = {
     "name": "PERSON", "name2": "PERSON", "first": "PERSON", "last": "PERSON",
-    "lower": "PERSON", "caps": "PERSON", "initials": "PERSON",
+    "lower": "PERSON", "caps": "PERSON", "initials": "PERSON", "rev": "PERSON",
     "phone": "PHONE_NUMBER", "phone2": "PHONE_NUMBER",
     "email": "EMAIL_ADDRESS", "email2": "EMAIL_ADDRESS", "ssn": "US_SSN",
     "card": "CREDIT_CARD", "iban": "IBAN_CODE",
@@ -73,7 +73,7 @@ _T = (
      "{name2}, a 54-year-old man with exertional chest pain.\nYours sincerely,\n{initials}, MRCP"),
     ("clinical", "Nursing handover 07:00: bed 12, {name}, NBM from midnight for theatre; next "
      "of kin {name2}, mobile {phone}."),
-    ("clinical", "Telehealth consult with {first} {last}; video dropped twice, continued by "
+    ("clinical", "Telehealth consult with {name}; video dropped twice, continued by "
      "phone ({phone}). Rx sent to pharmacy."),
     ("clinical", "Pharmacy query: prescriber {title} {last} ({email}) to confirm the dose of "
      "methotrexate for patient {name2}."),
@@ -107,7 +107,7 @@ _T = (
      "the old one\nSpeaker 2 ({name2}): right, we'll decommission it in Q3"),
     ("meeting", "Minutes - budget review\nPresent: {name}, {name2}, {initials}\nApologies: "
      "{first}\nAction: {last} to circulate the revised forecast."),
-    ("meeting", "{first} {last} joined the meeting from {ip4}\n{name2} left the meeting\n"
+    ("meeting", "{name} joined the meeting from {ip4}\n{name2} left the meeting\n"
      "Recording started"),
     # git commit messages and stack traces
     ("git", "commit {sha}\nAuthor: {name} <{email}>\nDate:   {stamp}\n\n    fix: stop "
@@ -147,7 +147,7 @@ _T = (
     # e-mail threads with quoted replies
     ("email_thread", "Sounds good, see you then.\n\n> On Mon, {name} <{email}> wrote:\n> Could "
      "we move the call to Thursday? My new number is {phone}.\n>> Original message from {name2}"),
-    ("email_thread", "From: \"{last}, {first}\" <{email}>\nTo: {email2}\nSubject: RE: RE: "
+    ("email_thread", "From: \"{rev}\" <{email}>\nTo: {email2}\nSubject: RE: RE: "
      "lease renewal\n\nPlease see my comments inline."),
     ("email_thread", "-----Original Message-----\nFrom: {name}\nSent: Friday\nTo: Accounts\n"
      "Subject: bank details changed\n\nOur new IBAN is {iban}; please update your records."),
@@ -219,14 +219,14 @@ _N = (
     ("tracking", "Your parcel {tracking} left the sorting centre on {date}."),
     ("order", "Order {order} ({money}) was split into two shipments: {tracking} and {tracking}."),
     ("invoice", "Invoice {invoice} for {money} is due {date}; PO reference {ticket}."),
-    ("coords", "Drone survey area: {coords} to {coords}, altitude {measure}."),
+    ("coords", "Drone survey area: {coords} to {coords}, altitude {int} m, strip {measure}."),
     ("postcode", "Depots: {postcode}, {postcode} and {postcode}."),
     ("oid", "snmpget returned {oid} = Counter32: {int}"),
-    ("measure", "Vitals: BP {measure}, temp {measure}, weight {measure}. No concerns."),
+    ("measure", "Vitals: BP {bp}, temp {temp}, weight {weight}. No concerns."),
     ("masked", "Paid with card **** ending {int}; receipt shows {masked_card}, SSN on file "
      "{masked_ssn}."),
-    ("clinical", "SOAP: S: headache x {int} days. O: BP {measure}. A/P: paracetamol {measure}, "
-     "review in {int} days."),
+    ("clinical", "SOAP: S: headache x {small} days. O: BP {bp}. A/P: paracetamol {dose}, "
+     "review in {small} days."),
     ("insurance", "Claim {ticket}: reserve {money}, deductible {money}, loss date {date}."),
     ("chat", "user: how long is {duration} in minutes?\n"
      "assistant: Convert the hours and add them."),
@@ -239,7 +239,7 @@ _N = (
     ("name_words", "Flights to Georgia, Jordan and Chad were cancelled; "
      "Lincoln airport stays open."),
     ("name_words", "The Ford Transit and Tesla Model Y fleet passed inspection; Mercedes vans "
-     "are due in {int} weeks."),
+     "are due in {small} weeks."),
     ("name_words", "Hope Street depot is closed; use the Baker Street entrance or the Mason "
      "Road car park."),
     ("name_words", "Grace notes, the Ivy League and Hope Valley: three things our tour guide "
