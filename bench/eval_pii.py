@@ -46,7 +46,7 @@ Three labelled synthetic sets:
   git and stack traces, YAML/INI snippets, markdown tables, e-mail threads, forum signatures
   and OCR noise, in English and eight other languages; names of 11 Faker locales no other set
   uses and of a new hand-written list; valid phone numbers of 62 regions; hard negatives of
-  31 kinds, capitalised name-like words of nine languages among them.
+  26 kinds, capitalised name-like words of nine languages among them.
 
 A prediction counts as correct when it overlaps a gold span of the same entity (lenient
 matching: boundaries differ between annotators); recall counts gold spans overlapped by a

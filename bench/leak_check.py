@@ -56,6 +56,7 @@ from typing import Any
 from pii_corpus import TEMPLATE_SETS, WORDS, Labelled, labelled_sentences
 from pii_fresh import fresh_sentences
 from pii_fresh2 import FRESH2_NEGATIVES, FRESH2_TEMPLATES, fresh2_sentences
+from pii_fresh2_negatives import NAME_WORDS
 from pii_fresh_text import FRESH_NEGATIVES, FRESH_TEMPLATES
 from pii_heldout import HELDOUT_NEGATIVES, HELDOUT_TEMPLATES, heldout_sentences
 
@@ -110,6 +111,8 @@ def labelled(name: str, n: int) -> tuple[list[Labelled], set[str]]:
     elif name == "fresh2":
         samples = fresh2_sentences(n)
         templates = [t for *_, t in (*FRESH2_TEMPLATES, *FRESH2_NEGATIVES)]
+        # the fixed place and brand words its negatives fill in are template words too
+        templates += [w for words in NAME_WORDS.values() for w in words]
     else:
         samples = labelled_sentences(n, None, name)
         positives, negatives, _ = TEMPLATE_SETS[name]

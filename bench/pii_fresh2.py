@@ -38,7 +38,8 @@ What it holds, modelled on fine-tuning and compliance data:
   UnionPay, Maestro, RuPay, Elo, Mir. IBAN_CODE: valid mod-97 for 36 countries, print or
   electronic form. US_SSN: valid shapes (no 000/666/9xx area, 00 group, 0000 serial, nor the
   well-known advertising numbers), always in an SSN context.
-- Hard negatives (``FRESH2_NEGATIVES``): no personal data and no person's name.
+- Hard negatives (``FRESH2_NEGATIVES``, 72 templates of 26 kinds): no personal data and no
+  person's name; the place and brand words of bench/pii_fresh2_negatives.py NAME_WORDS.
 
 Gold spans cover exactly the value of a slot. ``fresh2_samples`` also gives each text's
 genre, language and the origin of each gold span (for the tests and the statistics).
@@ -462,7 +463,7 @@ def fresh2_values(seed: int) -> Fresh2Values:
     return Fresh2Values(rng, dict(_FAKERS), phonenumbers)
 
 
-def fresh2_samples(n: int, seed: int | None = None) -> list[Sample]:
+def fresh2_samples(n: int = 2000, seed: int | None = None) -> list[Sample]:
     """Each text of ``fresh2_sentences`` with its genre, language and span origins."""
     values = fresh2_values(FRESH2_SEED if seed is None else seed)
     out: list[Sample] = []
@@ -477,7 +478,7 @@ def fresh2_samples(n: int, seed: int | None = None) -> list[Sample]:
     return out
 
 
-def fresh2_sentences(n: int, seed: int | None = None) -> list[Labelled]:
+def fresh2_sentences(n: int = 2000, seed: int | None = None) -> list[Labelled]:
     """``n`` texts holding PII, then ``n // 2`` hard negatives, of the fresh2 set."""
     return [sample.labelled for sample in fresh2_samples(n, seed)]
 
