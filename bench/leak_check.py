@@ -4,7 +4,8 @@
 
 Issue 15 asks that no labelled value of any kind, names included, appear in any file curate
 writes or prints, in pattern and in ner mode. For each mode this writes the labelled set
-(``--set``: ``heldout`` from bench/pii_heldout.py, ``fresh`` from bench/pii_fresh.py, or an
+(``--set``: ``heldout`` from bench/pii_heldout.py, ``fresh`` from bench/pii_fresh.py,
+``fresh2`` from bench/pii_fresh2.py, or an
 earlier set of bench/pii_corpus.py;
 ``--n`` texts with PII and ``n // 2`` hard negatives) as JSONL records ``{"id", "text"}``,
 some of whose ids are gold values (e-mails, phone numbers, SSNs), with exact duplicates, an
@@ -54,6 +55,8 @@ from typing import Any
 
 from pii_corpus import TEMPLATE_SETS, WORDS, Labelled, labelled_sentences
 from pii_fresh import fresh_sentences
+from pii_fresh2 import FRESH2_NEGATIVES, FRESH2_TEMPLATES, fresh2_sentences
+from pii_fresh2_negatives import NAME_WORDS
 from pii_fresh_text import FRESH_NEGATIVES, FRESH_TEMPLATES
 from pii_heldout import HELDOUT_NEGATIVES, HELDOUT_TEMPLATES, heldout_sentences
 
@@ -105,6 +108,11 @@ def labelled(name: str, n: int) -> tuple[list[Labelled], set[str]]:
     elif name == "fresh":
         samples = fresh_sentences(n)
         templates = [*FRESH_TEMPLATES, *(t for _, t in FRESH_NEGATIVES)]
+    elif name == "fresh2":
+        samples = fresh2_sentences(n)
+        templates = [t for *_, t in (*FRESH2_TEMPLATES, *FRESH2_NEGATIVES)]
+        # the fixed place and brand words its negatives fill in are template words too
+        templates += [w for words in NAME_WORDS.values() for w in words]
     else:
         samples = labelled_sentences(n, None, name)
         positives, negatives, _ = TEMPLATE_SETS[name]
@@ -406,7 +414,9 @@ def print_mode(mode: str, result: dict[str, Any], gold: dict[str, str]) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", default="heldout", choices=["heldout", "fresh", *TEMPLATE_SETS])
+    parser.add_argument(
+        "--set", default="heldout", choices=["heldout", "fresh", "fresh2", *TEMPLATE_SETS]
+    )
     parser.add_argument("--n", type=int, default=2000, help="texts with PII (and n // 2 without)")
     parser.add_argument("--mode", default="pattern,ner", help="comma-separated: pattern, ner")
     parser.add_argument("--work", type=Path, default=None, help="keep the outputs here (new)")
