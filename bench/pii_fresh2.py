@@ -56,7 +56,7 @@ import numpy as np
 from pii_corpus import Labelled, fill_template
 from pii_fresh2_lang import LANG_NEGATIVES, LANG_TEMPLATES
 from pii_fresh2_names import FAKER2_LOCALES, HAND2_CULTURES, Culture, transliterate
-from pii_fresh2_negatives import NEGATIVE_SLOTS, negative_makers
+from pii_fresh2_negatives import NEGATIVE_SLOTS, luhn_digit, negative_makers
 from pii_fresh2_text import FRESH2_SLOTS, TEXT_NEGATIVES, TEXT_TEMPLATES
 
 FRESH2_SEED = 91127743
@@ -137,15 +137,6 @@ class Sample(NamedTuple):
     genre: str  # positive genre, or the hard negative's kind
     lang: str
     template: str
-
-
-def luhn_digit(body: str) -> str:
-    """The check digit that makes ``body`` + it pass the Luhn test."""
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        v = int(ch) * (2 if i % 2 == 0 else 1)
-        total += v - 9 if v > 9 else v
-    return str((10 - total % 10) % 10)
 
 
 def iso7064(text: str) -> int:

@@ -79,7 +79,8 @@ def _ean(body: str) -> str:
     return body + str((10 - total % 10) % 10)
 
 
-def _luhn(body: str) -> str:
+def luhn_digit(body: str) -> str:
+    """The check digit that makes ``body`` + it pass the Luhn test."""
     total = 0
     for i, ch in enumerate(reversed(body)):
         v = int(ch) * (2 if i % 2 == 0 else 1)
@@ -124,13 +125,13 @@ def negative_makers(v: Any) -> dict[str, Callable[[], str]]:
 
     def badcard16() -> str:
         body = pick(("41", "53", "60", "37")) + d(13)
-        good = int(_luhn(body))
+        good = int(luhn_digit(body))
         number = body + str((good + n(1, 10)) % 10)
         return pick((number, " ".join(number[i : i + 4] for i in range(0, 16, 4))))
 
     def imei() -> str:
         body = pick(("35", "86", "01")) + d(12)
-        x = body + _luhn(body)
+        x = body + luhn_digit(body)
         return f"{x[:2]}-{x[2:8]}-{x[8:14]}-{x[14]}"
 
     def isbn10() -> str:
