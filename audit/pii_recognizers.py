@@ -54,7 +54,10 @@ MIN_SCORE_WITH_CONTEXT = 0.4
 CONTEXT_WORDS_BEFORE = 8
 DENY_WORDS_BEFORE = 3
 # Words that may stand between a deny word and the value it names ("order number is 123").
-_JOINERS = "number no num nr nbr id code is was ref reference the your my of"
+_JOINERS = (
+    "number no num nr nbr id code is was ref reference the your my of "
+    "nummer numéro numero número numer nº n de da del della di du der des van het"
+)
 DENY_JOINERS = frozenset(_JOINERS.split())
 # Words that name an entity outright: nearer to a match than a deny word, they overrule it.
 _PHONE_WORDS = "phone telephone tel mobile cell cellphone landline fax whatsapp call ring"

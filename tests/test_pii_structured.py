@@ -221,3 +221,37 @@ def test_csv_commas_glue_no_numbers_together(engine: PiiEngine) -> None:
     text = "id,name,ssn,phone\nA-17,Oriel Vance,517-24-8830,01632 960291"
     assert found(engine, text, "US_SSN") == ["517-24-8830"]
     assert found(engine, "Total: 1,234,567,890 units", "PHONE_NUMBER") == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Teilenummer 0207 946 0958, Charge 12.",
+        "Référence pièce 412-555-0198, lot 12.",
+        "Número de pieza 0207 946 0958 en stock.",
+        "Codice articolo 0207 946 0958, magazzino B.",
+        "Onderdeelnummer 0207 946 0958 is nabesteld.",
+        "Referência da peça +4.123.4567 confirmada.",
+        "Numer części 0207 946 0958 w magazynie.",
+        "Artikel 123-45-6789 ist wieder da.",
+    ],
+)
+def test_part_and_article_numbers_of_other_languages_are_no_phone_or_ssn(
+    engine: PiiEngine, text: str
+) -> None:
+    assert found(engine, text, "PHONE_NUMBER") == []
+    assert found(engine, text, "US_SSN") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("Bitte rufen Sie mich unter 0207 946 0958 an, Artikel kommt morgen.", "0207 946 0958"),
+        ("Pedido enviado. Llámame al 612 345 678.", "612 345 678"),
+        ("Appelez-moi au 06 12 34 56 78, référence client 4412.", "06 12 34 56 78"),
+    ],
+)
+def test_a_phone_near_a_part_word_of_another_language_is_still_found(
+    engine: PiiEngine, text: str, value: str
+) -> None:
+    assert found(engine, text, "PHONE_NUMBER") == [value]
