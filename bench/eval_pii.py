@@ -445,7 +445,10 @@ def shipped(report: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
         "finished; then the development set of stop 23's rules for text in other languages, "
         "forms and logs, so no longer unseen) and bench/pii_fresh2.py's 'trust-fresh2' "
         "(written blind by a third author while those rules were written, measured once "
-        "they were finished: the figures to expect on new data). "
+        "they were finished: structured micro F2 0.985, PERSON 0.869, the figures to expect "
+        "on new data; its misses were then looked at, and its phone-shaped part numbers led "
+        "to the part words of other languages, so the figures here, after that, are no "
+        "longer unseen). "
         "Lenient span matching; F2 weighs recall twice as much as precision.",
         "command": f"python bench/eval_pii.py --n {args.n} --seed {args.seed} --sets {args.sets}",
         "rows": rows,
