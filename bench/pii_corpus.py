@@ -16,7 +16,7 @@ can be measured. No third-party generator: the corpus is the same on every machi
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -714,6 +714,29 @@ def _trust_values(
         "quantity": lambda: f"{int(rng.integers(10_000, 9_999_999)):,}",
         "otp": lambda: _digits(rng, 6),
     }
+
+
+class SeededDraws:
+    """The random draws of the labelled sets' value makers, all from one numpy Generator (so a
+    seed gives the same texts in every process)."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def pick(self, options: Sequence[Any]) -> Any:
+        return options[int(self.rng.integers(0, len(options)))]
+
+    def chance(self, p: float) -> bool:
+        return bool(self.rng.random() < p)
+
+    def n(self, lo: int, hi: int) -> int:
+        return int(self.rng.integers(lo, hi))
+
+    def digits(self, k: int) -> str:
+        return "".join(str(int(d)) for d in self.rng.integers(0, 10, k))
+
+    def hexes(self, k: int) -> str:
+        return "".join("0123456789abcdef"[int(d)] for d in self.rng.integers(0, 16, k))
 
 
 def fill_template(

@@ -57,11 +57,11 @@ from __future__ import annotations
 
 import ipaddress
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from pii_corpus import Labelled, fill_template
+from pii_corpus import Labelled, SeededDraws, fill_template
 from pii_fresh_names import HAND_CULTURES, Culture
 from pii_fresh_text import FRESH_NEGATIVES, FRESH_SLOTS, FRESH_TEMPLATES
 
@@ -148,12 +148,12 @@ def _ascii(text: str) -> str:
     return "".join(c for c in folded if c.isalnum()) or "x"
 
 
-class FreshValues:
+class FreshValues(SeededDraws):
     """Fresh slot values. Every choice comes from ``rng`` or from Faker seeded from it; each
     PII value appends its origin to ``origins`` (read by ``fresh_samples``)."""
 
     def __init__(self, rng: np.random.Generator, fakers: dict[str, Any], pn: Any) -> None:
-        self.rng = rng
+        super().__init__(rng)
         self.fakers = fakers
         self.pn = pn
         self.origins: list[str] = []
@@ -182,22 +182,6 @@ class FreshValues:
             "rb": lambda: "}",
             **self.negative_slots(),
         }
-
-    # helpers
-    def pick(self, options: Sequence[Any]) -> Any:
-        return options[int(self.rng.integers(0, len(options)))]
-
-    def chance(self, p: float) -> bool:
-        return bool(self.rng.random() < p)
-
-    def n(self, lo: int, hi: int) -> int:
-        return int(self.rng.integers(lo, hi))
-
-    def digits(self, k: int) -> str:
-        return "".join(str(int(d)) for d in self.rng.integers(0, 10, k))
-
-    def hexes(self, k: int) -> str:
-        return "".join("0123456789abcdef"[int(d)] for d in self.rng.integers(0, 16, k))
 
     # people
     def _draw(self) -> tuple[str, str, str, str]:

@@ -49,11 +49,11 @@ from __future__ import annotations
 
 import ipaddress
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import numpy as np
-from pii_corpus import Labelled, fill_template
+from pii_corpus import Labelled, SeededDraws, fill_template
 from pii_fresh2_lang import LANG_NEGATIVES, LANG_TEMPLATES
 from pii_fresh2_names import FAKER2_LOCALES, HAND2_CULTURES, Culture, transliterate
 from pii_fresh2_negatives import NEGATIVE_SLOTS, luhn_digit, negative_makers
@@ -151,12 +151,12 @@ def _fold(text: str) -> str:
     return "".join(c for c in folded if c.isalnum()).lower() or "x"
 
 
-class Fresh2Values:
+class Fresh2Values(SeededDraws):
     """Slot makers of one run. Every choice comes from ``rng`` or Faker seeded from it; each
     PII value appends its origin to ``origins``."""
 
     def __init__(self, rng: np.random.Generator, fakers: dict[str, Any], pn: Any) -> None:
-        self.rng = rng
+        super().__init__(rng)
         self.fakers = fakers
         self.pn = pn
         self.lang = "en"
@@ -187,21 +187,6 @@ class Fresh2Values:
             "rb": lambda: "}",
             **negative_makers(self),
         }
-
-    def pick(self, options: Sequence[Any]) -> Any:
-        return options[int(self.rng.integers(0, len(options)))]
-
-    def chance(self, p: float) -> bool:
-        return bool(self.rng.random() < p)
-
-    def n(self, lo: int, hi: int) -> int:
-        return int(self.rng.integers(lo, hi))
-
-    def digits(self, k: int) -> str:
-        return "".join(str(int(d)) for d in self.rng.integers(0, 10, k))
-
-    def hexes(self, k: int) -> str:
-        return "".join("0123456789abcdef"[int(d)] for d in self.rng.integers(0, 16, k))
 
     # people
     def _draw(self) -> tuple[str, str, str, str]:

@@ -40,11 +40,11 @@ from __future__ import annotations
 
 import ipaddress
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from pii_corpus import Labelled, fill_template
+from pii_corpus import Labelled, SeededDraws, fill_template
 
 HELDOUT_SEED = 5550123
 HELDOUT_NAME_LOCALES = (
@@ -196,12 +196,12 @@ EMAIL_DOMAINS = (
 # --- values --------------------------------------------------------------------------------
 
 
-class _Values:
+class _Values(SeededDraws):
     """Fresh slot values; every choice from ``rng`` or from Faker instances seeded from it."""
 
     def __init__(self, fakers: dict[str, Any], rng: np.random.Generator) -> None:
+        super().__init__(rng)
         self.fakers = fakers
-        self.rng = rng
         self.slots: dict[str, Callable[[], str]] = {
             "name": self.full_name,
             "name2": self.full_name,
@@ -218,15 +218,6 @@ class _Values:
             "ip": self.ip,
             **self.negative_slots(),
         }
-
-    def pick(self, options: Sequence[Any]) -> Any:
-        return options[int(self.rng.integers(0, len(options)))]
-
-    def digits(self, n: int) -> str:
-        return "".join(str(int(d)) for d in self.rng.integers(0, 10, n))
-
-    def chance(self, p: float) -> bool:
-        return bool(self.rng.random() < p)
 
     # names
     def person(self) -> tuple[str, str, str]:
