@@ -61,7 +61,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from pii_corpus import Labelled, SeededDraws, fill_template
+from pii_corpus import Labelled, SeededDraws, fill_template, luhn_complete
 from pii_fresh_names import HAND_CULTURES, Culture
 from pii_fresh_text import FRESH_NEGATIVES, FRESH_SLOTS, FRESH_TEMPLATES
 
@@ -120,15 +120,6 @@ EMAIL_DOMAINS = (
 )  # fmt: skip
 ROLE_LOCALS = ("billing", "it-support", "hr.team", "no_reply", "accounts.payable", "ops+alerts")
 BRANDS = ("Apple Pay", "Google Pay", "Amazon Pay", "Klarna", "PayPal", "Alipay")
-
-
-def luhn_complete(body: str) -> str:
-    """``body`` and the check digit that makes the whole pass the Luhn test."""
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        v = int(ch) * (2 if i % 2 == 0 else 1)
-        total += v - 9 if v > 9 else v
-    return body + str((10 - total % 10) % 10)
 
 
 def luhn_ok(number: str) -> bool:

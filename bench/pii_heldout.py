@@ -44,7 +44,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from pii_corpus import Labelled, SeededDraws, fill_template
+from pii_corpus import Labelled, SeededDraws, fill_template, luhn_complete
 
 HELDOUT_SEED = 5550123
 HELDOUT_NAME_LOCALES = (
@@ -423,15 +423,6 @@ def _hex(values: _Values, n: int) -> str:
 def _uuid(values: _Values) -> str:
     hexes = _hex(values, 32)
     return f"{hexes[:8]}-{hexes[8:12]}-4{hexes[13:16]}-a{hexes[17:20]}-{hexes[20:]}"
-
-
-def luhn_complete(body: str) -> str:
-    """``body`` with the check digit that makes it pass the Luhn test."""
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        v = int(ch) * (2 if i % 2 == 0 else 1)
-        total += v - 9 if v > 9 else v
-    return body + str((10 - total % 10) % 10)
 
 
 def luhn_invalid(body: str) -> str:
