@@ -129,7 +129,23 @@ def not_phone(body: str) -> bool:
 CARD_PRINT = regex.compile(r"\d{4}(?:[ -]\d{4}){3}")
 
 
-class GroupedPhoneRecognizer(LocalRecognizer):
+class _PhoneRecognizer(LocalRecognizer):
+    """What both phone recognizers of this module give presidio: their entity, language,
+    context words (``PHONE_CONTEXT`` unless given) and nothing to load."""
+
+    def __init__(self, name: str, context: list[str] | None = None) -> None:
+        super().__init__(
+            supported_entities=["PHONE_NUMBER"],
+            name=name,
+            supported_language="en",
+            context=context if context is not None else list(PHONE_CONTEXT),
+        )
+
+    def load(self) -> None:
+        pass
+
+
+class GroupedPhoneRecognizer(_PhoneRecognizer):
     """Phone numbers found by python-phonenumbers, scored by how phone-like they are written."""
 
     WELL_FORMED = 0.5  # digit groups as the country writes them, or an international '+'
@@ -137,15 +153,7 @@ class GroupedPhoneRecognizer(LocalRecognizer):
 
     def __init__(self, regions: Sequence[str], context: list[str] | None = None) -> None:
         self.regions = tuple(regions)
-        super().__init__(
-            supported_entities=["PHONE_NUMBER"],
-            name="GroupedPhoneRecognizer",
-            supported_language="en",
-            context=context if context is not None else list(PHONE_CONTEXT),
-        )
-
-    def load(self) -> None:
-        pass
+        super().__init__("GroupedPhoneRecognizer", context)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
@@ -357,7 +365,7 @@ def before_phone_label(text: str, end: int) -> bool:
     return LABEL_AFTER.match(text, end) is not None
 
 
-class PhoneShapeRecognizer(LocalRecognizer):
+class PhoneShapeRecognizer(_PhoneRecognizer):
     """Phone numbers python-phonenumbers does not call valid (unassigned area codes, odd
     trunk prefixes, fictional 555 ranges, extensions), by their shape alone: a score that
     passes the threshold only with a phone word before the number ("call me on", "reach me
@@ -374,15 +382,7 @@ class PhoneShapeRecognizer(LocalRecognizer):
     STRONG_SCORE = 0.48
 
     def __init__(self, context: list[str] | None = None) -> None:
-        super().__init__(
-            supported_entities=["PHONE_NUMBER"],
-            name="PhoneShapeRecognizer",
-            supported_language="en",
-            context=context if context is not None else list(PHONE_CONTEXT),
-        )
-
-    def load(self) -> None:
-        pass
+        super().__init__("PhoneShapeRecognizer", context)
 
     def analyze(
         self, text: str, entities: list[str], nlp_artifacts: NlpArtifacts | None = None
