@@ -36,6 +36,7 @@ from curate.writer import (
     jsonl_to_parquet,
     kept_lines,
     quarantine_output,
+    with_masked_ids,
     withholds_record_text,
 )
 
@@ -177,6 +178,7 @@ class CleanSink:
     ) -> None:
         self.writers = writers
         self.withhold = withholds_record_text(spec.step for spec in rules.steps)
+        self.id_field = rules.fields.id
         self.file = file
 
     def quarantined(self, entries: list[dict[str, Any]]) -> None:
@@ -188,7 +190,10 @@ class CleanSink:
             self.writers["dropped.jsonl"].write_line(dropped_output(line, self.withhold))
 
     def kept(self, frame: pl.DataFrame) -> None:
-        for line in kept_lines(frame):
+        lines = kept_lines(frame)
+        if self.withhold and self.id_field is not None:
+            lines = with_masked_ids(frame, lines, self.id_field)
+        for line in lines:
             self.writers["clean.jsonl"].write_line(line)
 
     def saved_state(self) -> None:

@@ -258,6 +258,22 @@ def withholds_record_text(step_names: Iterable[str]) -> bool:
     return any(registry.STEPS[name].redacts for name in step_names)
 
 
+def with_masked_ids(frame: pl.DataFrame, lines: list[bytes], id_field: str) -> list[bytes]:
+    """The kept ``lines`` of ``frame`` with each record id that holds a detected value written
+    masked, as dropped.jsonl shows it (``<EMAIL_ADDRESS> (line 12)``): a run that redacts
+    personal data must not keep it in the id field of its clean output. Only detected values
+    are masked here, not every long digit run (``curate.idmask``): ordinary ids ("doc-0045123",
+    UUIDs) stay as written, so the clean output still joins back to its source."""
+    ids = frame[B.ID].to_list()
+    masked = registry.id_masker()(ids, frame[B.LINE].to_list())
+    path = id_field.replace("~", "~0").replace("/", "~1")
+    out = list(lines)
+    for i, (old, new) in enumerate(zip(ids, masked, strict=True)):
+        if new != old:
+            out[i] = _rewrite(out[i].decode(), [(path, new)], None)
+    return out
+
+
 def quarantine_output(entry: dict[str, Any], withhold: bool) -> bytes:
     """A quarantine line; with ``withhold``, without the raw line."""
     if withhold:

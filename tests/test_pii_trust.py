@@ -281,6 +281,42 @@ def test_an_email_used_as_id_is_masked_in_findings_sarif_and_dropped(tmp_path: P
                 assert ID_EMAIL not in (out / "dropped.jsonl").read_text()
 
 
+def test_a_redacting_clean_masks_ids_holding_pii_in_its_clean_output(tmp_path: Path) -> None:
+    """bench/leak_check.py found gold values (e-mails, phone numbers) as record ids in the
+    clean.jsonl of a redacting run: the text was redacted, the id kept as read. Such an id is
+    now written masked, with the record's line; other ids (and every other value of the
+    record) stay as written, and a run that does not redact keeps its ids."""
+    rows = [
+        {"id": ID_EMAIL, "text": "first note", "n": 12345678901234567890},
+        {"id": "doc-0045123", "text": "second note"},
+        {"id": "+44 20 7946 0958", "text": "third note", "tags": ["a"]},
+        {"id": "550e8400-e29b-41d4-a716-446655440000", "text": "fourth note"},
+    ]
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    rules = tmp_path / "r.yaml"
+    for name, steps in (("plain", "  - step: normalize"), ("redact", "  - step: redact_pii")):
+        rules.write_text(RULES.format(steps=steps, excerpt=""), encoding="utf-8")
+        out = tmp_path / name
+        clean(data, out, rules)
+        written = (out / "clean.jsonl").read_text(encoding="utf-8")
+        kept = [json.loads(x) for x in written.splitlines()]
+        ids = [k["id"] for k in kept]
+        if name == "plain":
+            assert ids == [r["id"] for r in rows]
+            continue
+        assert ids == [
+            "<EMAIL_ADDRESS> (line 1)",
+            "doc-0045123",
+            "<PHONE_NUMBER> (line 3)",
+            "550e8400-e29b-41d4-a716-446655440000",
+        ]
+        assert ID_EMAIL not in written and "7946" not in written
+        # the big integer keeps its digits: only the id value was rewritten
+        assert '"n":12345678901234567890' in written.replace(" ", "")
+        assert kept[2]["tags"] == ["a"] and kept[0]["text"] == "first note"
+
+
 # --- value hashes ----------------------------------------------------------------------------
 
 
